@@ -1,0 +1,121 @@
+/*
+ * config.h — the dealerbot configuration: one libconfig file, parsed and validated through one
+ * table (src/config/config.c) that also drives `check-config` and the documented example
+ * config/dealerbot.example.conf.
+ *
+ * Every problem is reported as one line naming the file, the line (when libconfig knows it) and
+ * the key: "dealerbot.conf:12: sla.default.ack: bad duration \"12x\" (use s, m, h, d)".
+ * Unknown keys, wrong types, bad values and missing required keys are all rejected.
+ *
+ * Secrets (`http.token`, `chat.xmpp.password`) may be given inline or as `*_file` paths; the
+ * loader reads the file (trailing newline stripped) into the secret field. Secrets are never
+ * printed: config_print() masks them.
+ *
+ * A struct config is owned by its creator: config_load() returns a new one, config_free()
+ * releases it. Read-only after load; main thread.
+ */
+#ifndef DEALERBOT_CONFIG_H
+#define DEALERBOT_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dealerbot/error.h"
+
+#define SLA_REMIND_MAX 8
+#define SLA_POLICY_MAX 16
+#define ESCALATION_MAX 8
+
+/* One SLA policy: how long each milestone may take and when to warn before it. */
+struct sla_policy {
+    char name[32];            /* "default", "urgent", "vip" or any named group under sla */
+    int64_t ack_s;            /* acknowledge within */
+    int64_t solution_s;       /* agree a solution within (from receipt) */
+    int64_t close_s;          /* close within (from receipt) */
+    int64_t remind_before[SLA_REMIND_MAX];
+    int n_remind;
+};
+
+/* One escalation level: after `after_s` past the breach, notify `notify`. */
+struct escalation_level {
+    int64_t after_s;
+    char notify[64]; /* "dealer_managers" | "supervisors" | "admins" | a person's JID */
+};
+
+struct config {
+    char *path;               /* the file this came from */
+
+    char *database;           /* SQLite file path */
+    char *language;           /* "zh-CN" | "en" */
+    char *timezone;           /* IANA name, e.g. "Asia/Shanghai" */
+    char *log_level;          /* "debug" | "info" | "warn" | "error" */
+
+    struct {
+        char *listen;         /* "host:port" */
+        char *token;          /* secret: bearer token for /api/ */
+        int64_t max_body;     /* bytes; 65536 */
+        int64_t commit_window_us; /* group commit: max wait to batch intake writes */
+    } http;
+
+    struct {
+        char *platform;       /* "xmpp" | "none" */
+        struct {
+            char *url;
+            char *jid;
+            char *password;   /* secret */
+            char *muc_service;
+            char *nick;
+            char *ca_file;    /* optional, NULL when unset */
+            bool allow_plain;
+        } xmpp;
+        char *staff_room;
+        char *underperformers_room;
+    } chat;
+
+    struct sla_policy policies[SLA_POLICY_MAX];
+    int n_policies;           /* policies[0] is always "default" */
+    struct escalation_level escalation[ESCALATION_MAX];
+    int n_escalation;
+
+    struct {
+        int64_t window_s;
+        int64_t min_complaints;
+        double rate_factor;
+        double close_sla_min;     /* 0..1 */
+        int64_t penalty_points_max;
+        int64_t exit_after_s;
+        char *evaluate_at;        /* "HH:MM" local */
+    } underperformers;
+
+    struct {
+        int64_t ack_points;
+        int64_t solution_points;
+        int64_t close_points;
+        char *catalogue;          /* CSV path, optional (NULL) */
+    } penalties;
+};
+
+/* Parses and validates `path`. On success returns 0 and *out = a new config (free with
+ * config_free). On failure returns DBOT_ERR_INVALID / DBOT_ERR_IO / DBOT_ERR_NOMEM and fills
+ * diag with one line naming file, line and key. Relative paths inside the file (database,
+ * *_file) are taken relative to the current directory, as written. */
+int config_load(const char *path, struct config **out, struct dbot_diag *diag);
+
+/* Parses from a string (tests); `name` stands in for the file name in messages. */
+int config_load_string(const char *text, const char *name, struct config **out,
+                       struct dbot_diag *diag);
+
+void config_free(struct config *cfg);
+
+/* Prints the effective configuration in libconfig syntax, defaults filled in, secrets masked
+ * as "********". */
+void config_print(const struct config *cfg, FILE *fp);
+
+/* The policy with this name, or NULL. */
+const struct sla_policy *config_policy(const struct config *cfg, const char *name);
+
+/* The path that `-c` falls back to: $DEALERBOT_CONFIG, else "config/dealerbot.conf". */
+const char *config_default_path(void);
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * directory.h — dealers and people (the brand's directory) as plain structs, plus the pure
+ * validation of a directory row. Strings are heap-owned by the struct; *_cleanup frees them.
+ */
+#ifndef DEALERBOT_DIRECTORY_H
+#define DEALERBOT_DIRECTORY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dealerbot/error.h"
+
+#define DEALER_CODE_MAX 32
+
+struct dealer {
+    char *code;           /* [A-Za-z0-9_-]{1,32}; stored as given, matched case-insensitively */
+    char *name;
+    char *region;         /* "" when none */
+    int64_t sales_volume; /* units sold per year; -1 when unknown */
+    char *timezone;       /* IANA name; NULL = the configured default */
+};
+
+enum person_role { ROLE_AGENT = 0, ROLE_MANAGER, ROLE_SUPERVISOR, ROLE_ADMIN };
+
+struct person {
+    char *jid;            /* bare JID, lower-cased: the identity commands are authorized by */
+    char *dealer;         /* dealer code, or NULL for brand staff ("brand" in CSV/API) */
+    enum person_role role;
+    char *name;
+    char *language;       /* "zh-CN" | "en" */
+};
+
+void dealer_cleanup(struct dealer *d);
+void person_cleanup(struct person *p);
+
+int person_role_parse(const char *s, enum person_role *out);
+const char *person_role_name(enum person_role r);
+
+/* Validation of one row's fields (pure). Fills *out with copies; on failure returns
+ * DBOT_ERR_INVALID and diag names the field ("code: must be 1-32 of A-Z a-z 0-9 _ -").
+ * sales_volume "" means unknown; timezone "" means default. A timezone must name a zone under
+ * /usr/share/zoneinfo — that check is done by the importer, not here. */
+int dealer_from_fields(const char *code, const char *name, const char *region,
+                       const char *sales_volume, const char *timezone, struct dealer *out,
+                       struct dbot_diag *diag);
+
+/* dealer "brand" means brand staff; roles agent|manager for dealers, agent|supervisor|admin for
+ * brand; language zh-CN|en (""=zh-CN). The JID is checked for a local@domain shape and
+ * lower-cased. */
+int person_from_fields(const char *jid, const char *dealer, const char *role, const char *name,
+                       const char *language, struct person *out, struct dbot_diag *diag);
+
+#endif

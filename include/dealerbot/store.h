@@ -1,0 +1,114 @@
+/*
+ * store.h — all persistence: one SQLite file in WAL mode with foreign keys on, a busy
+ * timeout and synchronous=FULL, so a committed transaction is on disk. Versioned migrations
+ * run at open (and by `dealerbot db migrate`). Every statement is prepared once with bound
+ * parameters and finalized at close.
+ *
+ * Main thread only: a struct store and everything it returns belong to the thread that
+ * opened it. Strings in returned structs are heap copies owned by the caller (free with the
+ * struct's *_cleanup()).
+ *
+ * Transactions: store_begin()/store_commit()/store_rollback() bracket one decision (a state
+ * change, its outbox rows and its timeline event). Functions that write do not open a
+ * transaction of their own when one is open; otherwise each is its own transaction.
+ */
+#ifndef DEALERBOT_STORE_H
+#define DEALERBOT_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dealerbot/complaint.h"
+#include "dealerbot/directory.h"
+#include "dealerbot/error.h"
+
+struct store;
+
+/* Opens (creating if missing) the database at `path` and migrates it to the newest schema.
+ * Returns 0 and *out, or DBOT_ERR_DB/IO with diag. */
+int store_open(const char *path, struct store **out, struct dbot_diag *diag);
+
+/* Opens without migrating (for tests of migrations and for `db migrate` reporting). */
+int store_open_nomigrate(const char *path, struct store **out, struct dbot_diag *diag);
+
+/* Closes and frees; NULL allowed. */
+void store_close(struct store *st);
+
+/* Schema versions: the newest this build knows, and the one the file is at. */
+int store_schema_head(void);
+int store_schema_version(struct store *st, int *out);
+
+/* Migrates up to `target` (<= head); `target` < 0 means head. Each step is one transaction. */
+int store_migrate(struct store *st, int target, struct dbot_diag *diag);
+
+/* Online backup of the whole database into a new file at `dest` (overwritten). */
+int store_backup(struct store *st, const char *dest, struct dbot_diag *diag);
+
+int store_begin(struct store *st);
+int store_commit(struct store *st);
+void store_rollback(struct store *st);
+bool store_in_transaction(struct store *st);
+
+/* ---- dealers ---- */
+
+/* Insert or update by code (case-insensitive). */
+int store_dealer_upsert(struct store *st, const struct dealer *d);
+/* 0 and *out (caller cleans up), DBOT_ERR_NOTFOUND, or DBOT_ERR_DB. */
+int store_dealer_get(struct store *st, const char *code, struct dealer *out);
+/* Calls fn for every dealer in code order; fn returning non-zero stops the walk and that value
+ * is returned. The struct passed to fn is borrowed for the call only. */
+typedef int (*store_dealer_fn)(const struct dealer *d, void *arg);
+int store_dealer_each(struct store *st, store_dealer_fn fn, void *arg);
+int store_dealer_count(struct store *st, int64_t *out);
+
+/* ---- people ---- */
+
+int store_person_upsert(struct store *st, const struct person *p);
+int store_person_get(struct store *st, const char *jid, struct person *out);
+typedef int (*store_person_fn)(const struct person *p, void *arg);
+/* dealer NULL: everyone; "brand": brand staff; else that dealer's people. */
+int store_person_each(struct store *st, const char *dealer, store_person_fn fn, void *arg);
+
+/* ---- complaints ---- */
+
+/* Inserts a complaint in state "new" with the given policy name and deadlines, or, when
+ * in->external_id is already stored, inserts nothing. *id is the ticket's id, *created tells
+ * which. The dealer must exist (DBOT_ERR_NOTFOUND otherwise). Adds an "intake" timeline event
+ * when created. `actor` is who submitted it ("api", "cli", a JID). */
+int store_complaint_insert(struct store *st, const struct intake *in, const char *policy,
+                           const struct deadlines *due, int64_t now, const char *actor,
+                           int64_t *id, bool *created);
+
+int store_complaint_get(struct store *st, int64_t id, struct complaint *out);
+
+struct complaint_filter {
+    const char *dealer;           /* NULL: any */
+    int state;                    /* -1: any; else enum complaint_state */
+    bool overdue_only;            /* some open milestone past due at `now` */
+    int64_t now;
+    int64_t limit;                /* <= 0: 1000 */
+};
+typedef int (*store_complaint_fn)(const struct complaint *c, void *arg);
+/* Walks matching complaints in id order. */
+int store_complaint_each(struct store *st, const struct complaint_filter *f,
+                         store_complaint_fn fn, void *arg);
+
+/* ---- timeline ---- */
+
+struct timeline_event {
+    int64_t id;
+    int64_t complaint_id;
+    int64_t at;
+    const char *actor;
+    const char *kind;
+    const char *detail;     /* NULL when none */
+    const char *message_id; /* NULL when none */
+};
+
+int store_timeline_add(struct store *st, int64_t complaint_id, int64_t at, const char *actor,
+                       const char *kind, const char *detail, const char *message_id);
+typedef int (*store_timeline_fn)(const struct timeline_event *ev, void *arg);
+/* Walks a complaint's events oldest first (borrowed for the call only). */
+int store_timeline_each(struct store *st, int64_t complaint_id, store_timeline_fn fn, void *arg);
+
+#endif

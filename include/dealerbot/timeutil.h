@@ -1,0 +1,39 @@
+/*
+ * timeutil.h — durations, instants and their text forms. Pure except timeutil_now_*.
+ *
+ * Instants are int64 Unix seconds (UTC). Durations are int64 seconds. Text forms:
+ *   duration  "90s", "30m", "12h", "5d", or a sum "1d12h" (units s, m, h, d; no spaces)
+ *   instant   RFC 3339: "2026-11-23T14:30:00Z", "2026-11-23T22:30:00+08:00", fraction ignored
+ */
+#ifndef DEALERBOT_TIMEUTIL_H
+#define DEALERBOT_TIMEUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Parses a duration. Returns 0 and sets *out, or DBOT_ERR_INVALID (empty, unknown unit,
+ * overflow, no digits, negative). */
+int duration_parse(const char *s, int64_t *out);
+
+/* Formats seconds as the shortest exact form ("12h", "1d12h", "0s"). Returns buf. */
+char *duration_format(int64_t secs, char *buf, size_t len);
+
+/* Parses RFC 3339 (date, 'T' or ' ', time, optional fraction, 'Z' or ±hh:mm).
+ * Returns 0 and sets *out, or DBOT_ERR_INVALID. */
+int rfc3339_parse(const char *s, int64_t *out);
+
+/* Formats t in UTC offset `offset_s` seconds east as RFC 3339 ("...+08:00" / "...Z" when 0).
+ * buf needs 26 bytes. Returns buf. */
+char *rfc3339_format(int64_t t, int32_t offset_s, char *buf, size_t len);
+
+/* Formats t in the process's local timezone (TZ, set at start from the config) as RFC 3339.
+ * Not pure: reads the tz database. Returns buf. */
+char *rfc3339_format_local(int64_t t, char *buf, size_t len);
+
+/* Wall clock, Unix seconds / microseconds. */
+int64_t timeutil_now(void);
+int64_t timeutil_now_us(void);
+/* Monotonic clock in microseconds, for measuring. */
+int64_t timeutil_mono_us(void);
+
+#endif
