@@ -1,0 +1,415 @@
+/*
+ * db.c — opening the database, the statement cache, transactions, migrations and backups.
+ *
+ * The schema is a list of migrations; PRAGMA user_version holds how many have been applied.
+ * A migration never changes once released: a new schema is a new entry at the end, and the
+ * store tests migrate a file from every older version to the head with data in it.
+ */
+#include "store/store_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dealerbot/log.h"
+
+static const char *const migrations[] = {
+    /* 1: the directory, complaints and their audit trail. */
+    "CREATE TABLE dealers ("
+    "  code TEXT PRIMARY KEY COLLATE NOCASE,"
+    "  name TEXT NOT NULL,"
+    "  region TEXT NOT NULL DEFAULT '',"
+    "  sales_volume INTEGER,"           /* NULL: unknown */
+    "  timezone TEXT,"                  /* NULL: the configured default */
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE TABLE people ("
+    "  jid TEXT PRIMARY KEY,"
+    "  dealer_code TEXT REFERENCES dealers(code),"   /* NULL: brand staff */
+    "  role TEXT NOT NULL CHECK (role IN ('agent','manager','supervisor','admin')),"
+    "  name TEXT NOT NULL,"
+    "  language TEXT NOT NULL DEFAULT 'zh-CN',"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE INDEX people_dealer ON people(dealer_code);"
+    "CREATE TABLE complaints ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  external_id TEXT UNIQUE,"
+    "  dealer_code TEXT NOT NULL REFERENCES dealers(code),"
+    "  category TEXT NOT NULL,"
+    "  priority TEXT NOT NULL CHECK (priority IN ('normal','urgent','vip')),"
+    "  policy TEXT NOT NULL,"
+    "  customer_name TEXT NOT NULL,"
+    "  customer_phone TEXT NOT NULL,"
+    "  summary TEXT NOT NULL,"
+    "  details TEXT,"
+    "  received_at INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  owner_jid TEXT,"
+    "  ack_due INTEGER NOT NULL,"
+    "  solution_due INTEGER NOT NULL,"
+    "  close_due INTEGER NOT NULL,"
+    "  ack_at INTEGER,"
+    "  solution_at INTEGER,"
+    "  closed_at INTEGER);"
+    "CREATE INDEX complaints_dealer_state ON complaints(dealer_code, state);"
+    "CREATE TABLE timeline ("
+    "  id INTEGER PRIMARY KEY,"
+    "  complaint_id INTEGER NOT NULL REFERENCES complaints(id),"
+    "  at INTEGER NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  detail TEXT,"
+    "  message_id TEXT);"
+    "CREATE INDEX timeline_complaint ON timeline(complaint_id, id);",
+
+    /* 2: delivery — the outbox of chat messages, the inbox of seen platform message ids, and
+     * the index that finds open complaints by state and deadline. */
+    "CREATE TABLE outbox ("
+    "  id INTEGER PRIMARY KEY,"
+    "  created_at INTEGER NOT NULL,"
+    "  complaint_id INTEGER REFERENCES complaints(id),"
+    "  channel TEXT NOT NULL CHECK (channel IN ('group','direct')),"
+    "  target TEXT NOT NULL,"
+    "  body TEXT NOT NULL,"
+    "  stanza_id TEXT NOT NULL UNIQUE,"
+    "  state TEXT NOT NULL DEFAULT 'pending'"
+    "    CHECK (state IN ('pending','sent','delivered','failed')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  sent_at INTEGER,"
+    "  delivered_at INTEGER);"
+    "CREATE INDEX outbox_state ON outbox(state, id);"
+    "CREATE TABLE inbox ("
+    "  platform_id TEXT PRIMARY KEY,"
+    "  received_at INTEGER NOT NULL);"
+    "CREATE INDEX complaints_state_due ON complaints(state, close_due);",
+};
+
+#define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+static const char *const sql_text[SQL__COUNT] = {
+    [SQL_BEGIN] = "BEGIN IMMEDIATE",
+    [SQL_COMMIT] = "COMMIT",
+    [SQL_ROLLBACK] = "ROLLBACK",
+    [SQL_DEALER_UPSERT] =
+        "INSERT INTO dealers (code, name, region, sales_volume, timezone, created_at, updated_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
+        " ON CONFLICT(code) DO UPDATE SET name = excluded.name, region = excluded.region,"
+        " sales_volume = excluded.sales_volume, timezone = excluded.timezone,"
+        " updated_at = excluded.updated_at",
+    [SQL_DEALER_GET] =
+        "SELECT code, name, region, sales_volume, timezone FROM dealers WHERE code = ?1",
+    [SQL_DEALER_EACH] =
+        "SELECT code, name, region, sales_volume, timezone FROM dealers ORDER BY code",
+    [SQL_DEALER_COUNT] = "SELECT count(*) FROM dealers",
+    [SQL_PERSON_UPSERT] =
+        "INSERT INTO people (jid, dealer_code, role, name, language, updated_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        " ON CONFLICT(jid) DO UPDATE SET dealer_code = excluded.dealer_code,"
+        " role = excluded.role, name = excluded.name, language = excluded.language,"
+        " updated_at = excluded.updated_at",
+    [SQL_PERSON_GET] =
+        "SELECT jid, dealer_code, role, name, language FROM people WHERE jid = ?1",
+    [SQL_PERSON_EACH_ALL] =
+        "SELECT jid, dealer_code, role, name, language FROM people"
+        " ORDER BY dealer_code IS NOT NULL, dealer_code, jid",
+    [SQL_PERSON_EACH_BRAND] =
+        "SELECT jid, dealer_code, role, name, language FROM people"
+        " WHERE dealer_code IS NULL ORDER BY jid",
+    [SQL_PERSON_EACH_DEALER] =
+        "SELECT jid, dealer_code, role, name, language FROM people"
+        " WHERE dealer_code = ?1 COLLATE NOCASE ORDER BY jid",
+    [SQL_COMPLAINT_BY_EXTERNAL] = "SELECT id FROM complaints WHERE external_id = ?1",
+    [SQL_COMPLAINT_INSERT] =
+        "INSERT INTO complaints (external_id, dealer_code, category, priority, policy,"
+        " customer_name, customer_phone, summary, details, received_at, created_at,"
+        " updated_at, state, ack_due, solution_due, close_due)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, 'new', ?12, ?13, ?14)",
+    [SQL_COMPLAINT_GET] = "SELECT " STORE_COMPLAINT_COLUMNS " FROM complaints WHERE id = ?1",
+    [SQL_COMPLAINT_LIST] =
+        "SELECT " STORE_COMPLAINT_COLUMNS " FROM complaints"
+        " WHERE (?1 IS NULL OR dealer_code = ?1)"
+        " AND (?2 IS NULL OR state = ?2)"
+        " AND (?3 = 0"
+        "  OR (state IN ('new','notified') AND ack_due < ?4)"
+        "  OR (state IN ('new','notified','acknowledged') AND solution_due < ?4)"
+        "  OR (state NOT IN ('closed','cancelled') AND close_due < ?4))"
+        " ORDER BY id LIMIT ?5",
+    [SQL_TIMELINE_ADD] =
+        "INSERT INTO timeline (complaint_id, at, actor, kind, detail, message_id)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [SQL_TIMELINE_EACH] =
+        "SELECT id, complaint_id, at, actor, kind, detail, message_id FROM timeline"
+        " WHERE complaint_id = ?1 ORDER BY id",
+};
+
+int store__err(struct store *st, int rc, const char *what)
+{
+    log_error("store", "%s: %s (sqlite %d)", what, st && st->db ? sqlite3_errmsg(st->db)
+                                                                 : sqlite3_errstr(rc), rc);
+    if (rc == SQLITE_NOMEM)
+        return DBOT_ERR_NOMEM;
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        return DBOT_ERR_BUSY;
+    if (rc == SQLITE_IOERR || rc == SQLITE_FULL || rc == SQLITE_CANTOPEN)
+        return DBOT_ERR_IO;
+    return DBOT_ERR_DB;
+}
+
+sqlite3_stmt *store__stmt(struct store *st, enum store_sql id)
+{
+    sqlite3_stmt *s = st->stmts[id];
+    if (s) {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        return s;
+    }
+    int rc = sqlite3_prepare_v3(st->db, sql_text[id], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
+    if (rc != SQLITE_OK) {
+        store__err(st, rc, "prepare");
+        return NULL;
+    }
+    st->stmts[id] = s;
+    return s;
+}
+
+int store__bind_text(sqlite3_stmt *s, int idx, const char *v)
+{
+    if (!v)
+        return sqlite3_bind_null(s, idx);
+    return sqlite3_bind_text(s, idx, v, -1, SQLITE_TRANSIENT);
+}
+
+char *store__col_dup(sqlite3_stmt *s, int col, int *oom)
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+    if (!t)
+        return NULL;
+    char *copy = strdup((const char *)t);
+    if (!copy)
+        *oom = 1;
+    return copy;
+}
+
+static int exec_simple(struct store *st, enum store_sql id)
+{
+    sqlite3_stmt *s = store__stmt(st, id);
+    if (!s)
+        return DBOT_ERR_DB;
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return store__err(st, rc, sql_text[id]);
+    return 0;
+}
+
+int store_begin(struct store *st)
+{
+    if (st->depth > 0)
+        return DBOT_ERR_INTERNAL;
+    int rc = exec_simple(st, SQL_BEGIN);
+    if (rc == 0)
+        st->depth = 1;
+    return rc;
+}
+
+int store_commit(struct store *st)
+{
+    int rc = exec_simple(st, SQL_COMMIT);
+    if (rc == 0)
+        st->depth = 0;
+    else
+        store_rollback(st);
+    return rc;
+}
+
+void store_rollback(struct store *st)
+{
+    if (!sqlite3_get_autocommit(st->db))
+        exec_simple(st, SQL_ROLLBACK);
+    st->depth = 0;
+}
+
+bool store_in_transaction(struct store *st)
+{
+    return st->depth > 0;
+}
+
+int store__auto_begin(struct store *st, int *opened)
+{
+    *opened = 0;
+    if (st->depth > 0)
+        return 0;
+    int rc = store_begin(st);
+    if (rc == 0)
+        *opened = 1;
+    return rc;
+}
+
+int store__auto_end(struct store *st, int opened, int rc)
+{
+    if (!opened)
+        return rc;
+    if (rc == 0)
+        return store_commit(st);
+    store_rollback(st);
+    return rc;
+}
+
+static int exec_script(struct store *st, const char *sql, struct dbot_diag *diag)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        dbot_diag_set(diag, 0, "%s: %s", st->path, msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return store__err(st, rc, "exec");
+    }
+    return 0;
+}
+
+int store_schema_head(void)
+{
+    return N_MIGRATIONS;
+}
+
+int store_schema_version(struct store *st, int *out)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL);
+    if (rc != SQLITE_OK)
+        return store__err(st, rc, "user_version");
+    rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(s);
+        return store__err(st, rc, "user_version");
+    }
+    *out = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return 0;
+}
+
+int store_migrate(struct store *st, int target, struct dbot_diag *diag)
+{
+    if (target < 0 || target > N_MIGRATIONS)
+        target = N_MIGRATIONS;
+    int version;
+    int rc = store_schema_version(st, &version);
+    if (rc)
+        return dbot_diag_set(diag, rc, "%s: cannot read the schema version", st->path);
+    if (version > N_MIGRATIONS)
+        return dbot_diag_set(diag, DBOT_ERR_INVALID,
+                             "%s: schema version %d is newer than this dealerbot (%d)", st->path,
+                             version, N_MIGRATIONS);
+    for (int v = version; v < target; v++) {
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+        if ((rc = store_begin(st)) != 0)
+            return dbot_diag_set(diag, rc, "%s: cannot begin migration %d", st->path, v + 1);
+        rc = exec_script(st, migrations[v], diag);
+        if (rc == 0)
+            rc = exec_script(st, pragma, diag);
+        if (rc == 0)
+            rc = store_commit(st);
+        else
+            store_rollback(st);
+        if (rc) {
+            if (!diag || !diag->msg[0])
+                dbot_diag_set(diag, rc, "%s: migration %d failed", st->path, v + 1);
+            return rc;
+        }
+        log_info("store", "%s: migrated to schema %d", st->path, v + 1);
+    }
+    return 0;
+}
+
+int store_open_nomigrate(const char *path, struct store **out, struct dbot_diag *diag)
+{
+    struct store *st = calloc(1, sizeof *st);
+    if (!st || !(st->path = strdup(path))) {
+        free(st);
+        return dbot_diag_set(diag, DBOT_ERR_NOMEM, "out of memory");
+    }
+    int rc = sqlite3_open_v2(path, &st->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        dbot_diag_set(diag, 0, "%s: cannot open database: %s", path,
+                      st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+        store_close(st);
+        return DBOT_ERR_IO;
+    }
+    sqlite3_busy_timeout(st->db, 5000);
+    /* WAL: readers never block the writer. FULL: a commit is on disk when it returns, which is
+     * what a 201 promises. */
+    rc = exec_script(st,
+                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                     " PRAGMA foreign_keys = ON;",
+                     diag);
+    if (rc) {
+        store_close(st);
+        return rc;
+    }
+    *out = st;
+    return 0;
+}
+
+int store_open(const char *path, struct store **out, struct dbot_diag *diag)
+{
+    struct store *st;
+    int rc = store_open_nomigrate(path, &st, diag);
+    if (rc)
+        return rc;
+    rc = store_migrate(st, -1, diag);
+    if (rc) {
+        store_close(st);
+        return rc;
+    }
+    *out = st;
+    return 0;
+}
+
+void store_close(struct store *st)
+{
+    if (!st)
+        return;
+    for (int i = 0; i < SQL__COUNT; i++)
+        sqlite3_finalize(st->stmts[i]);
+    if (st->db)
+        sqlite3_close(st->db);
+    free(st->path);
+    free(st);
+}
+
+int store_backup(struct store *st, const char *dest, struct dbot_diag *diag)
+{
+    sqlite3 *to = NULL;
+    int rc = sqlite3_open_v2(dest, &to, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc != SQLITE_OK) {
+        dbot_diag_set(diag, 0, "%s: cannot open: %s", dest,
+                      to ? sqlite3_errmsg(to) : sqlite3_errstr(rc));
+        sqlite3_close(to);
+        return DBOT_ERR_IO;
+    }
+    sqlite3_backup *b = sqlite3_backup_init(to, "main", st->db, "main");
+    if (!b) {
+        dbot_diag_set(diag, 0, "%s: backup failed: %s", dest, sqlite3_errmsg(to));
+        sqlite3_close(to);
+        return DBOT_ERR_DB;
+    }
+    /* Copy in steps so a long backup lets the daemon's writes interleave. */
+    do {
+        rc = sqlite3_backup_step(b, 256);
+        if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+            sqlite3_sleep(10);
+    } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+    sqlite3_backup_finish(b);
+    int err = 0;
+    if (rc != SQLITE_DONE) {
+        dbot_diag_set(diag, 0, "%s: backup failed: %s", dest, sqlite3_errstr(rc));
+        err = DBOT_ERR_IO;
+    }
+    sqlite3_close(to);
+    return err;
+}

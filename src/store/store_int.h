@@ -1,0 +1,70 @@
+/*
+ * store_int.h — private to src/store/: the struct store and the statement cache.
+ *
+ * Statements are identified by an enum; each is prepared the first time it is used and kept
+ * until store_close(). store__stmt() returns it reset and with bindings cleared, ready to bind.
+ */
+#ifndef DEALERBOT_STORE_INT_H
+#define DEALERBOT_STORE_INT_H
+
+#include <sqlite3.h>
+
+#include "dealerbot/store.h"
+
+/* The column list every complaint SELECT uses, in the order store__complaint_row() reads. */
+#define STORE_COMPLAINT_COLUMNS                                                              \
+    "id, external_id, dealer_code, category, priority, policy, customer_name,"              \
+    " customer_phone, summary, details, received_at, created_at, updated_at, state,"         \
+    " owner_jid, ack_due, solution_due, close_due, ack_at, solution_at, closed_at"
+
+enum store_sql {
+    SQL_BEGIN,
+    SQL_COMMIT,
+    SQL_ROLLBACK,
+    SQL_DEALER_UPSERT,
+    SQL_DEALER_GET,
+    SQL_DEALER_EACH,
+    SQL_DEALER_COUNT,
+    SQL_PERSON_UPSERT,
+    SQL_PERSON_GET,
+    SQL_PERSON_EACH_ALL,
+    SQL_PERSON_EACH_BRAND,
+    SQL_PERSON_EACH_DEALER,
+    SQL_COMPLAINT_BY_EXTERNAL,
+    SQL_COMPLAINT_INSERT,
+    SQL_COMPLAINT_GET,
+    SQL_COMPLAINT_LIST,
+    SQL_TIMELINE_ADD,
+    SQL_TIMELINE_EACH,
+    SQL__COUNT
+};
+
+struct store {
+    sqlite3 *db;
+    char *path;
+    int depth; /* > 0 while a transaction opened by store_begin() is open */
+    sqlite3_stmt *stmts[SQL__COUNT];
+};
+
+/* The cached statement for `id`, reset and unbound; NULL on a prepare failure (logged). */
+sqlite3_stmt *store__stmt(struct store *st, enum store_sql id);
+
+/* Translates a SQLite result code into DBOT_ERR_* and logs the native detail once. */
+int store__err(struct store *st, int rc, const char *what);
+
+/* Binds text or NULL. */
+int store__bind_text(sqlite3_stmt *s, int idx, const char *v);
+
+/* A heap copy of column `col` as text, or NULL when the column is NULL. Sets *oom on
+ * allocation failure. */
+char *store__col_dup(sqlite3_stmt *s, int col, int *oom);
+
+/* Reads a row selected with STORE_COMPLAINT_COLUMNS into *out (heap copies). */
+int store__complaint_row(sqlite3_stmt *s, struct complaint *out);
+
+/* Runs `fn` under a transaction unless one is open already: begin, and on the way out commit
+ * (when rc == 0) or roll back. */
+int store__auto_begin(struct store *st, int *opened);
+int store__auto_end(struct store *st, int opened, int rc);
+
+#endif
