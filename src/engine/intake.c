@@ -1,0 +1,73 @@
+/*
+ * intake.c — accepting complaints: dealer check, policy choice, deadlines, the insert and its
+ * timeline event, for a whole batch in one transaction (group commit: one fsync for many
+ * complaints is what makes thousands per second durable on ordinary disks).
+ */
+#include "dealerbot/engine.h"
+
+#include <string.h>
+
+#include "dealerbot/log.h"
+
+/* The policy a priority uses: its own when configured, else "default". */
+static const struct sla_policy *policy_for(const struct config *cfg, enum priority p)
+{
+    const struct sla_policy *pol = config_policy(cfg, priority_policy_name(p));
+    return pol ? pol : config_policy(cfg, "default");
+}
+
+static void intake_one(struct engine *e, struct intake *in, int64_t now, const char *actor,
+                       struct intake_result *r)
+{
+    const struct sla_policy *pol = policy_for(e->cfg, in->priority);
+    if (!pol) {
+        r->err = dbot_diag_set(&r->diag, DBOT_ERR_INTERNAL, "no SLA policy configured");
+        return;
+    }
+    if (in->received_at == 0)
+        in->received_at = now;
+    struct deadlines due;
+    deadlines_compute(pol, in->received_at, &due);
+    r->err = store_complaint_insert(e->store, in, pol->name, &due, now, actor, &r->id,
+                                    &r->created);
+    if (r->err == DBOT_ERR_NOTFOUND)
+        dbot_diag_set(&r->diag, r->err, "unknown dealer: %s", in->dealer);
+    else if (r->err)
+        dbot_diag_set(&r->diag, r->err, "could not store the complaint: %s",
+                      dbot_strerror(r->err));
+}
+
+int engine_intake_batch(struct engine *e, struct intake *const *items, int n, int64_t now,
+                        const char *actor, struct intake_result *results)
+{
+    for (int i = 0; i < n; i++)
+        memset(&results[i], 0, sizeof results[i]);
+    if (n == 0)
+        return 0;
+
+    int err = store_begin(e->store);
+    if (err == 0) {
+        for (int i = 0; i < n; i++)
+            intake_one(e, items[i], now, actor, &results[i]);
+        err = store_commit(e->store);
+    }
+    if (err) {
+        log_error("engine", "intake batch of %d not committed: %s", n, dbot_strerror(err));
+        for (int i = 0; i < n; i++) {
+            results[i].err = err;
+            results[i].created = false;
+            dbot_diag_set(&results[i].diag, err, "could not store the complaint: %s",
+                          dbot_strerror(err));
+        }
+        return err;
+    }
+    for (int i = 0; i < n; i++) {
+        if (results[i].err == 0 && results[i].created) {
+            char id[32];
+            log_info("engine", "%s accepted for dealer %s (%s)",
+                     complaint_id_format(results[i].id, id, sizeof id), items[i]->dealer,
+                     priority_name(items[i]->priority));
+        }
+    }
+    return 0;
+}
