@@ -29,6 +29,10 @@ int dbot_diag_set(struct dbot_diag *d, int err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(d->msg, sizeof d->msg, fmt, ap);
     va_end(ap);
+    /* A diag is one line, whatever input it quotes (jansson quotes the offending token). */
+    for (char *p = d->msg; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
     return err;
 }
 
