@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what dealerbot needs to build, test and run, from Debian packages only.
+# Idempotent: installs nothing when everything is there; runs `apt-get update` once at most.
+#   scripts/deps.sh          build + test + run dependencies
+#   scripts/deps.sh --fuzz   also clang and its sanitizer runtimes (for the `fuzz` preset)
+set -euo pipefail
+
+packages=(
+    build-essential cmake pkg-config
+    libwebsockets-dev libjansson-dev libcurl4-openssl-dev libsqlite3-dev libexpat1-dev
+    libconfig-dev libcmocka-dev
+    python3 tzdata curl ca-certificates
+)
+if [[ "${1:-}" == "--fuzz" ]]; then
+    packages+=(clang libclang-rt-14-dev)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "deps: installing ${missing[*]}" >&2
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then
+    sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: installs missing dependencies, builds the `dev` preset
+# (Debug + ASan/UBSan + -Werror) and runs every CTest label (unit, integration, fuzz-regress).
+# Extra arguments go to ctest, e.g. `scripts/test.sh -L unit` or `-R store`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/deps.sh
+cmake --preset dev >/dev/null
+cmake --build --preset dev -j"$(nproc)"
+# LeakSanitizer is on with ASan; abort on the first UBSan report instead of printing on.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+ctest --preset dev -j"$(nproc)" "$@"
