@@ -54,6 +54,7 @@ struct config {
     struct {
         char *listen;         /* "host:port" */
         char *token;          /* secret: bearer token for /api/ */
+        char *token_file;     /* where token was read from, or NULL when given inline */
         int64_t max_body;     /* bytes; 65536 */
         int64_t commit_window_us; /* group commit: max wait to batch intake writes */
     } http;
@@ -64,6 +65,7 @@ struct config {
             char *url;
             char *jid;
             char *password;   /* secret */
+            char *password_file; /* where password was read from, or NULL */
             char *muc_service;
             char *nick;
             char *ca_file;    /* optional, NULL when unset */
@@ -117,5 +119,20 @@ const struct sla_policy *config_policy(const struct config *cfg, const char *nam
 
 /* The path that `-c` falls back to: $DEALERBOT_CONFIG, else "config/dealerbot.conf". */
 const char *config_default_path(void);
+
+/* One key the loader knows, as described by its table (for `check-config --keys`, the
+ * documented example and its test). All strings are static. */
+struct config_key_info {
+    const char *name;  /* dotted path: "http.listen"; "sla.<policy>.ack" for the fields of
+                        * every SLA policy; "sla.escalation.[].after" for escalation levels */
+    const char *type;  /* "string", "int", "float", "bool", "duration", "duration list",
+                        * "secret", "secret file" */
+    const char *def;   /* default as written in the file, or NULL when there is none */
+    const char *doc;   /* one line */
+    bool required;     /* must be given (secrets: the key or its *_file twin) */
+};
+
+/* Describes the i-th key (0-based). Returns true and fills *out, or false past the last. */
+bool config_key_at(size_t i, struct config_key_info *out);
 
 #endif
