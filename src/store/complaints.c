@@ -75,7 +75,7 @@ int store_complaint_insert(struct store *st, const struct intake *in, const char
     if (err)
         return err;
 
-    int64_t found;
+    int64_t found = 0;
     if (in->external_id && (err = find_external(st, in->external_id, &found)) == 0) {
         *id = found;
         *created = false;
