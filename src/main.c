@@ -1,7 +1,9 @@
-/* Placeholder while the CLI is being written. */
-#include <stdio.h>
-int main(void)
+/*
+ * main.c — the entry point: everything is in the command line module (src/cli/).
+ */
+#include "dealerbot/cli.h"
+
+int main(int argc, char **argv)
 {
-    fprintf(stderr, "dealerbot: not built yet\n");
-    return 1;
+    return cli_main(argc, argv);
 }

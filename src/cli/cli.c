@@ -1,0 +1,448 @@
+/*
+ * cli.c — `dealerbot [-c FILE] COMMAND [ARGS]`: argument parsing, the per-command help, and
+ * the short commands (check-config, dealers, people, complaint add, db). `run` is in run.c.
+ *
+ * Every command loads the configuration first (-c FILE, else $DEALERBOT_CONFIG, else
+ * config/dealerbot.conf); commands that touch data open the store, which migrates it.
+ */
+#include "dealerbot/cli.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dealerbot/cli_run.h"
+#include "dealerbot/complaint.h"
+#include "dealerbot/config.h"
+#include "dealerbot/engine.h"
+#include "dealerbot/import.h"
+#include "dealerbot/log.h"
+#include "dealerbot/store.h"
+#include "dealerbot/timeutil.h"
+#include "dealerbot/utf8.h"
+
+static const char usage_main[] =
+    "usage: dealerbot [-c FILE] COMMAND [ARGS]\n"
+    "\n"
+    "Runs a brand's dealer complaint handling from group chat.\n"
+    "\n"
+    "commands:\n"
+    "  run                      run the daemon (HTTP intake API; chat when configured)\n"
+    "  check-config             validate the configuration and print it, secrets masked\n"
+    "  dealers import FILE      import dealers from CSV (code,name,region,sales_volume[,timezone])\n"
+    "  dealers list             list dealers\n"
+    "  people import FILE       import people from CSV (jid,dealer,role,name,language)\n"
+    "  people list              list people\n"
+    "  complaint add OPTIONS    add a complaint from the shell (see complaint add --help)\n"
+    "  db migrate               bring the database schema up to date\n"
+    "  db backup FILE           write an online backup of the database to FILE\n"
+    "\n"
+    "options:\n"
+    "  -c, --config FILE        configuration file (default $DEALERBOT_CONFIG, then\n"
+    "                           config/dealerbot.conf)\n"
+    "  -h, --help               this help; COMMAND --help for a command's\n"
+    "  -V, --version            print the version\n"
+    "\n"
+    "Exit status: 0 success, 1 error (one line on stderr), 2 usage error.\n";
+
+static const char usage_run[] =
+    "usage: dealerbot [-c FILE] run\n"
+    "\n"
+    "Runs the daemon in the foreground: the HTTP API on http.listen and, when chat.platform is\n"
+    "set, the chat connection. SIGTERM or SIGINT stops it cleanly (exit 0).\n";
+
+static const char usage_check[] =
+    "usage: dealerbot [-c FILE] check-config\n"
+    "\n"
+    "Validates the configuration file and prints the effective configuration with defaults\n"
+    "filled in and secrets masked. Exit 1 with a one-line reason when it is invalid.\n";
+
+static const char usage_dealers[] =
+    "usage: dealerbot [-c FILE] dealers import FILE\n"
+    "       dealerbot [-c FILE] dealers list\n"
+    "\n"
+    "import: a UTF-8 CSV file with the header code,name,region,sales_volume[,timezone]\n"
+    "(Excel exports with a BOM, quotes and CRLF are fine). Dealers are inserted or updated by\n"
+    "code; the whole file is imported or, on the first bad row, nothing.\n"
+    "list: prints code, name, region, sales volume and timezone, tab-separated.\n";
+
+static const char usage_people[] =
+    "usage: dealerbot [-c FILE] people import FILE\n"
+    "       dealerbot [-c FILE] people list\n"
+    "\n"
+    "import: a UTF-8 CSV file with the header jid,dealer,role,name,language. dealer is a dealer\n"
+    "code, or 'brand' for brand staff; role is agent or manager for dealers, agent, supervisor\n"
+    "or admin for brand staff; language zh-CN or en. Upsert by jid, all rows or none.\n"
+    "list: prints jid, dealer, role, name and language, tab-separated.\n";
+
+static const char usage_complaint[] =
+    "usage: dealerbot [-c FILE] complaint add --dealer CODE --category TEXT --summary TEXT\n"
+    "                 --customer-name NAME --customer-phone PHONE [--priority normal|urgent|vip]\n"
+    "                 [--details TEXT] [--external-id ID] [--received-at RFC3339]\n"
+    "\n"
+    "Adds a complaint exactly as POST /api/v1/complaints does, and prints its id and deadlines.\n"
+    "With --external-id, adding the same id again reports the existing complaint.\n";
+
+static const char usage_db[] =
+    "usage: dealerbot [-c FILE] db migrate\n"
+    "       dealerbot [-c FILE] db backup FILE\n"
+    "\n"
+    "migrate: applies the schema migrations this version knows (they also run at every start).\n"
+    "backup: copies the live database into FILE with SQLite's online backup.\n";
+
+static int usage_error(const char *usage, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "dealerbot: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n\n%s", usage);
+    return CLI_USAGE;
+}
+
+static bool is_help(const char *a)
+{
+    return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
+}
+
+/* Everything a command needs, set up in order and torn down by ctx_cleanup(). */
+struct ctx {
+    const char *config_path;
+    struct config *cfg;
+    struct store *st;
+};
+
+static int ctx_config(struct ctx *c)
+{
+    struct dbot_diag diag = {0};
+    const char *path = c->config_path ? c->config_path : config_default_path();
+    if (config_load(path, &c->cfg, &diag) != 0) {
+        fprintf(stderr, "dealerbot: %s\n", diag.msg);
+        return CLI_FAIL;
+    }
+    enum log_level level;
+    if (c->cfg->log_level && log_level_parse(c->cfg->log_level, &level) == 0)
+        log_set_level(level);
+    return CLI_OK;
+}
+
+static int ctx_store(struct ctx *c)
+{
+    int rc = ctx_config(c);
+    if (rc)
+        return rc;
+    struct dbot_diag diag = {0};
+    if (store_open(c->cfg->database, &c->st, &diag) != 0) {
+        fprintf(stderr, "dealerbot: %s\n", diag.msg);
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
+static void ctx_cleanup(struct ctx *c)
+{
+    store_close(c->st);
+    config_free(c->cfg);
+}
+
+/* ---- dealers / people ---- */
+
+static const char *or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
+static int print_dealer(const struct dealer *d, void *arg)
+{
+    (void)arg;
+    char vol[32] = "";
+    if (d->sales_volume >= 0)
+        snprintf(vol, sizeof vol, "%" PRId64, d->sales_volume);
+    printf("%s\t%s\t%s\t%s\t%s\n", d->code, d->name, or_empty(d->region), vol,
+           or_empty(d->timezone));
+    return 0;
+}
+
+static int print_person(const struct person *p, void *arg)
+{
+    (void)arg;
+    printf("%s\t%s\t%s\t%s\t%s\n", p->jid, p->dealer ? p->dealer : "brand",
+           person_role_name(p->role), p->name, or_empty(p->language));
+    return 0;
+}
+
+static int cmd_directory(struct ctx *c, bool dealers, int argc, char **argv)
+{
+    const char *usage = dealers ? usage_dealers : usage_people;
+    if (argc < 1)
+        return usage_error(usage, "%s: missing subcommand", dealers ? "dealers" : "people");
+    if (is_help(argv[0])) {
+        fputs(usage, stdout);
+        return CLI_OK;
+    }
+    bool import = strcmp(argv[0], "import") == 0;
+    if (!import && strcmp(argv[0], "list") != 0)
+        return usage_error(usage, "unknown subcommand '%s'", argv[0]);
+    if (import && argc != 2)
+        return usage_error(usage, "%s", "import takes exactly one FILE");
+    if (!import && argc != 1)
+        return usage_error(usage, "%s", "list takes no arguments");
+
+    int rc = ctx_store(c);
+    if (rc)
+        return rc;
+    struct dbot_diag diag = {0};
+    if (import) {
+        size_t n = 0;
+        int err = dealers ? import_dealers(c->st, argv[1], &n, &diag)
+                          : import_people(c->st, argv[1], &n, &diag);
+        if (err) {
+            fprintf(stderr, "dealerbot: %s\n", diag.msg[0] ? diag.msg : dbot_strerror(err));
+            return CLI_FAIL;
+        }
+        printf("imported %zu %s from %s\n", n, dealers ? "dealers" : "people", argv[1]);
+        return CLI_OK;
+    }
+    int err = dealers ? store_dealer_each(c->st, print_dealer, NULL)
+                      : store_person_each(c->st, NULL, print_person, NULL);
+    if (err) {
+        fprintf(stderr, "dealerbot: cannot list: %s\n", dbot_strerror(err));
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
+/* ---- complaint add ---- */
+
+/* A copy of an option value that must be non-empty, valid UTF-8 text. */
+static int opt_text(const char *name, const char *v, char **out)
+{
+    if (!utf8_valid(v, strlen(v)) || v[0] == '\0') {
+        fprintf(stderr, "dealerbot: %s: must be non-empty UTF-8 text\n", name);
+        return CLI_FAIL;
+    }
+    free(*out);
+    *out = strdup(v);
+    if (!*out) {
+        fprintf(stderr, "dealerbot: out of memory\n");
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
+static int cmd_complaint(struct ctx *c, int argc, char **argv)
+{
+    if (argc < 1)
+        return usage_error(usage_complaint, "%s", "complaint: missing subcommand");
+    if (is_help(argv[0])) {
+        fputs(usage_complaint, stdout);
+        return CLI_OK;
+    }
+    if (strcmp(argv[0], "add") != 0)
+        return usage_error(usage_complaint, "unknown subcommand '%s'", argv[0]);
+
+    struct intake in = {0};
+    int rc = CLI_OK;
+    for (int i = 1; i < argc && rc == CLI_OK; i++) {
+        const char *a = argv[i];
+        if (is_help(a)) {
+            fputs(usage_complaint, stdout);
+            intake_cleanup(&in);
+            return CLI_OK;
+        }
+        if (i + 1 >= argc) {
+            rc = usage_error(usage_complaint, "%s needs a value", a);
+            break;
+        }
+        const char *v = argv[++i];
+        if (strcmp(a, "--dealer") == 0)
+            rc = opt_text(a, v, &in.dealer);
+        else if (strcmp(a, "--category") == 0)
+            rc = opt_text(a, v, &in.category);
+        else if (strcmp(a, "--summary") == 0)
+            rc = opt_text(a, v, &in.summary);
+        else if (strcmp(a, "--customer-name") == 0)
+            rc = opt_text(a, v, &in.customer_name);
+        else if (strcmp(a, "--customer-phone") == 0)
+            rc = opt_text(a, v, &in.customer_phone);
+        else if (strcmp(a, "--details") == 0)
+            rc = opt_text(a, v, &in.details);
+        else if (strcmp(a, "--external-id") == 0)
+            rc = opt_text(a, v, &in.external_id);
+        else if (strcmp(a, "--priority") == 0) {
+            if (priority_parse(v, &in.priority) != 0) {
+                fprintf(stderr, "dealerbot: --priority: must be one of normal, urgent, vip\n");
+                rc = CLI_FAIL;
+            }
+        } else if (strcmp(a, "--received-at") == 0) {
+            if (rfc3339_parse(v, &in.received_at) != 0) {
+                fprintf(stderr, "dealerbot: --received-at: must be an RFC 3339 time like "
+                                "2026-11-23T14:30:00+08:00\n");
+                rc = CLI_FAIL;
+            }
+        } else
+            rc = usage_error(usage_complaint, "unknown option '%s'", a);
+    }
+    static const struct {
+        const char *opt;
+        size_t off;
+    } required[] = {
+        {"--dealer", offsetof(struct intake, dealer)},
+        {"--category", offsetof(struct intake, category)},
+        {"--summary", offsetof(struct intake, summary)},
+        {"--customer-name", offsetof(struct intake, customer_name)},
+        {"--customer-phone", offsetof(struct intake, customer_phone)},
+    };
+    for (size_t i = 0; rc == CLI_OK && i < sizeof required / sizeof required[0]; i++) {
+        if (!*(char **)((char *)&in + required[i].off))
+            rc = usage_error(usage_complaint, "missing %s", required[i].opt);
+    }
+    if (rc == CLI_OK)
+        rc = ctx_store(c);
+    if (rc == CLI_OK) {
+        struct engine eng = {.cfg = c->cfg, .store = c->st};
+        struct intake *items[1] = {&in};
+        struct intake_result res;
+        engine_intake_batch(&eng, items, 1, timeutil_now(), "cli", &res);
+        if (res.err) {
+            fprintf(stderr, "dealerbot: %s\n", res.diag.msg);
+            rc = CLI_FAIL;
+        } else {
+            struct complaint cp;
+            char id[32], ack[32], sol[32], cls[32];
+            setenv("TZ", c->cfg->timezone, 1);
+            tzset();
+            if (store_complaint_get(c->st, res.id, &cp) == 0) {
+                printf("%s %s: dealer %s, state %s, ack by %s, solution by %s, close by %s\n",
+                       complaint_id_format(cp.id, id, sizeof id),
+                       res.created ? "created" : "already exists", cp.dealer,
+                       complaint_state_name(cp.state),
+                       rfc3339_format_local(cp.due.ack_due, ack, sizeof ack),
+                       rfc3339_format_local(cp.due.solution_due, sol, sizeof sol),
+                       rfc3339_format_local(cp.due.close_due, cls, sizeof cls));
+                complaint_cleanup(&cp);
+            }
+        }
+    }
+    intake_cleanup(&in);
+    return rc;
+}
+
+/* ---- db ---- */
+
+static int cmd_db(struct ctx *c, int argc, char **argv)
+{
+    if (argc < 1)
+        return usage_error(usage_db, "%s", "db: missing subcommand");
+    if (is_help(argv[0])) {
+        fputs(usage_db, stdout);
+        return CLI_OK;
+    }
+    bool backup = strcmp(argv[0], "backup") == 0;
+    if (!backup && strcmp(argv[0], "migrate") != 0)
+        return usage_error(usage_db, "unknown subcommand '%s'", argv[0]);
+    if (backup ? argc != 2 : argc != 1)
+        return usage_error(usage_db, "%s", backup ? "backup takes exactly one FILE"
+                                                  : "migrate takes no arguments");
+    int rc = ctx_config(c);
+    if (rc)
+        return rc;
+    struct dbot_diag diag = {0};
+    int before = 0, after = 0;
+    if (store_open_nomigrate(c->cfg->database, &c->st, &diag) != 0 ||
+        store_schema_version(c->st, &before) != 0 || store_migrate(c->st, -1, &diag) != 0 ||
+        store_schema_version(c->st, &after) != 0) {
+        fprintf(stderr, "dealerbot: %s\n", diag.msg[0] ? diag.msg : "cannot open the database");
+        return CLI_FAIL;
+    }
+    if (!backup) {
+        printf("%s: schema %d -> %d (newest %d)\n", c->cfg->database, before, after,
+               store_schema_head());
+        return CLI_OK;
+    }
+    if (store_backup(c->st, argv[1], &diag) != 0) {
+        fprintf(stderr, "dealerbot: %s\n", diag.msg);
+        return CLI_FAIL;
+    }
+    printf("backed up %s to %s\n", c->cfg->database, argv[1]);
+    return CLI_OK;
+}
+
+/* ---- dispatch ---- */
+
+static int cmd_simple(struct ctx *c, const char *name, const char *usage, int argc, char **argv)
+{
+    if (argc > 0 && is_help(argv[0])) {
+        fputs(usage, stdout);
+        return CLI_OK;
+    }
+    if (argc > 0)
+        return usage_error(usage, "unexpected argument '%s'", argv[0]);
+    if (strcmp(name, "check-config") == 0) {
+        int rc = ctx_config(c);
+        if (rc == CLI_OK)
+            config_print(c->cfg, stdout);
+        return rc;
+    }
+    int rc = ctx_store(c);
+    if (rc)
+        return rc;
+    return cli_run(c->cfg, c->st);
+}
+
+int cli_main(int argc, char **argv)
+{
+    struct ctx c = {0};
+    /* Options may stand before or after the command word; collect the rest in order. */
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    if (!rest) {
+        fprintf(stderr, "dealerbot: out of memory\n");
+        return CLI_FAIL;
+    }
+    int n = 0, rc;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
+            if (i + 1 >= argc) {
+                rc = usage_error(usage_main, "%s needs a FILE", a);
+                goto out;
+            }
+            c.config_path = argv[++i];
+        } else if (strncmp(a, "--config=", 9) == 0) {
+            c.config_path = a + 9;
+        } else if (n == 0 && is_help(a)) {
+            fputs(usage_main, stdout);
+            rc = CLI_OK;
+            goto out;
+        } else if (n == 0 && (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0)) {
+            printf("dealerbot %s\n", DBOT_VERSION);
+            rc = CLI_OK;
+            goto out;
+        } else {
+            rest[n++] = argv[i];
+        }
+    }
+    if (n == 0) {
+        rc = usage_error(usage_main, "%s", "missing COMMAND");
+        goto out;
+    }
+    const char *cmd = rest[0];
+    if (strcmp(cmd, "run") == 0)
+        rc = cmd_simple(&c, cmd, usage_run, n - 1, rest + 1);
+    else if (strcmp(cmd, "check-config") == 0)
+        rc = cmd_simple(&c, cmd, usage_check, n - 1, rest + 1);
+    else if (strcmp(cmd, "dealers") == 0)
+        rc = cmd_directory(&c, true, n - 1, rest + 1);
+    else if (strcmp(cmd, "people") == 0)
+        rc = cmd_directory(&c, false, n - 1, rest + 1);
+    else if (strcmp(cmd, "complaint") == 0)
+        rc = cmd_complaint(&c, n - 1, rest + 1);
+    else if (strcmp(cmd, "db") == 0)
+        rc = cmd_db(&c, n - 1, rest + 1);
+    else
+        rc = usage_error(usage_main, "unknown command '%s'", cmd);
+out:
+    ctx_cleanup(&c);
+    free(rest);
+    return rc;
+}

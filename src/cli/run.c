@@ -1,0 +1,155 @@
+/*
+ * run.c — `dealerbot run`: wiring of the event loop, the intake API and the signals.
+ *
+ * The signal handlers only set a flag and call lws_cancel_service(), which writes to lws's
+ * wake-up pipe (async-signal-safe) so that lws_service() returns and the loop sees the flag.
+ * Everything else — the store, the commits, the answers — happens on this thread.
+ */
+#include "dealerbot/cli_run.h"
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libwebsockets.h>
+
+#include "dealerbot/engine.h"
+#include "dealerbot/http.h"
+#include "dealerbot/log.h"
+
+#define MOD "run"
+
+static volatile sig_atomic_t stop_requested;
+static struct lws_context *volatile signal_ctx;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+    struct lws_context *ctx = signal_ctx;
+    if (ctx)
+        lws_cancel_service(ctx);
+}
+
+/* lws log lines arrive formatted, with a trailing newline; errors and warnings keep their
+ * level, the chatty notice/info lines become debug. */
+static void lws_log_emit(int level, const char *line)
+{
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--;
+    enum log_level l = (level & LLL_ERR) ? LOG_ERROR : (level & LLL_WARN) ? LOG_WARN : LOG_DEBUG;
+    if (log_get_level() <= l)
+        log_msg(l, "lws", "%.*s", (int)n, line);
+}
+
+/* Wakes the loop when the drain time is up. */
+struct drain_timer {
+    lws_sorted_usec_list_t sul;
+    bool expired;
+};
+
+static void on_drain_timeout(lws_sorted_usec_list_t *sul)
+{
+    struct drain_timer *t = lws_container_of(sul, struct drain_timer, sul);
+    t->expired = true;
+}
+
+int cli_run(const struct config *cfg, struct store *st)
+{
+    struct sigaction sa, old_term, old_int, old_pipe;
+    struct dbot_diag diag;
+    struct http_server *srv = NULL;
+    struct engine eng = {.cfg = cfg, .store = st};
+    char iface[64];
+    int port;
+
+    if (cfg->timezone && cfg->timezone[0]) {
+        if (setenv("TZ", cfg->timezone, 1) != 0) {
+            log_error(MOD, "cannot set the time zone %s", cfg->timezone);
+            return 1;
+        }
+    }
+    tzset();
+
+    dbot_diag_clear(&diag);
+    if (http_listen_parse(cfg->http.listen, iface, sizeof iface, &port, &diag) != 0) {
+        log_error(MOD, "%s", diag.msg);
+        return 1;
+    }
+
+    int lws_levels = LLL_ERR | LLL_WARN;
+    if (log_get_level() <= LOG_DEBUG)
+        lws_levels |= LLL_NOTICE;
+    lws_set_log_level(lws_levels, lws_log_emit);
+
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    /* The vhosts are ours to create: the intake API now, the chat client's later. */
+    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    info.gid = -1;
+    info.uid = -1;
+    /* Connections that may hold parsed headers at once (each one is in a transaction,
+     * possibly waiting for its group commit). */
+    info.max_http_header_pool = 1024;
+    struct lws_context *ctx = lws_create_context(&info);
+    if (!ctx) {
+        log_error(MOD, "cannot create the event loop (libwebsockets context)");
+        return 1;
+    }
+
+    int rc = http_server_start(ctx, cfg, &eng, &srv, &diag);
+    if (rc) {
+        log_error(MOD, "%s", diag.msg);
+        lws_context_destroy(ctx);
+        return 1;
+    }
+    bool v6 = strchr(iface, ':') != NULL;
+    log_info(MOD, "listening on %s%s%s:%d", v6 ? "[" : "", iface[0] ? iface : "*", v6 ? "]" : "",
+             http_server_port(srv));
+
+    stop_requested = 0;
+    signal_ctx = ctx;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGINT, &sa, &old_int);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, &old_pipe);
+
+    int exit_code = 0;
+    while (!stop_requested) {
+        if (lws_service(ctx, 0) < 0) {
+            log_error(MOD, "the event loop failed");
+            exit_code = 1;
+            break;
+        }
+    }
+    log_info(MOD, "stopping");
+
+    /* Finish what is in hand: commit the queue, then let the loop write the answers. */
+    http_server_stop(srv);
+    struct drain_timer drain = {.expired = false};
+    lws_sul_schedule(ctx, 0, &drain.sul, on_drain_timeout,
+                     (lws_usec_t)RUN_DRAIN_MS * 1000);
+    while (http_server_busy(srv) && !drain.expired) {
+        if (lws_service(ctx, 0) < 0)
+            break;
+    }
+    if (http_server_busy(srv))
+        log_warn(MOD, "stopped with answers still unwritten after %d ms", RUN_DRAIN_MS);
+    lws_sul_cancel(&drain.sul);
+
+    signal_ctx = NULL;
+    lws_context_destroy(ctx);
+    http_server_free(srv);
+
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGPIPE, &old_pipe, NULL);
+    log_info(MOD, "stopped");
+    return exit_code;
+}

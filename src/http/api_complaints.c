@@ -1,0 +1,276 @@
+/*
+ * api_complaints.c — POST /api/v1/complaints (validate, then queue for the group commit),
+ * the answer written after that commit, GET /api/v1/complaints/{id} (with its timeline) and
+ * GET /api/v1/complaints?dealer=&state=&overdue=&limit= (the list).
+ */
+#include "http_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dealerbot/log.h"
+#include "dealerbot/timeutil.h"
+
+#define MOD "http"
+#define QUERY_FRAG_MAX 256
+#define LIST_LIMIT_MAX 1000
+
+static struct store *conn_store(struct conn *c)
+{
+    return c->srv->eng->store;
+}
+
+void http__complaints_post(struct conn *c)
+{
+    struct intake in;
+    enum intake_fault fault = INTAKE_FAULT_NONE;
+    struct dbot_diag diag;
+
+    memset(&in, 0, sizeof in);
+    dbot_diag_clear(&diag);
+    int rc = intake_parse_json(c->body, c->body_len, &in, &fault, &diag);
+    if (rc) {
+        int status = rc == DBOT_ERR_NOMEM ? 500 : fault == INTAKE_FAULT_SYNTAX ? 400 : 422;
+        http__respond_error(c, status, "%s", diag.msg[0] ? diag.msg : dbot_strerror(rc));
+        return;
+    }
+    /* The API needs the caller's key for idempotency (the CLI may leave it out). */
+    if (!in.external_id || !in.external_id[0]) {
+        intake_cleanup(&in);
+        http__respond_error(c, 422, "missing field: external_id");
+        return;
+    }
+    http__enqueue_intake(c, &in);
+}
+
+void http__intake_answer(struct conn *c, const struct intake *in,
+                         const struct intake_result *res, int batch_rc)
+{
+    char id[32];
+
+    if (batch_rc) {
+        http__respond_error(c, batch_rc == DBOT_ERR_BUSY ? 503 : 500,
+                            "could not store the complaint: %s", dbot_strerror(batch_rc));
+        return;
+    }
+    if (res->err == DBOT_ERR_NOTFOUND) {
+        if (res->diag.msg[0])
+            http__respond_error(c, 422, "%s", res->diag.msg);
+        else
+            http__respond_error(c, 422, "unknown dealer: %s", in->dealer ? in->dealer : "");
+        return;
+    }
+    if (res->err == DBOT_ERR_INVALID) {
+        http__respond_error(c, 422, "%s", res->diag.msg[0] ? res->diag.msg : "invalid complaint");
+        return;
+    }
+    if (res->err) {
+        http__respond_error(c, 500, "could not store the complaint: %s",
+                            dbot_strerror(res->err));
+        return;
+    }
+
+    /* The engine logs each accepted complaint; a repeat is only worth a debug line. */
+    complaint_id_format(res->id, id, sizeof id);
+    if (!res->created)
+        log_debug(MOD, "%s: repeated external_id %s", id, in->external_id ? in->external_id : "-");
+
+    struct complaint cm;
+    int rc = store_complaint_get(conn_store(c), res->id, &cm);
+    if (rc) {
+        /* Stored, but we cannot show it: a retry will get the 200 with the ticket. */
+        http__respond_error(c, 500, "%s stored but could not be read back: %s", id,
+                            dbot_strerror(rc));
+        return;
+    }
+    json_t *doc = http__complaint_json(&cm);
+    complaint_cleanup(&cm);
+    int n = snprintf(c->location, sizeof c->location, "/api/v1/complaints/%s", id);
+    if (n < 0 || (size_t)n >= sizeof c->location)
+        c->location[0] = '\0';
+    http__respond_json(c, res->created ? 201 : 200, doc);
+}
+
+/* ---- GET one ---- */
+
+static int add_event(const struct timeline_event *ev, void *arg)
+{
+    json_t *o = http__timeline_event_json(ev);
+    if (!o || json_array_append_new(arg, o) != 0)
+        return DBOT_ERR_NOMEM;
+    return 0;
+}
+
+void http__complaint_get(struct conn *c)
+{
+    int64_t id;
+    struct complaint cm;
+
+    if (complaint_id_parse(c->arg, &id) != 0) {
+        http__respond_error(c, 404, "no such complaint: %s", c->arg);
+        return;
+    }
+    int rc = store_complaint_get(conn_store(c), id, &cm);
+    if (rc == DBOT_ERR_NOTFOUND) {
+        http__respond_error(c, 404, "no such complaint: %s", c->arg);
+        return;
+    }
+    if (rc) {
+        http__respond_error(c, 500, "could not read %s: %s", c->arg, dbot_strerror(rc));
+        return;
+    }
+    json_t *doc = http__complaint_json(&cm);
+    complaint_cleanup(&cm);
+    json_t *events = json_array();
+    if (!doc || !events) {
+        json_decref(doc);
+        json_decref(events);
+        http__respond_json(c, 500, NULL);
+        return;
+    }
+    rc = store_timeline_each(conn_store(c), id, add_event, events);
+    if (rc) {
+        json_decref(doc);
+        json_decref(events);
+        http__respond_error(c, 500, "could not read the timeline of %s: %s", c->arg,
+                            dbot_strerror(rc));
+        return;
+    }
+    if (json_object_set_new(doc, "timeline", events) != 0) {
+        json_decref(doc);
+        http__respond_json(c, 500, NULL);
+        return;
+    }
+    http__respond_json(c, 200, doc);
+}
+
+/* ---- the list ---- */
+
+struct list_ctx {
+    json_t *arr;
+};
+
+static int add_complaint(const struct complaint *cm, void *arg)
+{
+    struct list_ctx *lc = arg;
+    json_t *o = http__complaint_json(cm);
+    if (!o || json_array_append_new(lc->arr, o) != 0)
+        return DBOT_ERR_NOMEM;
+    return 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+    static const char *const yes[] = {"1", "true", "yes", ""};
+    static const char *const no[] = {"0", "false", "no"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+        if (strcasecmp(v, yes[i]) == 0) {
+            *out = true;
+            return 0;
+        }
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        if (strcasecmp(v, no[i]) == 0) {
+            *out = false;
+            return 0;
+        }
+    return DBOT_ERR_INVALID;
+}
+
+static int parse_limit(const char *v, int64_t *out)
+{
+    int64_t n = 0;
+    if (!*v)
+        return DBOT_ERR_INVALID;
+    for (const char *p = v; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return DBOT_ERR_INVALID;
+        n = n * 10 + (*p - '0');
+        if (n > LIST_LIMIT_MAX)
+            return DBOT_ERR_INVALID;
+    }
+    if (n < 1)
+        return DBOT_ERR_INVALID;
+    *out = n;
+    return 0;
+}
+
+void http__complaints_list(struct conn *c)
+{
+    struct complaint_filter f = {.dealer = NULL, .state = -1, .overdue_only = false,
+                                 .now = timeutil_now(), .limit = 0};
+    char dealer[QUERY_FRAG_MAX];
+
+    for (int i = 0;; i++) {
+        char frag[QUERY_FRAG_MAX];
+        int flen = lws_hdr_fragment_length(c->wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (flen <= 0)
+            break;
+        if (flen >= (int)sizeof frag ||
+            lws_hdr_copy_fragment(c->wsi, frag, (int)sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i) < 0) {
+            http__respond_error(c, 400, "query parameter %d is too long", i + 1);
+            return;
+        }
+        char *eq = strchr(frag, '=');
+        const char *val = eq ? eq + 1 : "";
+        if (eq)
+            *eq = '\0';
+        if (strcmp(frag, "dealer") == 0) {
+            memcpy(dealer, val, strlen(val) + 1);
+            f.dealer = dealer[0] ? dealer : NULL;
+        } else if (strcmp(frag, "state") == 0) {
+            enum complaint_state st;
+            if (!val[0]) {
+                f.state = -1;
+            } else if (complaint_state_parse(val, &st) != 0) {
+                http__respond_error(c, 400, "query parameter state: unknown state: %s", val);
+                return;
+            } else {
+                f.state = (int)st;
+            }
+        } else if (strcmp(frag, "overdue") == 0) {
+            if (parse_bool(val, &f.overdue_only) != 0) {
+                http__respond_error(c, 400, "query parameter overdue: must be true or false");
+                return;
+            }
+        } else if (strcmp(frag, "limit") == 0) {
+            if (parse_limit(val, &f.limit) != 0) {
+                http__respond_error(c, 400, "query parameter limit: must be 1-%d",
+                                    LIST_LIMIT_MAX);
+                return;
+            }
+        } else {
+            http__respond_error(c, 400,
+                                "unknown query parameter: %s (use dealer, state, overdue, limit)",
+                                frag);
+            return;
+        }
+    }
+
+    struct list_ctx lc = {.arr = json_array()};
+    if (!lc.arr) {
+        http__respond_json(c, 500, NULL);
+        return;
+    }
+    int rc = store_complaint_each(conn_store(c), &f, add_complaint, &lc);
+    if (rc) {
+        json_decref(lc.arr);
+        http__respond_error(c, 500, "could not list complaints: %s", dbot_strerror(rc));
+        return;
+    }
+    size_t n = json_array_size(lc.arr);
+    json_t *doc = json_object();
+    if (!doc)
+        json_decref(lc.arr);
+    if (!doc || json_object_set_new(doc, "complaints", lc.arr) != 0) {
+        json_decref(doc);
+        http__respond_json(c, 500, NULL);
+        return;
+    }
+    if (json_object_set_new(doc, "count", json_integer((json_int_t)n)) != 0) {
+        json_decref(doc);
+        http__respond_json(c, 500, NULL);
+        return;
+    }
+    http__respond_json(c, 200, doc);
+}

@@ -1,0 +1,140 @@
+/*
+ * http_int.h — private to src/http/: the server, one connection's request/response state, the
+ * group-commit queue, and the helpers the route handlers share.
+ *
+ * A struct conn is the lws per-session allocation of one HTTP connection (lws owns and frees
+ * the memory). It carries one transaction at a time. A queued intake (struct pending) lives in
+ * the server's queue and points back at its conn; the conn points at it. Both links are cut in
+ * conn_detach() when lws reports the connection closed, so the commit never touches a freed
+ * conn and a conn never outlives the links.
+ */
+#ifndef DEALERBOT_HTTP_INT_H
+#define DEALERBOT_HTTP_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <libwebsockets.h>
+
+#include "dealerbot/complaint.h"
+#include "dealerbot/config.h"
+#include "dealerbot/directory.h"
+#include "dealerbot/engine.h"
+#include "dealerbot/http.h"
+#include "dealerbot/store.h"
+
+/* What a request asked for, once the path is matched. */
+enum route {
+    ROUTE_NONE = 0,
+    ROUTE_HEALTHZ,
+    ROUTE_COMPLAINTS,      /* /api/v1/complaints */
+    ROUTE_COMPLAINT,       /* /api/v1/complaints/{id} */
+    ROUTE_DEALERS,         /* /api/v1/dealers */
+    ROUTE_DEALER,          /* /api/v1/dealers/{code} */
+};
+
+#define HTTP_ARG_MAX 128   /* the {id} / {code} path segment */
+
+struct pending;
+
+struct conn {
+    struct http_server *srv;
+    struct lws *wsi;
+    bool active;           /* a transaction is in hand (counted in srv->n_active) */
+
+    /* request */
+    int method;            /* LWSHUMETH_* */
+    enum route route;
+    char arg[HTTP_ARG_MAX];
+    bool in_body;          /* lws will still deliver body bytes */
+    bool keep_body;        /* collect them for the handler */
+    char *body;
+    size_t body_len, body_cap;
+    size_t drained;        /* bytes thrown away after an early answer */
+    struct pending *pending; /* queued intake, or NULL */
+    int64_t started_us;    /* monotonic, for the debug timing line */
+
+    /* response: LWS_PRE bytes of headroom, then resp_len bytes of JSON */
+    int status;
+    unsigned char *resp;
+    size_t resp_len, resp_off;
+    const char *allow;     /* Allow header for 405, static */
+    char location[64];     /* Location header for 201, "" when none */
+    bool want_auth;        /* add WWW-Authenticate: Bearer (401) */
+    bool close_after;      /* Connection: close; hang up once written and drained */
+    bool resp_ready, hdr_sent, resp_done;
+    /* the answer when even allocating the answer failed */
+    unsigned char fallback[LWS_PRE + 96];
+};
+
+/* One queued intake. */
+struct pending {
+    struct intake in;
+    struct conn *conn;     /* NULL once the client went away */
+};
+
+struct http_server {
+    struct lws_context *ctx;
+    struct lws_vhost *vhost;
+    const struct config *cfg;
+    struct engine *eng;
+    struct lws_protocols protocols[2];
+    char iface[64];
+    int port;
+    size_t max_body;
+    int64_t window_us;
+    bool stopping;
+
+    lws_sorted_usec_list_t sul_commit; /* the group-commit timer */
+    bool commit_armed;
+    struct pending queue[HTTP_BATCH_MAX];
+    int n_queued;
+    struct intake_result results[HTTP_BATCH_MAX];
+
+    int n_active;          /* transactions in hand */
+    uint64_t n_batches, n_committed;
+};
+
+/* ---- server.c: responses ---- */
+
+/* Sets the connection's answer to `doc` (stolen: decref'd here) with `status`, and asks lws for
+ * a writeable callback when the request body is no longer arriving. On a serialisation
+ * failure the answer becomes a 500. */
+void http__respond_json(struct conn *c, int status, json_t *doc);
+
+/* Answers {"error": "<formatted line>"}. */
+void http__respond_error(struct conn *c, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- server.c: group commit ---- */
+
+/* Queues a validated intake for the next group commit; takes ownership of *in (its fields are
+ * moved out and *in is zeroed). The answer is written after the commit. */
+void http__enqueue_intake(struct conn *c, struct intake *in);
+
+/* ---- api_complaints.c ---- */
+
+void http__complaints_post(struct conn *c);   /* body complete */
+void http__complaints_list(struct conn *c);
+void http__complaint_get(struct conn *c);
+/* Writes the answer of one committed (or failed) queued intake. */
+void http__intake_answer(struct conn *c, const struct intake *in,
+                         const struct intake_result *res, int batch_rc);
+
+/* ---- api_dealers.c ---- */
+
+void http__dealers_list(struct conn *c);
+void http__dealer_get(struct conn *c);
+void http__dealer_put(struct conn *c);        /* body complete */
+
+/* ---- json_out.c: our structs -> new json_t (NULL on allocation failure) ---- */
+
+json_t *http__time_json(int64_t t);            /* RFC 3339 local time, or null for 0 */
+json_t *http__str_json(const char *s);         /* string, or null for NULL */
+json_t *http__complaint_json(const struct complaint *c);
+json_t *http__dealer_json(const struct dealer *d);
+json_t *http__timeline_event_json(const struct timeline_event *ev);
+
+#endif

@@ -1,0 +1,810 @@
+/*
+ * server.c — the HTTP side of the intake API: the lws vhost and protocol, request routing,
+ * authentication, body collection, answer writing and the group-commit queue. The route
+ * handlers live in api_complaints.c and api_dealers.c; JSON rendering in json_out.c.
+ *
+ * One transaction on a connection goes through these lws callbacks:
+ *
+ *   HTTP             headers are in: match the route, check token, method, Content-Type and
+ *                    Content-Length. A GET is answered at once. A POST/PUT waits for its body.
+ *   HTTP_BODY        body bytes: collected up to http.max_body (then 413), or dropped when the
+ *                    answer was already decided from the headers.
+ *   BODY_COMPLETION  the handler runs; an intake is queued for the next group commit.
+ *   HTTP_WRITEABLE   the answer goes out (headers, then the JSON in chunks); then the
+ *                    connection is made ready for the next request, or closed.
+ *   CLOSED_HTTP      the client went away: cut the link to a queued intake (it is still
+ *                    committed, nobody is told) and free what the connection held.
+ *
+ * An answer decided while the body is still arriving is held back until the body is in, so
+ * the connection stays usable — except when the body is over the limit: then the answer goes
+ * out at once with "Connection: close", at most DRAIN_MAX further bytes are read and dropped
+ * (so the client is not reset before it reads the answer), and the connection is closed.
+ *
+ * Pipelining: bytes that arrive after a POST/PUT body but before its answer (a pipelined
+ * request) make lws 4.1 re-report BODY_COMPLETION in a loop in which the writeable callback
+ * may never come; the answer is then written from that callback and the connection closed
+ * after it, so the client resends the rest (see on_body_done). Pipelined GETs work as usual.
+ * Two other lws 4.1 facts shape this file: rx flow control on an h1 server connection also
+ * stops its POLLOUT handling (so it cannot be used to hold input back), and an IPv4 address
+ * given as a vhost's iface is bound as the IPv6 wildcard unless IPv6 is disabled on the vhost.
+ */
+#include "http_int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dealerbot/log.h"
+#include "dealerbot/timeutil.h"
+#include "dealerbot/utf8.h"
+
+#define MOD "http"
+#define WRITE_CHUNK 16384            /* bytes per lws_write of an answer */
+#define DRAIN_MAX (1024 * 1024)      /* body bytes dropped after an early answer */
+#define AUTH_HEADER_MAX 1024
+
+/* Bit per LWSHUMETH_* method. */
+#define M(x) (1u << (x))
+
+static const char *const method_names[] = {
+    "GET", "POST", "OPTIONS", "PUT", "PATCH", "DELETE", "CONNECT", "HEAD",
+};
+
+static const char *method_name(int m)
+{
+    if (m >= 0 && (size_t)m < sizeof method_names / sizeof method_names[0])
+        return method_names[m];
+    return "?";
+}
+
+/* The routing table: path shape -> methods and handlers. Paths under /api/ need the token. */
+struct route_def {
+    enum route route;
+    const char *name;
+    unsigned methods;
+    const char *allow;
+};
+
+static const struct route_def routes[] = {
+    {ROUTE_HEALTHZ, "healthz", M(LWSHUMETH_GET), "GET"},
+    {ROUTE_COMPLAINTS, "complaints", M(LWSHUMETH_GET) | M(LWSHUMETH_POST), "GET, POST"},
+    {ROUTE_COMPLAINT, "complaint", M(LWSHUMETH_GET), "GET"},
+    {ROUTE_DEALERS, "dealers", M(LWSHUMETH_GET), "GET"},
+    {ROUTE_DEALER, "dealer", M(LWSHUMETH_GET) | M(LWSHUMETH_PUT), "GET, PUT"},
+};
+
+static const struct route_def *route_def(enum route r)
+{
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        if (routes[i].route == r)
+            return &routes[i];
+    return NULL;
+}
+
+/* Collections with an item below them: "/api/v1/complaints" and "/api/v1/complaints/{id}". */
+static const struct {
+    const char *prefix;
+    enum route collection, item;
+} collections[] = {
+    {"/api/v1/complaints", ROUTE_COMPLAINTS, ROUTE_COMPLAINT},
+    {"/api/v1/dealers", ROUTE_DEALERS, ROUTE_DEALER},
+};
+
+/* Matches a (decoded, cleaned) path; the {id}/{code} segment is copied into arg. */
+static enum route match_route(const char *path, char *arg, size_t arg_len)
+{
+    if (strcmp(path, "/healthz") == 0)
+        return ROUTE_HEALTHZ;
+    for (size_t i = 0; i < sizeof collections / sizeof collections[0]; i++) {
+        size_t n = strlen(collections[i].prefix);
+        if (strncmp(path, collections[i].prefix, n) != 0)
+            continue;
+        const char *rest = path + n;
+        if (*rest == '\0')
+            return collections[i].collection;
+        if (*rest != '/')
+            continue;
+        rest++;
+        size_t len = strlen(rest);
+        if (len == 0 || len >= arg_len || strchr(rest, '/'))
+            return ROUTE_NONE;
+        memcpy(arg, rest, len + 1);
+        return collections[i].item;
+    }
+    return ROUTE_NONE;
+}
+
+/* ---- the listen address ---- */
+
+int http_listen_parse(const char *listen, char *iface, size_t iface_len, int *port,
+                      struct dbot_diag *diag)
+{
+    const char *host, *ps;
+    size_t host_len;
+
+    if (!listen || !*listen)
+        return dbot_diag_set(diag, DBOT_ERR_INVALID, "http.listen: empty, expected host:port");
+    if (listen[0] == '[') {
+        const char *rb = strchr(listen, ']');
+        if (!rb || rb[1] != ':')
+            return dbot_diag_set(diag, DBOT_ERR_INVALID,
+                                 "http.listen: \"%s\": expected [address]:port", listen);
+        host = listen + 1;
+        host_len = (size_t)(rb - host);
+        ps = rb + 2;
+    } else {
+        const char *colon = strrchr(listen, ':');
+        if (!colon)
+            return dbot_diag_set(diag, DBOT_ERR_INVALID,
+                                 "http.listen: \"%s\": expected host:port", listen);
+        host = listen;
+        host_len = (size_t)(colon - listen);
+        if (memchr(host, ':', host_len))
+            return dbot_diag_set(diag, DBOT_ERR_INVALID,
+                                 "http.listen: \"%s\": put an IPv6 address in brackets", listen);
+        ps = colon + 1;
+    }
+
+    long v = 0;
+    if (!*ps)
+        return dbot_diag_set(diag, DBOT_ERR_INVALID, "http.listen: \"%s\": no port", listen);
+    for (const char *p = ps; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return dbot_diag_set(diag, DBOT_ERR_INVALID,
+                                 "http.listen: \"%s\": port must be a number", listen);
+        v = v * 10 + (*p - '0');
+        if (v > 65535)
+            return dbot_diag_set(diag, DBOT_ERR_INVALID,
+                                 "http.listen: \"%s\": port must be 0-65535", listen);
+    }
+
+    char h[64];
+    if (host_len >= sizeof h)
+        return dbot_diag_set(diag, DBOT_ERR_INVALID, "http.listen: host part too long");
+    memcpy(h, host, host_len);
+    h[host_len] = '\0';
+    const char *use = h;
+    if (h[0] == '\0' || strcmp(h, "*") == 0 || strcmp(h, "0.0.0.0") == 0)
+        use = "";
+    else if (strcasecmp(h, "localhost") == 0)
+        use = "127.0.0.1";
+    if (strlen(use) >= iface_len)
+        return dbot_diag_set(diag, DBOT_ERR_INVALID, "http.listen: host part too long");
+    memcpy(iface, use, strlen(use) + 1);
+    *port = (int)v;
+    return 0;
+}
+
+/* ---- answers ---- */
+
+/* Whether the answer can be written now: not while body bytes are still due, unless the
+ * connection is to be closed anyway. */
+static void answer_ready(struct conn *c)
+{
+    c->resp_ready = true;
+    if (c->wsi && (!c->in_body || c->close_after))
+        lws_callback_on_writable(c->wsi);
+}
+
+static void respond_fallback(struct conn *c)
+{
+    static const char body[] = "{\"error\":\"internal error: out of memory\"}\n";
+    _Static_assert(sizeof body - 1 <= sizeof c->fallback - LWS_PRE, "fallback too small");
+    free(c->resp);
+    c->resp = NULL;
+    memcpy(c->fallback + LWS_PRE, body, sizeof body - 1);
+    c->resp_len = sizeof body - 1;
+    c->status = 500;
+    c->location[0] = '\0';
+}
+
+void http__respond_json(struct conn *c, int status, json_t *doc)
+{
+    if (c->resp_ready) { /* one answer per request; a second one is a bug */
+        json_decref(doc);
+        return;
+    }
+    c->status = status;
+    size_t n = doc ? json_dumpb(doc, NULL, 0, JSON_COMPACT) : 0;
+    unsigned char *buf = n ? malloc(LWS_PRE + n + 1) : NULL;
+    if (buf && json_dumpb(doc, (char *)buf + LWS_PRE, n, JSON_COMPACT) == n) {
+        buf[LWS_PRE + n] = '\n';
+        free(c->resp);
+        c->resp = buf;
+        c->resp_len = n + 1;
+    } else {
+        free(buf);
+        respond_fallback(c);
+    }
+    json_decref(doc);
+    c->resp_off = 0;
+    answer_ready(c);
+}
+
+/* Replaces bytes that are not part of a well-formed UTF-8 sequence with '?', so that user
+ * input echoed in an error line can always be put into JSON. */
+static void utf8_sanitize(char *s)
+{
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len;) {
+        unsigned char b = (unsigned char)s[i];
+        size_t n = b < 0x80 ? 1 : (b & 0xe0) == 0xc0 ? 2 : (b & 0xf0) == 0xe0 ? 3
+                 : (b & 0xf8) == 0xf0 ? 4 : 0;
+        if (n && i + n <= len && utf8_valid(s + i, n)) {
+            i += n;
+        } else {
+            s[i] = '?';
+            i++;
+        }
+    }
+}
+
+void http__respond_error(struct conn *c, int status, const char *fmt, ...)
+{
+    char msg[DBOT_DIAG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    utf8_sanitize(msg);
+    json_t *doc = json_object();
+    if (doc && json_object_set_new(doc, "error", json_string(msg)) != 0) {
+        json_decref(doc);
+        doc = NULL;
+    }
+    http__respond_json(c, status, doc);
+}
+
+/* ---- connection state ---- */
+
+/* Frees what the connection holds and cuts the link to a queued intake. Idempotent: lws may
+ * report the end of a connection more than once (DROP_PROTOCOL, then CLOSED_HTTP). */
+static void conn_detach(struct conn *c)
+{
+    if (c->pending) {
+        log_debug(MOD, "client left while its complaint (external_id %s) was queued; "
+                  "it is committed all the same", c->pending->in.external_id);
+        c->pending->conn = NULL;
+        c->pending = NULL;
+    }
+    free(c->body);
+    c->body = NULL;
+    c->body_len = c->body_cap = 0;
+    free(c->resp);
+    c->resp = NULL;
+    if (c->active) {
+        c->active = false;
+        if (c->srv)
+            c->srv->n_active--;
+    }
+}
+
+static int conn_write(struct conn *c)
+{
+    struct lws *wsi = c->wsi;
+    unsigned char *body = c->resp ? c->resp : c->fallback;
+
+    if (!c->hdr_sent) {
+        unsigned char hb[LWS_PRE + 1024];
+        unsigned char *start = hb + LWS_PRE, *p = start, *end = hb + sizeof hb - 1;
+        if (lws_add_http_common_headers(wsi, (unsigned)c->status, "application/json",
+                                        c->resp_len, &p, end))
+            return -1;
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+                                        (const unsigned char *)"no-store", 8, &p, end))
+            return -1;
+        if (c->allow &&
+            lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
+                                        (const unsigned char *)c->allow,
+                                        (int)strlen(c->allow), &p, end))
+            return -1;
+        if (c->location[0] &&
+            lws_add_http_header_by_name(wsi, (const unsigned char *)"location:",
+                                        (const unsigned char *)c->location,
+                                        (int)strlen(c->location), &p, end))
+            return -1;
+        if (c->want_auth &&
+            lws_add_http_header_by_name(wsi, (const unsigned char *)"www-authenticate:",
+                                        (const unsigned char *)"Bearer", 6, &p, end))
+            return -1;
+        if (c->close_after &&
+            lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
+                                        (const unsigned char *)"close", 5, &p, end))
+            return -1;
+        if (lws_finalize_write_http_header(wsi, start, &p, end))
+            return -1;
+        c->hdr_sent = true;
+    }
+
+    size_t left = c->resp_len - c->resp_off;
+    size_t chunk = left > WRITE_CHUNK ? WRITE_CHUNK : left;
+    int flags = chunk == left ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP;
+    if (lws_write(wsi, body + LWS_PRE + c->resp_off, chunk, (enum lws_write_protocol)flags) <
+        (int)chunk)
+        return -1;
+    c->resp_off += chunk;
+    if (c->resp_off < c->resp_len) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+
+    c->resp_done = true;
+    log_debug(MOD, "%s %s -> %d (%lld us)", method_name(c->method),
+              route_def(c->route) ? route_def(c->route)->name : "-", c->status,
+              (long long)(timeutil_mono_us() - c->started_us));
+    if (c->close_after)
+        return c->in_body ? 0 : -1; /* hang up now, or once the rest of the body is in */
+
+    conn_detach(c);
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* ---- request checks ---- */
+
+/* Equal without an early exit: the time depends only on the expected token's length. */
+static bool token_equal(const char *given, size_t given_len, const char *want)
+{
+    size_t want_len = strlen(want);
+    volatile unsigned char diff = (unsigned char)(given_len != want_len);
+    for (size_t i = 0; i < want_len; i++) {
+        unsigned char g = i < given_len ? (unsigned char)given[i] : 0;
+        diff |= (unsigned char)(g ^ (unsigned char)want[i]);
+    }
+    return diff == 0 && want_len > 0;
+}
+
+/* 0 = authorised; otherwise the 401 line. */
+static const char *check_token(struct lws *wsi, const char *want)
+{
+    char buf[AUTH_HEADER_MAX];
+    int total = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+    if (total <= 0)
+        return "missing bearer token (Authorization: Bearer <token>)";
+    if ((size_t)total >= sizeof buf ||
+        lws_hdr_copy(wsi, buf, (int)sizeof buf, WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
+        return "invalid bearer token";
+    const char *p = buf;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (strncasecmp(p, "bearer", 6) != 0 || (p[6] != ' ' && p[6] != '\t'))
+        return "missing bearer token (Authorization: Bearer <token>)";
+    p += 6;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    size_t len = strlen(p);
+    while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+        len--;
+    if (!want || !token_equal(p, len, want))
+        return "invalid bearer token";
+    return NULL;
+}
+
+static const char *skip_ws(const char *s, const char *end)
+{
+    while (s < end && (*s == ' ' || *s == '\t'))
+        s++;
+    return s;
+}
+
+static const char *trim_end(const char *s, const char *end)
+{
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    return end;
+}
+
+/* application/json, optionally with charset=utf-8 (other parameters are ignored). */
+static bool content_type_is_json(struct lws *wsi)
+{
+    char buf[256];
+    if (lws_hdr_copy(wsi, buf, (int)sizeof buf, WSI_TOKEN_HTTP_CONTENT_TYPE) <= 0)
+        return false;
+    const char *end = buf + strlen(buf);
+    const char *semi = strchr(buf, ';');
+    const char *s = skip_ws(buf, end), *e = trim_end(s, semi ? semi : end);
+    if ((size_t)(e - s) != 16 || strncasecmp(s, "application/json", 16) != 0)
+        return false;
+    while (semi) {
+        const char *ps = skip_ws(semi + 1, end);
+        semi = strchr(ps, ';');
+        const char *pe = trim_end(ps, semi ? semi : end);
+        if ((size_t)(pe - ps) >= 8 && strncasecmp(ps, "charset=", 8) == 0) {
+            const char *v = ps + 8;
+            if (pe - v >= 2 && *v == '"' && pe[-1] == '"') {
+                v++;
+                pe--;
+            }
+            if ((size_t)(pe - v) != 5 || strncasecmp(v, "utf-8", 5) != 0)
+                return false;
+        }
+    }
+    return true;
+}
+
+/* Content-Length: -1 when absent, -2 when malformed, else the value. */
+static long long content_length(struct lws *wsi)
+{
+    char buf[32];
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+        return -1;
+    if (lws_hdr_copy(wsi, buf, (int)sizeof buf, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+        return -2;
+    const char *p = buf;
+    while (*p == ' ')
+        p++;
+    long long v = 0;
+    int digits = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (++digits > 15)
+            return -2;
+        v = v * 10 + (*p - '0');
+    }
+    while (*p == ' ')
+        p++;
+    return digits && !*p ? v : -2;
+}
+
+static void healthz(struct conn *c)
+{
+    json_t *doc = json_pack("{s:s}", "status", "ok");
+    http__respond_json(c, 200, doc);
+}
+
+/* The headers are in: decide what this request is. Returns 0 (lws goes on) or -1 (hang up). */
+static int on_request(struct lws *wsi, struct conn *c, const char *path)
+{
+    struct http_server *srv = lws_vhost_user(lws_get_vhost(wsi));
+    char *uri;
+    int uri_len;
+
+    conn_detach(c);
+    memset(c, 0, sizeof *c);
+    c->srv = srv;
+    c->wsi = wsi;
+    c->active = true;
+    srv->n_active++;
+    c->started_us = timeutil_mono_us();
+    c->method = lws_http_get_uri_and_method(wsi, &uri, &uri_len);
+
+    bool body_method = c->method == LWSHUMETH_POST || c->method == LWSHUMETH_PUT ||
+                       c->method == LWSHUMETH_PATCH;
+    long long cl = content_length(wsi);
+    c->in_body = body_method || cl > 0;
+
+    if (cl == -2) {
+        c->close_after = true;
+        c->in_body = false;
+        http__respond_error(c, 400, "malformed Content-Length");
+        return 0;
+    }
+    if (body_method && cl < 0) {
+        /* lws would wait for a body of unknown length: answer and hang up. */
+        c->close_after = true;
+        c->in_body = false;
+        http__respond_error(c, 411, "Content-Length required");
+        return 0;
+    }
+    /* Whatever the answer, a body over the limit is not waited for: answer at once, drop
+     * what arrives for a while, hang up. */
+    bool big = cl > (long long)srv->max_body;
+    c->close_after = big;
+
+    if (strncmp(path, "/api/", 5) == 0) {
+        const char *why = check_token(wsi, srv->cfg->http.token);
+        if (why) {
+            c->want_auth = true;
+            http__respond_error(c, 401, "%s", why);
+            return 0;
+        }
+    }
+
+    c->route = match_route(path, c->arg, sizeof c->arg);
+    const struct route_def *rd = route_def(c->route);
+    if (!rd) {
+        http__respond_error(c, 404, "no such resource: %s", path);
+        return 0;
+    }
+    if (c->method < 0 || !(rd->methods & M(c->method))) {
+        c->allow = rd->allow;
+        http__respond_error(c, 405, "method %s not allowed on %s (allowed: %s)",
+                            method_name(c->method), path, rd->allow);
+        return 0;
+    }
+
+    if (body_method) {
+        if (!content_type_is_json(wsi)) {
+            http__respond_error(c, 415, "Content-Type must be application/json");
+            return 0;
+        }
+        if (big) {
+            http__respond_error(c, 413, "request body larger than %zu bytes", srv->max_body);
+            return 0;
+        }
+        c->keep_body = true;
+        return 0;
+    }
+
+    switch (c->route) {
+    case ROUTE_HEALTHZ: healthz(c); break;
+    case ROUTE_COMPLAINTS: http__complaints_list(c); break;
+    case ROUTE_COMPLAINT: http__complaint_get(c); break;
+    case ROUTE_DEALERS: http__dealers_list(c); break;
+    case ROUTE_DEALER: http__dealer_get(c); break;
+    default: http__respond_error(c, 500, "internal error: unrouted request"); break;
+    }
+    return 0;
+}
+
+static int on_body(struct conn *c, const char *in, size_t len)
+{
+    if (!c->active || !c->in_body || len == 0)
+        return 0;
+    if (c->keep_body) {
+        size_t max = c->srv->max_body;
+        if (c->body_len + len > max) {
+            /* More than Content-Length promised the limit would allow; lws caps the body at
+             * Content-Length, so this is a safety net. */
+            free(c->body);
+            c->body = NULL;
+            c->body_len = c->body_cap = 0;
+            c->keep_body = false;
+            c->close_after = true;
+            c->drained = len;
+            http__respond_error(c, 413, "request body larger than %zu bytes", max);
+            return 0;
+        }
+        if (c->body_len + len + 1 > c->body_cap) {
+            size_t cap = c->body_cap ? c->body_cap : 1024;
+            while (cap < c->body_len + len + 1)
+                cap *= 2;
+            if (cap > max + 1)
+                cap = max + 1;
+            char *nb = realloc(c->body, cap);
+            if (!nb) {
+                c->keep_body = false;
+                c->close_after = true;
+                http__respond_error(c, 500, "internal error: out of memory");
+                return 0;
+            }
+            c->body = nb;
+            c->body_cap = cap;
+        }
+        memcpy(c->body + c->body_len, in, len);
+        c->body_len += len;
+        c->body[c->body_len] = '\0';
+        return 0;
+    }
+    c->drained += len;
+    if (c->close_after && c->drained > DRAIN_MAX)
+        return -1;
+    return 0;
+}
+
+static int on_body_done(struct conn *c)
+{
+    if (!c->active)
+        return 0;
+    if (!c->in_body) {
+        /* A repeat: the client sent bytes beyond this request before it got its answer (a
+         * pipelined request, or junk). lws 4.1 keeps the connection in its body state until
+         * the transaction completes and re-reports BODY_COMPLETION for those bytes in a
+         * loop in which the writeable callback may never come, and it cannot start the
+         * next request from them cleanly while ours waits for its group commit. So this
+         * request is answered from here as soon as its answer is ready, and the connection
+         * is closed after it ("Connection: close"); the client sends the rest again. */
+        c->close_after = true;
+        if (c->resp_ready && !c->resp_done)
+            return conn_write(c);
+        return 0;
+    }
+    c->in_body = false;
+    if (c->keep_body) {
+        c->keep_body = false;
+        if (!c->body) { /* an empty body */
+            c->body = malloc(1);
+            if (!c->body) {
+                http__respond_error(c, 500, "internal error: out of memory");
+                return 0;
+            }
+            c->body[0] = '\0';
+        }
+        if (c->route == ROUTE_COMPLAINTS)
+            http__complaints_post(c);
+        else if (c->route == ROUTE_DEALER)
+            http__dealer_put(c);
+        else
+            http__respond_error(c, 500, "internal error: unrouted request");
+        free(c->body);
+        c->body = NULL;
+        c->body_len = c->body_cap = 0;
+        return 0;
+    }
+    if (c->resp_done && c->close_after)
+        return -1; /* answered early; the body is drained: hang up */
+    if (c->resp_ready && !c->resp_done)
+        lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                         size_t len)
+{
+    struct conn *c = user;
+
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        if (!c)
+            return -1;
+        return on_request(wsi, c, (const char *)in);
+    case LWS_CALLBACK_HTTP_BODY:
+        return c ? on_body(c, (const char *)in, len) : -1;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return c ? on_body_done(c) : -1;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (!c || !c->active || !c->resp_ready || c->resp_done)
+            return 0;
+        return conn_write(c);
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (c)
+            conn_detach(c);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* ---- group commit ---- */
+
+/* Commits every queued intake in one engine_intake_batch() call and answers each client that
+ * is still there. Runs on the loop thread, from the timer or when the queue is full. */
+static void commit_now(struct http_server *srv)
+{
+    struct intake *items[HTTP_BATCH_MAX];
+    int n = srv->n_queued;
+
+    if (srv->commit_armed) {
+        lws_sul_cancel(&srv->sul_commit);
+        srv->commit_armed = false;
+    }
+    if (n == 0)
+        return;
+    for (int i = 0; i < n; i++) {
+        items[i] = &srv->queue[i].in;
+        memset(&srv->results[i], 0, sizeof srv->results[i]);
+    }
+    int64_t t0 = timeutil_mono_us();
+    int rc = engine_intake_batch(srv->eng, items, n, timeutil_now(), "api", srv->results);
+    int64_t dt = timeutil_mono_us() - t0;
+    if (rc)
+        log_error(MOD, "group commit of %d complaints failed: %s", n, dbot_strerror(rc));
+    else
+        log_debug(MOD, "group commit: %d complaints in %lld us", n, (long long)dt);
+
+    /* Answering only prepares buffers and asks for writeable callbacks: nothing here can
+     * re-enter the queue. */
+    for (int i = 0; i < n; i++) {
+        struct pending *p = &srv->queue[i];
+        if (p->conn) {
+            struct conn *c = p->conn;
+            c->pending = NULL;
+            p->conn = NULL;
+            http__intake_answer(c, &p->in, &srv->results[i], rc);
+        }
+        intake_cleanup(&p->in);
+    }
+    srv->n_queued = 0;
+    srv->n_batches++;
+    srv->n_committed += (uint64_t)n;
+}
+
+static void on_commit_timer(lws_sorted_usec_list_t *sul)
+{
+    struct http_server *srv = lws_container_of(sul, struct http_server, sul_commit);
+    srv->commit_armed = false;
+    commit_now(srv);
+}
+
+void http__enqueue_intake(struct conn *c, struct intake *in)
+{
+    struct http_server *srv = c->srv;
+
+    if (srv->n_queued >= HTTP_BATCH_MAX) /* cannot happen: a full queue is committed at once */
+        commit_now(srv);
+    struct pending *p = &srv->queue[srv->n_queued++];
+    p->in = *in;
+    memset(in, 0, sizeof *in);
+    p->conn = c;
+    c->pending = p;
+
+    if (srv->n_queued >= HTTP_BATCH_MAX || srv->stopping) {
+        commit_now(srv);
+    } else if (!srv->commit_armed) {
+        srv->commit_armed = true;
+        lws_sul_schedule(srv->ctx, 0, &srv->sul_commit, on_commit_timer,
+                         (lws_usec_t)srv->window_us);
+    }
+}
+
+/* ---- lifecycle ---- */
+
+int http_server_start(struct lws_context *ctx, const struct config *cfg, struct engine *eng,
+                      struct http_server **out, struct dbot_diag *diag)
+{
+    struct http_server *srv = calloc(1, sizeof *srv);
+    if (!srv)
+        return dbot_diag_set(diag, DBOT_ERR_NOMEM, "out of memory");
+    int rc = http_listen_parse(cfg->http.listen, srv->iface, sizeof srv->iface, &srv->port, diag);
+    if (rc) {
+        free(srv);
+        return rc;
+    }
+    if (!cfg->http.token || !cfg->http.token[0])
+        log_warn(MOD, "http.token is empty: every /api/ request will be refused");
+    srv->ctx = ctx;
+    srv->cfg = cfg;
+    srv->eng = eng;
+    srv->max_body = cfg->http.max_body > 0 ? (size_t)cfg->http.max_body : 65536;
+    srv->window_us = cfg->http.commit_window_us > 0 ? cfg->http.commit_window_us : 0;
+    srv->protocols[0].name = "dealerbot-http";
+    srv->protocols[0].callback = callback_http;
+    srv->protocols[0].per_session_data_size = sizeof(struct conn);
+
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.vhost_name = "http";
+    info.port = srv->port;
+    info.iface = srv->iface[0] ? srv->iface : NULL;
+    info.protocols = srv->protocols;
+    info.user = srv;
+    /* lws 4.1 with IPv6 compiled in binds an IPv4 address given as iface to the IPv6
+     * wildcard — every interface. An IPv4 address therefore gets an IPv4-only vhost. */
+    if (srv->iface[0] && !strchr(srv->iface, ':'))
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    srv->vhost = lws_create_vhost(ctx, &info);
+    if (!srv->vhost) {
+        free(srv);
+        return dbot_diag_set(diag, DBOT_ERR_IO,
+                             "cannot listen on %s (address in use or not available)",
+                             cfg->http.listen);
+    }
+    srv->port = lws_get_vhost_listen_port(srv->vhost);
+    *out = srv;
+    return 0;
+}
+
+int http_server_port(const struct http_server *srv)
+{
+    return srv->port;
+}
+
+void http_server_stop(struct http_server *srv)
+{
+    if (!srv)
+        return;
+    srv->stopping = true;
+    commit_now(srv);
+    log_info(MOD, "intake: %llu complaints in %llu group commits",
+             (unsigned long long)srv->n_committed, (unsigned long long)srv->n_batches);
+}
+
+bool http_server_busy(const struct http_server *srv)
+{
+    return srv && (srv->n_active > 0 || srv->n_queued > 0);
+}
+
+void http_server_free(struct http_server *srv)
+{
+    if (!srv)
+        return;
+    /* The timer is not touched: its list died with the context. http_server_stop() left
+     * nothing queued; anything still here was never answered, so dropping it is honest. */
+    if (srv->n_queued)
+        log_warn(MOD, "%d queued complaints dropped: the server was freed without a stop",
+                 srv->n_queued);
+    for (int i = 0; i < srv->n_queued; i++)
+        intake_cleanup(&srv->queue[i].in);
+    free(srv);
+}
