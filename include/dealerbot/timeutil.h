@@ -8,6 +8,7 @@
 #ifndef DEALERBOT_TIMEUTIL_H
 #define DEALERBOT_TIMEUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,11 @@ char *rfc3339_format(int64_t t, int32_t offset_s, char *buf, size_t len);
 /* Formats t in the process's local timezone (TZ, set at start from the config) as RFC 3339.
  * Not pure: reads the tz database. Returns buf. */
 char *rfc3339_format_local(int64_t t, char *buf, size_t len);
+
+/* True when `tz` names a compiled zone (a TZif file) under $TZDIR or /usr/share/zoneinfo.
+ * Names that are absolute, contain "..", or use characters outside A-Z a-z 0-9 / _ - + are
+ * refused without touching the file system. Reads the file system. */
+bool timeutil_zone_exists(const char *tz);
 
 /* Wall clock, Unix seconds / microseconds. */
 int64_t timeutil_now(void);

@@ -28,8 +28,8 @@
 
 #include "dealerbot/csv.h"
 #include "dealerbot/directory.h"
+#include "dealerbot/timeutil.h"
 
-#define ZONEINFO_DIR "/usr/share/zoneinfo"
 
 /* What differs between the dealers file and the people file. */
 struct import_kind {
@@ -49,33 +49,6 @@ struct import_kind {
 
 /* ---- dealers ---- */
 
-/* True when `tz` names a compiled zone file (TZif magic) under the zoneinfo directory. The
- * name's shape was checked by dealer_from_fields(); the ".." test here only keeps the lookup
- * inside the directory even if that ever changes. */
-static bool zone_exists(const char *tz)
-{
-    const char *dir = getenv("TZDIR");
-    if (!dir || !*dir)
-        dir = ZONEINFO_DIR;
-    if (tz[0] == '/' || strstr(tz, ".."))
-        return false;
-    char path[512];
-    int n = snprintf(path, sizeof path, "%s/%s", dir, tz);
-    if (n < 0 || (size_t)n >= sizeof path)
-        return false;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    bool ok = false;
-    struct stat sb;
-    char magic[4];
-    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && read(fd, magic, 4) == 4 &&
-        memcmp(magic, "TZif", 4) == 0)
-        ok = true;
-    close(fd);
-    return ok;
-}
-
 static int dealer_parse(struct store *st, const char *const *f, size_t n, void *rec,
                         struct dbot_diag *diag)
 {
@@ -84,7 +57,7 @@ static int dealer_parse(struct store *st, const char *const *f, size_t n, void *
     int rc = dealer_from_fields(f[0], f[1], f[2], f[3], n > 4 ? f[4] : "", d, diag);
     if (rc)
         return rc;
-    if (d->timezone && !zone_exists(d->timezone)) {
+    if (d->timezone && !timeutil_zone_exists(d->timezone)) {
         rc = dbot_diag_set(diag, DBOT_ERR_INVALID, "timezone: unknown zone \"%s\"", d->timezone);
         dealer_cleanup(d);
     }

@@ -17,10 +17,10 @@
 #include <unistd.h>
 
 #include "dealerbot/log.h"
+#include "dealerbot/timeutil.h"
 #include "dealerbot/utf8.h"
 
 #define MOD "http"
-#define ZONEINFO_DIR "/usr/share/zoneinfo"
 
 static struct store *conn_store(struct conn *c)
 {
@@ -90,33 +90,6 @@ void http__dealer_get(struct conn *c)
 }
 
 /* ---- PUT ---- */
-
-/* True when `tz` names a compiled zone file (TZif magic) under $TZDIR or the zoneinfo
- * directory. dealer_from_fields() checked the name's shape; refusing "/" at the start and
- * ".." keeps the lookup inside the directory regardless. */
-static bool zone_exists(const char *tz)
-{
-    const char *dir = getenv("TZDIR");
-    if (!dir || !*dir)
-        dir = ZONEINFO_DIR;
-    if (tz[0] == '/' || strstr(tz, ".."))
-        return false;
-    char path[512];
-    int n = snprintf(path, sizeof path, "%s/%s", dir, tz);
-    if (n < 0 || (size_t)n >= sizeof path)
-        return false;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    bool ok = false;
-    struct stat sb;
-    char magic[4];
-    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && read(fd, magic, 4) == 4 &&
-        memcmp(magic, "TZif", 4) == 0)
-        ok = true;
-    close(fd);
-    return ok;
-}
 
 /* An optional string field: missing or null -> "", a string -> itself, else an error. */
 static int opt_string(json_t *root, const char *key, const char **out)
@@ -205,7 +178,7 @@ void http__dealer_put(struct conn *c)
         http__respond_error(c, 422, "field %s", diag.msg);
         return;
     }
-    if (d.timezone && !zone_exists(d.timezone)) {
+    if (d.timezone && !timeutil_zone_exists(d.timezone)) {
         http__respond_error(c, 422, "field timezone: unknown time zone: %s", d.timezone);
         dealer_cleanup(&d);
         return;

@@ -8,7 +8,11 @@
  */
 #include "dealerbot/timeutil.h"
 
+#include <fcntl.h>
 #include <stdbool.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -299,4 +303,33 @@ int64_t timeutil_mono_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+bool timeutil_zone_exists(const char *tz)
+{
+    if (!tz[0] || tz[0] == '/' || strstr(tz, ".."))
+        return false;
+    for (const char *p = tz; *p; p++) {
+        char c = *p;
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && !strchr("/_-+", c))
+            return false;
+    }
+    const char *dir = getenv("TZDIR");
+    if (!dir || !*dir)
+        dir = "/usr/share/zoneinfo";
+    char path[512];
+    int n = snprintf(path, sizeof path, "%s/%s", dir, tz);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return false;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return false;
+    struct stat sb;
+    char magic[4];
+    bool ok = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+              read(fd, magic, sizeof magic) == (ssize_t)sizeof magic &&
+              memcmp(magic, "TZif", 4) == 0;
+    close(fd);
+    return ok;
 }

@@ -220,7 +220,7 @@ static void test_defaults(void **state)
     assert_string_equal(cfg->http.token, TOKEN);
     assert_null(cfg->http.token_file);
     assert_int_equal(cfg->http.max_body, 65536);
-    assert_int_equal(cfg->http.commit_window_us, 1000);
+    assert_int_equal(cfg->http.commit_window_us, 0);
     assert_string_equal(cfg->chat.platform, "none");
     assert_null(cfg->chat.xmpp.url);
     assert_null(cfg->chat.xmpp.jid);
