@@ -111,4 +111,46 @@ typedef int (*store_timeline_fn)(const struct timeline_event *ev, void *arg);
 /* Walks a complaint's events oldest first (borrowed for the call only). */
 int store_timeline_each(struct store *st, int64_t complaint_id, store_timeline_fn fn, void *arg);
 
+/* ---- outbox: every chat message leaves through here ---- */
+
+#define OUTBOX_ID_MAX 40
+
+struct outbox_row {
+    int64_t rowid;
+    int64_t complaint_id;  /* 0 when none */
+    bool group;            /* room message, else direct */
+    const char *target;    /* room local name or bare JID */
+    const char *body;
+    const char *msg_id;    /* the stable id put on the wire ("dbot-...") */
+    int attempts;
+};
+
+/* Adds a pending message in the current transaction (or its own). msg_id (OUTBOX_ID_MAX
+ * bytes, may be NULL) receives the stable id. */
+int store_outbox_add(struct store *st, int64_t complaint_id, bool group, const char *target,
+                     const char *body, int64_t now, char *msg_id);
+
+typedef int (*store_outbox_fn)(const struct outbox_row *row, void *arg);
+/* Walks undelivered messages with rowid > after_rowid in rowid order, at most `limit`. */
+int store_outbox_each_pending(struct store *st, int64_t after_rowid, int limit,
+                              store_outbox_fn fn, void *arg);
+
+/* Marks a message delivered (the chat server confirmed it); unknown or already delivered ids
+ * are not an error. */
+int store_outbox_delivered(struct store *st, const char *msg_id, int64_t now);
+
+/* Counts one more send attempt of a message. */
+int store_outbox_attempted(struct store *st, int64_t rowid, int64_t now);
+
+struct outbox_counts {
+    int64_t pending;
+    int64_t delivered;
+};
+int store_outbox_count(struct store *st, struct outbox_counts *out);
+
+/* ---- inbox: platform ids of messages already acted on ---- */
+
+/* Records `platform_id`; *seen is true when it was there already (a duplicate). */
+int store_inbox_record(struct store *st, const char *platform_id, int64_t now, bool *seen);
+
 #endif

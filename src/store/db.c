@@ -142,6 +142,22 @@ static const char *const sql_text[SQL__COUNT] = {
     [SQL_TIMELINE_EACH] =
         "SELECT id, complaint_id, at, actor, kind, detail, message_id FROM timeline"
         " WHERE complaint_id = ?1 ORDER BY id",
+    [SQL_OUTBOX_ADD] =
+        "INSERT INTO outbox (created_at, complaint_id, channel, target, body, stanza_id)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, 'dbot-' || lower(hex(randomblob(8))))"
+        " RETURNING stanza_id",
+    [SQL_OUTBOX_PENDING] =
+        "SELECT id, complaint_id, channel, target, body, stanza_id, attempts FROM outbox"
+        " WHERE state IN ('pending','sent') AND id > ?1 ORDER BY id LIMIT ?2",
+    [SQL_OUTBOX_DELIVERED] =
+        "UPDATE outbox SET state = 'delivered', delivered_at = ?2"
+        " WHERE stanza_id = ?1 AND state <> 'delivered'",
+    [SQL_OUTBOX_ATTEMPTED] =
+        "UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = ?2 WHERE id = ?1",
+    [SQL_OUTBOX_COUNT] =
+        "SELECT count(*) FILTER (WHERE state <> 'delivered'),"
+        " count(*) FILTER (WHERE state = 'delivered') FROM outbox",
+    [SQL_INBOX_RECORD] = "INSERT OR IGNORE INTO inbox (platform_id, received_at) VALUES (?1, ?2)",
 };
 
 int store__err(struct store *st, int rc, const char *what)

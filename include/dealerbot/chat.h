@@ -1,0 +1,101 @@
+/*
+ * chat.h — the one interface between dealerbot and a group-chat platform.
+ *
+ * The engine talks to "a chat": it starts it, hands it messages that come from the outbox
+ * (each with the outbox's stable id, which the adapter puts on the wire so a resend after a
+ * reconnect carries the same id), asks it to make a room exist with a given member list, and
+ * hears back through struct chat_handler: the session is ready, it went down, a message
+ * arrived (with the sender's REAL identity, never a nickname), a sent message was confirmed by
+ * the server. XML, platform JSON, sockets and protocol state stay inside src/chat/<platform>/.
+ *
+ * Rooms are named by their local part ("dealer-sh001", "brand-service"); the adapter maps them
+ * to platform addresses (XMPP: name@muc_service). People are named by bare JID-like ids
+ * ("wang@example.com"), lower-case.
+ *
+ * Main thread only; runs on the daemon's lws context. The chat borrows the config and the
+ * handler (both must outlive it). Strings passed in are copied when kept; strings passed to
+ * handler callbacks are valid for the call only.
+ */
+#ifndef DEALERBOT_CHAT_H
+#define DEALERBOT_CHAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "dealerbot/config.h"
+#include "dealerbot/error.h"
+
+struct lws_context;
+struct chat;
+
+/* A message that arrived. */
+struct chat_message {
+    bool group;              /* true: in a room; false: a direct message */
+    const char *room;        /* the room's local name when group, else NULL */
+    const char *sender;      /* the sender's real bare id (lower-case), never a nickname */
+    const char *text;        /* the body, valid UTF-8 */
+    const char *platform_id; /* the platform's id for this message (for de-duplication) */
+};
+
+struct chat_handler {
+    /* Connected, authenticated, and every room asked for with chat_sync_room() joined:
+     * the outbox may send. Called again after every reconnect; messages sent but not
+     * confirmed before it must be sent again (same id). */
+    void (*on_ready)(void *arg);
+    /* The session is gone; the adapter reconnects by itself (backoff 1 s doubling to 30 s,
+     * with jitter). Nothing can be sent until the next on_ready. */
+    void (*on_down)(void *arg);
+    void (*on_message)(const struct chat_message *m, void *arg);
+    /* The server confirmed the message with this id (chat_send's id). */
+    void (*on_delivered)(const char *id, void *arg);
+    void *arg;
+};
+
+/* One message to send. */
+struct chat_out {
+    bool group;       /* true: to a room; false: a direct message */
+    const char *to;   /* room local name, or a person's bare id */
+    const char *id;   /* the outbox's stable id: put on the wire, echoed by on_delivered */
+    const char *text;
+};
+
+/* A room as the directory wants it. */
+struct chat_room {
+    const char *name;           /* local name: "dealer-sh001" */
+    const char *title;          /* human-readable room name, may be NULL */
+    const char *const *members; /* bare ids allowed in (members-only); the bot is owner */
+    size_t n_members;
+};
+
+/* Creates the adapter named by cfg->chat.platform ("xmpp") on `ctx`. Does not connect yet.
+ * Returns 0 and *out, or DBOT_ERR_INVALID/NOMEM with diag. */
+int chat_new(struct lws_context *ctx, const struct config *cfg, const struct chat_handler *h,
+             struct chat **out, struct dbot_diag *diag);
+
+/* Connects (and keeps reconnecting until chat_stop). */
+int chat_start(struct chat *c);
+
+/* Closes the session politely (stream close); no reconnect afterwards. */
+void chat_stop(struct chat *c);
+
+/* Frees; NULL allowed. Call after chat_stop and after the lws context no longer runs it. */
+void chat_free(struct chat *c);
+
+/* True between on_ready and on_down. */
+bool chat_is_ready(const struct chat *c);
+
+/* How many more messages chat_send accepts right now (its in-flight window minus what is
+ * unconfirmed). 0 when not ready. */
+size_t chat_send_window(const struct chat *c);
+
+/* Queues one message for the wire. 0, DBOT_ERR_BUSY (window full or not ready: try after the
+ * next on_delivered/on_ready), or DBOT_ERR_INVALID (unknown room, text too large). */
+int chat_send(struct chat *c, const struct chat_out *m);
+
+/* Makes the room exist with the right settings (persistent, members-only, real identities
+ * visible to the bot), joins it, makes its member list equal `room->members` and invites
+ * the new ones. Kept and re-applied after every reconnect. Replaces an earlier call for the
+ * same room. */
+int chat_sync_room(struct chat *c, const struct chat_room *room);
+
+#endif
