@@ -73,6 +73,8 @@ struct config {
         } xmpp;
         char *staff_room;
         char *underperformers_room;
+        int64_t rate_global;  /* messages per second, all targets */
+        int64_t rate_room;    /* messages per second, one room or person */
     } chat;
 
     struct sla_policy policies[SLA_POLICY_MAX];
