@@ -6,6 +6,7 @@
 #define DEALERBOT_DIRECTORY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "dealerbot/error.h"
@@ -49,5 +50,8 @@ int dealer_from_fields(const char *code, const char *name, const char *region,
  * lower-cased. */
 int person_from_fields(const char *jid, const char *dealer, const char *role, const char *name,
                        const char *language, struct person *out, struct dbot_diag *diag);
+
+/* The chat room of a dealer: "dealer-" + the code in lower case. Returns buf. */
+char *dealer_room_name(const char *code, char *buf, size_t len);
 
 #endif

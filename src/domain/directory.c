@@ -323,3 +323,18 @@ int person_from_fields(const char *jid, const char *dealer, const char *role, co
     *out = p;
     return 0;
 }
+
+char *dealer_room_name(const char *code, char *buf, size_t len)
+{
+    size_t n = 0;
+    const char *prefix = "dealer-";
+    for (const char *p = prefix; *p && n + 1 < len; p++)
+        buf[n++] = *p;
+    for (const char *p = code; *p && n + 1 < len; p++) {
+        char c = *p;
+        buf[n++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    }
+    if (len)
+        buf[n] = '\0';
+    return buf;
+}

@@ -245,12 +245,23 @@ static void test_null_diag(void **state)
     assert_int_equal(person_from_fields("x", "D1", "agent", "n", "", &p, NULL), DBOT_ERR_INVALID);
 }
 
+static void test_room_name(void **state)
+{
+    (void)state;
+    char buf[48];
+    assert_string_equal(dealer_room_name("SH001", buf, sizeof buf), "dealer-sh001");
+    assert_string_equal(dealer_room_name("Bj_02-x", buf, sizeof buf), "dealer-bj_02-x");
+    char tiny[10];
+    assert_string_equal(dealer_room_name("ABCDEFG", tiny, sizeof tiny), "dealer-ab");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_role_parse_and_name), cmocka_unit_test(test_dealer_ok),
         cmocka_unit_test(test_dealer_bad),          cmocka_unit_test(test_person_ok),
         cmocka_unit_test(test_person_bad),          cmocka_unit_test(test_null_diag),
+        cmocka_unit_test(test_room_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
