@@ -1,0 +1,59 @@
+/*
+ * test_http.c — the pure parts of the HTTP layer: splitting http.listen.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "dealerbot/http.h"
+
+static void test_listen_good(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *iface;
+        int port;
+    } cases[] = {
+        {"127.0.0.1:8080", "127.0.0.1", 8080},
+        {"[::1]:9000", "::1", 9000},
+        {"*:80", "", 80},
+        {"localhost:65535", "127.0.0.1", 65535}, /* lws binds an address, not a name */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char iface[64] = "x";
+        int port = -1;
+        struct dbot_diag diag = {0};
+        if (http_listen_parse(cases[i].in, iface, sizeof iface, &port, &diag) != 0)
+            fail_msg("%s: %s", cases[i].in, diag.msg);
+        assert_string_equal(iface, cases[i].iface);
+        assert_int_equal(port, cases[i].port);
+    }
+}
+
+static void test_listen_bad(void **state)
+{
+    (void)state;
+    const char *bad[] = {"", "8080", "127.0.0.1:", "127.0.0.1:http", "127.0.0.1:65536",
+                         "127.0.0.1:-1", "[::1:80"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char iface[64];
+        int port;
+        struct dbot_diag diag = {0};
+        if (http_listen_parse(bad[i], iface, sizeof iface, &port, &diag) != DBOT_ERR_INVALID)
+            fail_msg("\"%s\" accepted", bad[i]);
+        assert_true(diag.msg[0] != '\0');
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_listen_good),
+        cmocka_unit_test(test_listen_bad),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
