@@ -82,7 +82,7 @@ class Response:
 
 class Bot:
     def __init__(self, name="bot", token=TOKEN, dealers_csv=DEALERS_CSV, http_extra="",
-                 chat='platform = "none";', extra=""):
+                 chat='platform = "none";', extra="", people_csv=None):
         """http_extra: more settings inside the http group ("commit_window_us = 0;");
         chat: the inside of the chat group; extra: more top-level config text."""
         if not BIN or not os.access(BIN, os.X_OK):
@@ -113,6 +113,11 @@ class Bot:
             with open(path, "w", encoding="utf-8") as f:
                 f.write(dealers_csv)
             self.cli("dealers", "import", path)
+        if people_csv is not None:
+            path = os.path.join(self.dir, "people.csv")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(people_csv)
+            self.cli("people", "import", path)
 
     # ---- the binary ----
 
