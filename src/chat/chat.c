@@ -1,0 +1,121 @@
+/*
+ * chat.c — the platform switch behind include/dealerbot/chat.h.
+ *
+ * chat_new() picks the adapter named by cfg->chat.platform; every other function forwards to
+ * it through a small table, so the engine never learns which platform it talks to. Adding a
+ * platform means one adapter folder under src/chat/ and one row in `platforms`.
+ */
+#include "dealerbot/chat.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "chat/xmpp/session.h"
+
+struct chat_ops {
+    const char *name;
+    int (*create)(struct lws_context *ctx, const struct config *cfg,
+                  const struct chat_handler *h, void **impl, struct dbot_diag *diag);
+    int (*start)(void *impl);
+    void (*stop)(void *impl);
+    void (*destroy)(void *impl);
+    bool (*is_ready)(const void *impl);
+    size_t (*send_window)(const void *impl);
+    int (*send)(void *impl, const struct chat_out *m);
+    int (*sync_room)(void *impl, const struct chat_room *room);
+};
+
+struct chat {
+    const struct chat_ops *ops;
+    void *impl;
+};
+
+/* ---- XMPP ---- */
+
+static int xmpp_create(struct lws_context *ctx, const struct config *cfg,
+                       const struct chat_handler *h, void **impl, struct dbot_diag *diag)
+{
+    struct xmpp_session *s;
+    int rc = xmpp_session_new(ctx, cfg, h, &s, diag);
+    if (rc == 0)
+        *impl = s;
+    return rc;
+}
+static int xmpp_start(void *impl) { return xmpp_session_start(impl); }
+static void xmpp_stop(void *impl) { xmpp_session_stop(impl); }
+static void xmpp_destroy(void *impl) { xmpp_session_free(impl); }
+static bool xmpp_is_ready(const void *impl) { return xmpp_session_is_ready(impl); }
+static size_t xmpp_send_window(const void *impl) { return xmpp_session_send_window(impl); }
+static int xmpp_send(void *impl, const struct chat_out *m) { return xmpp_session_send(impl, m); }
+static int xmpp_sync_room(void *impl, const struct chat_room *room)
+{
+    return xmpp_session_sync_room(impl, room);
+}
+
+static const struct chat_ops platforms[] = {
+    {"xmpp", xmpp_create, xmpp_start, xmpp_stop, xmpp_destroy, xmpp_is_ready, xmpp_send_window,
+     xmpp_send, xmpp_sync_room},
+};
+
+int chat_new(struct lws_context *ctx, const struct config *cfg, const struct chat_handler *h,
+             struct chat **out, struct dbot_diag *diag)
+{
+    const char *name = cfg && cfg->chat.platform ? cfg->chat.platform : "";
+    const struct chat_ops *ops = NULL;
+    for (size_t i = 0; i < sizeof platforms / sizeof platforms[0]; i++)
+        if (strcmp(platforms[i].name, name) == 0)
+            ops = &platforms[i];
+    if (!ops)
+        return dbot_diag_set(diag, DBOT_ERR_INVALID, "chat.platform '%s' is not supported "
+                             "(supported: xmpp)", name);
+    struct chat *c = calloc(1, sizeof *c);
+    if (!c)
+        return dbot_diag_set(diag, DBOT_ERR_NOMEM, "out of memory");
+    c->ops = ops;
+    int rc = ops->create(ctx, cfg, h, &c->impl, diag);
+    if (rc) {
+        free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+int chat_start(struct chat *c)
+{
+    return c->ops->start(c->impl);
+}
+
+void chat_stop(struct chat *c)
+{
+    if (c)
+        c->ops->stop(c->impl);
+}
+
+void chat_free(struct chat *c)
+{
+    if (!c)
+        return;
+    c->ops->destroy(c->impl);
+    free(c);
+}
+
+bool chat_is_ready(const struct chat *c)
+{
+    return c && c->ops->is_ready(c->impl);
+}
+
+size_t chat_send_window(const struct chat *c)
+{
+    return c ? c->ops->send_window(c->impl) : 0;
+}
+
+int chat_send(struct chat *c, const struct chat_out *m)
+{
+    return c->ops->send(c->impl, m);
+}
+
+int chat_sync_room(struct chat *c, const struct chat_room *room)
+{
+    return c->ops->sync_room(c->impl, room);
+}

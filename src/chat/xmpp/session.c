@@ -1,0 +1,1858 @@
+/*
+ * session.c — the XMPP client session: transport, negotiation, stream management, rooms.
+ *
+ * Transport. One lws WebSocket client connection (subprotocol "xmpp") on a client vhost of
+ * our own. Each text frame is one element; fragments are collected until the final one and
+ * parsed with stanza_parse(). Everything we send is a built frame in the `out` FIFO, written
+ * one per LWS_CALLBACK_CLIENT_WRITEABLE with LWS_PRE headroom.
+ *
+ * Negotiation. <open/> → features → SASL (SCRAM-SHA-256, else SCRAM-SHA-1, PLAIN only if
+ * allowed; the SCRAM server signature is verified) → <open/> again → features → either
+ * <resume/> (XEP-0198, when the previous stream was resumable) or bind (+ legacy session if
+ * required) → <enable resume='true'/> → initial presence → room joins.
+ *
+ * Delivery tracking. Every chat_send id is "in flight" (at most XMPP_SEND_WINDOW) until it is
+ * confirmed once: by the server's XEP-0198 <a h/> covering its stanza, or for a groupchat by
+ * the room's echo carrying the same id. Without stream management a direct message is
+ * confirmed by the result of an XEP-0199 ping written after it (a c2s stream is processed in
+ * order). Stanzas written while SM is on stay in `unacked` (with their bytes) until acked, so
+ * a resumed stream can write them again. When a new stream replaces a lost one, everything in
+ * flight is forgotten without confirmation: the engine resends it after on_ready with the same
+ * ids. A chat_send of an id that is still in flight is accepted as a no-op, which makes the
+ * engine's resend after a *resumed* stream harmless.
+ *
+ * Rooms. The desired spec of every synced room is kept. After each join (self-presence 110)
+ * the bot submits the owner form if the room is new (201) or not yet non-anonymous, then
+ * lists members/admins/owners and sets member/none to match the spec, inviting the added
+ * ones. Occupant presence builds a nick → real bare JID map per room, the only source used
+ * to attribute a groupchat message.
+ *
+ * Keepalive. A 5 s tick: a ping after 20 s without any inbound frame; no answer within 20 s,
+ * or a negotiation longer than 30 s, kills the connection. Reconnects back off 1 s doubling
+ * to 30 s (±20 % jitter); the attempt count resets once a session stayed ready for 60 s.
+ */
+#include "chat/xmpp/session.h"
+
+#include <libwebsockets.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "chat/xmpp/scram.h"
+#include "chat/xmpp/session_util.h"
+#include "chat/xmpp/stanza.h"
+#include "chat/xmpp/xml.h"
+#include "dealerbot/log.h"
+
+#define MOD "xmpp"
+
+#define US_PER_MS 1000ll
+#define US_PER_S 1000000ll
+#define KA_TICK_US (5 * US_PER_S)
+#define KA_IDLE_US (20 * US_PER_S)     /* ping after this long without inbound traffic */
+#define KA_TIMEOUT_US (20 * US_PER_S)  /* ... and give up if it is not answered in time */
+#define NEGOTIATE_US (30 * US_PER_S)   /* connect → online */
+#define STABLE_US (60 * US_PER_S)      /* a session this old resets the backoff */
+#define CLOSE_GRACE_US (2 * US_PER_S)  /* wait for the server's </close> echo */
+#define BACKOFF_BASE_MS 1000
+#define BACKOFF_CAP_MS 30000
+#define BACKOFF_JITTER_PCT 20
+#define ACK_EVERY 5                    /* <r/> after this many stanzas (and after a burst) */
+#define OUT_MAX_BYTES (64u * 1024 * 1024)
+#define JID_MAX 3072                   /* RFC 7622: 3 × 1023 + separators */
+
+enum phase {
+    P_IDLE = 0,    /* no connection (waiting to reconnect, or stopped) */
+    P_CONNECTING,  /* WebSocket handshake */
+    P_PRE_AUTH,    /* <open/> sent, waiting for the features */
+    P_SASL,        /* <auth/> sent */
+    P_POST_AUTH,   /* restarted, waiting for the features */
+    P_RESUMING,    /* <resume/> sent */
+    P_BIND,        /* bind iq sent */
+    P_SESSION,     /* legacy session iq sent */
+    P_ONLINE,      /* bound (or resumed): stanzas flow */
+    P_CLOSING,     /* </close> queued or sent */
+};
+
+enum sm_state { SM_OFF = 0, SM_ENABLING, SM_ON };
+
+enum room_state { ROOM_OUT = 0, ROOM_JOINING, ROOM_JOINED, ROOM_FAILED };
+
+struct occupant {
+    struct occupant *next;
+    char *nick;
+    char *jid; /* real bare JID, lower-case */
+};
+
+struct affil {
+    char *jid; /* bare, lower-case */
+    char aff;  /* 'm' member, 'a' admin, 'o' owner */
+};
+
+struct room {
+    struct room *next;
+    char *name;     /* local name */
+    char *jid;      /* name@muc_service */
+    char *title;    /* may be NULL */
+    char **members; /* desired members, lower-case bare */
+    size_t n_members;
+    enum room_state state;
+    unsigned gen;       /* affiliation sync generation (stale replies are ignored) */
+    int aff_wait;       /* list replies still expected; <0 aborted */
+    struct affil *have; /* current affiliations (this generation) */
+    size_t n_have, cap_have;
+    bool configured;    /* owner form submitted this join */
+    struct occupant *occ;
+    struct xs_fifo held; /* messages for this room waiting for the join */
+};
+
+struct inflight {
+    char *id;
+    bool group;
+    bool dm_wait;      /* SM off: a direct message written, waiting for a ping after it */
+    uint32_t ping_seq; /* the ping that covers it (0 = none yet) */
+};
+
+struct xmpp_session {
+    struct lws_context *ctx;
+    struct lws_vhost *vhost;
+    const struct config *cfg;
+    struct chat_handler h;
+    struct lws *wsi;
+
+    /* from the config */
+    char *url_copy;         /* lws_parse_uri cuts this up */
+    const char *host;       /* points into url_copy */
+    char *path;             /* "/" + the URL's path */
+    int port;
+    bool tls;
+    char *domain;           /* the JID's domain: <open to=''/> */
+    char *user;             /* the JID's local part: SASL authcid */
+    char *bare;             /* our bare JID, lower-case */
+    char *muc;              /* muc_service */
+    char *nick;
+
+    /* connection */
+    enum phase phase;
+    bool stopping;
+    bool dead;              /* a kill is pending; ignore further input */
+    unsigned features;      /* of the current stream (post-auth) */
+    char *full_jid;
+    char *rx;               /* frame being assembled */
+    size_t rx_len, rx_cap;
+    struct scram scram;
+    bool scram_used, scram_verified;
+    bool plain;
+    lws_usec_t conn_started, last_rx, ready_since, ping_sent;
+    bool ping_out;
+    uint32_t ping_ctr;
+    unsigned attempt;
+    bool ready;
+
+    /* outgoing */
+    struct xml_buf xb;
+    struct xs_fifo ctl;     /* nonzas and pre-SM frames: written first, never resent */
+    struct xs_fifo out;     /* counted stanzas (SM) and messages: written once online */
+    bool close_pending;     /* </close> goes out when both queues are empty */
+    unsigned char *wbuf;    /* LWS_PRE + a copy of a frame kept for resending */
+    size_t wcap;
+    unsigned since_r;       /* stanzas written since the last <r/> */
+    bool need_dm_ping;
+
+    /* XEP-0198 */
+    enum sm_state sm;
+    char *previd;           /* resumable stream id, NULL if none */
+    uint32_t in_h;          /* inbound stanzas handled */
+    uint32_t acked_h;       /* our stanzas the server acknowledged */
+    struct xs_fifo unacked; /* written, counted, not yet acknowledged */
+
+    struct inflight inflight[XMPP_SEND_WINDOW];
+    size_t n_inflight;
+
+    struct room *rooms;
+    uint64_t noid_ctr;
+
+    lws_sorted_usec_list_t sul_ka, sul_reconnect, sul_close;
+    bool ka_armed, reconnect_armed, close_armed;
+};
+
+static int xs_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                       size_t len);
+
+/* Static: lws may call the protocol (PROTOCOL_DESTROY) at context destruction, after the
+ * session is gone, so the table must not live in the session. */
+static const struct lws_protocols xs_protocols[] = {
+    {"xmpp", xs_callback, 0, 0, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* ---- small helpers ---- */
+
+static void arm(struct xmpp_session *s, lws_sorted_usec_list_t *sul, bool *armed,
+                sul_cb_t cb, lws_usec_t us)
+{
+    lws_sul_schedule(s->ctx, 0, sul, cb, us);
+    *armed = true;
+}
+
+static void disarm(lws_sorted_usec_list_t *sul, bool *armed)
+{
+    if (*armed)
+        lws_sul_cancel(sul);
+    *armed = false;
+}
+
+static void want_write(struct xmpp_session *s)
+{
+    if (s->wsi && (s->ctl.n || s->out.n || s->close_pending))
+        lws_callback_on_writable(s->wsi);
+}
+
+/* Kills the connection asynchronously (safe inside and outside lws callbacks); the CLOSED
+ * callback then does the bookkeeping. */
+static void conn_fail(struct xmpp_session *s, const char *why)
+{
+    if (s->dead)
+        return;
+    s->dead = true;
+    if (why)
+        log_warn(MOD, "closing the connection: %s", why);
+    if (s->wsi)
+        lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+/* Queues the frame just built in s->xb. Returns 0, or an error (and the connection is
+ * killed if the queue overflowed). */
+static int enqueue_built(struct xmpp_session *s, enum xs_frame_kind kind, const char *id,
+                         bool group, struct xs_fifo *q)
+{
+    if (s->ctl.bytes + s->out.bytes + xml_buf_len(&s->xb) > OUT_MAX_BYTES) {
+        conn_fail(s, "outgoing queue overflow");
+        return DBOT_ERR_TOOBIG;
+    }
+    const char *text = xml_buf_data(&s->xb);
+    size_t len = xml_buf_len(&s->xb);
+    size_t at = xs_client_ns_pos(text, len);
+    struct xs_frame *f;
+    if (at) {
+        /* the builders leave stanzas unqualified: add the namespace (see session_util.h) */
+        static const char ns[] = " xmlns='" XMLNS_CLIENT "'";
+        f = xs_frame_new(kind, LWS_PRE, NULL, len + sizeof ns - 1, id);
+        if (f) {
+            unsigned char *t = xs_frame_text(f);
+            memcpy(t, text, at);
+            memcpy(t + at, ns, sizeof ns - 1);
+            memcpy(t + at + sizeof ns - 1, text + at, len - at);
+        }
+    } else {
+        f = xs_frame_new(kind, LWS_PRE, text, len, id);
+    }
+    if (!f) {
+        log_error(MOD, "out of memory queueing a frame");
+        conn_fail(s, NULL);
+        return DBOT_ERR_NOMEM;
+    }
+    f->group = group;
+    xs_fifo_push(q ? q : kind == XS_NONZA ? &s->ctl : &s->out, f);
+    if (!q)
+        want_write(s);
+    return 0;
+}
+
+/* Builds with `rc` (a builder's result) and queues; logs a build failure once. */
+static int send_built(struct xmpp_session *s, int rc, enum xs_frame_kind kind, const char *what)
+{
+    if (rc) {
+        log_error(MOD, "cannot build %s: %s", what, dbot_strerror(rc));
+        return rc;
+    }
+    return enqueue_built(s, kind, NULL, false, NULL);
+}
+
+/* Stanzas are counted by SM from the moment <enable/> is queued; before that (bind,
+ * session) they are session-local and must not survive a lost connection. */
+static enum xs_frame_kind stanza_kind(const struct xmpp_session *s)
+{
+    return s->sm == SM_OFF ? XS_NONZA : XS_STANZA;
+}
+
+/* Wipes the builder's memory (it held SASL data). */
+static void wipe_xb(struct xmpp_session *s)
+{
+    char *m = xml_buf_mem(&s->xb);
+    if (m)
+        memset(m, 0, s->xb.cap);
+}
+
+/* ---- in-flight ids ---- */
+
+static struct inflight *inflight_find(struct xmpp_session *s, const char *id)
+{
+    if (!id)
+        return NULL;
+    for (size_t i = 0; i < s->n_inflight; i++)
+        if (strcmp(s->inflight[i].id, id) == 0)
+            return &s->inflight[i];
+    return NULL;
+}
+
+static void inflight_remove(struct xmpp_session *s, struct inflight *e)
+{
+    free(e->id);
+    *e = s->inflight[--s->n_inflight];
+    memset(&s->inflight[s->n_inflight], 0, sizeof s->inflight[0]);
+}
+
+static void inflight_clear(struct xmpp_session *s)
+{
+    for (size_t i = 0; i < s->n_inflight; i++)
+        free(s->inflight[i].id);
+    memset(s->inflight, 0, sizeof s->inflight);
+    s->n_inflight = 0;
+}
+
+/* Confirms `id` once: later confirmations of the same id find nothing. */
+static void confirm(struct xmpp_session *s, const char *id, const char *how)
+{
+    struct inflight *e = inflight_find(s, id);
+    if (!e)
+        return;
+    /* Take the id out first, so a chat_send from inside the callback sees the free slot. */
+    char *hold = e->id;
+    e->id = NULL;
+    inflight_remove(s, e);
+    log_debug(MOD, "message %s confirmed (%s)", hold, how);
+    if (s->h.on_delivered)
+        s->h.on_delivered(hold, s->h.arg);
+    free(hold);
+}
+
+/* ---- rooms ---- */
+
+static struct room *room_by_name(struct xmpp_session *s, const char *name)
+{
+    for (struct room *r = s->rooms; r; r = r->next)
+        if (strcasecmp(r->name, name) == 0)
+            return r;
+    return NULL;
+}
+
+static struct room *room_by_jid(struct xmpp_session *s, const char *jid)
+{
+    if (!jid)
+        return NULL;
+    for (struct room *r = s->rooms; r; r = r->next)
+        if (xs_jid_bare_eq(jid, r->jid))
+            return r;
+    return NULL;
+}
+
+static void occupants_clear(struct room *r)
+{
+    struct occupant *o = r->occ;
+    while (o) {
+        struct occupant *n = o->next;
+        free(o->nick);
+        free(o->jid);
+        free(o);
+        o = n;
+    }
+    r->occ = NULL;
+}
+
+static struct occupant *occupant_find(struct room *r, const char *nick)
+{
+    for (struct occupant *o = r->occ; o; o = o->next)
+        if (strcmp(o->nick, nick) == 0)
+            return o;
+    return NULL;
+}
+
+static void occupant_remove(struct room *r, const char *nick)
+{
+    for (struct occupant **p = &r->occ; *p; p = &(*p)->next) {
+        if (strcmp((*p)->nick, nick) == 0) {
+            struct occupant *o = *p;
+            *p = o->next;
+            free(o->nick);
+            free(o->jid);
+            free(o);
+            return;
+        }
+    }
+}
+
+static void occupant_set(struct room *r, const char *nick, const char *bare)
+{
+    struct occupant *o = occupant_find(r, nick);
+    if (o) {
+        char *j = strdup(bare);
+        if (j) {
+            free(o->jid);
+            o->jid = j;
+        }
+        return;
+    }
+    o = calloc(1, sizeof *o);
+    if (!o)
+        return;
+    o->nick = strdup(nick);
+    o->jid = strdup(bare);
+    if (!o->nick || !o->jid) {
+        free(o->nick);
+        free(o->jid);
+        free(o);
+        return;
+    }
+    o->next = r->occ;
+    r->occ = o;
+}
+
+static void have_clear(struct room *r)
+{
+    for (size_t i = 0; i < r->n_have; i++)
+        free(r->have[i].jid);
+    free(r->have);
+    r->have = NULL;
+    r->n_have = r->cap_have = 0;
+}
+
+static void members_free(char **m, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(m[i]);
+    free(m);
+}
+
+static void room_free(struct room *r)
+{
+    free(r->name);
+    free(r->jid);
+    free(r->title);
+    members_free(r->members, r->n_members);
+    have_clear(r);
+    occupants_clear(r);
+    xs_fifo_clear(&r->held);
+    free(r);
+}
+
+/* A new stream (not a resumed one): nothing of the old room state is valid. */
+static void room_reset(struct room *r)
+{
+    r->state = ROOM_OUT;
+    r->aff_wait = 0;
+    r->configured = false;
+    have_clear(r);
+    occupants_clear(r);
+    xs_fifo_clear(&r->held);
+}
+
+/* iq ids for room operations: "<op>.<gen>.<room name>". */
+static int room_iq_id(char *buf, size_t cap, const char *op, const struct room *r)
+{
+    int n = snprintf(buf, cap, "%s.%u.%s", op, r->gen, r->name);
+    return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+}
+
+static void room_join(struct xmpp_session *s, struct room *r)
+{
+    r->state = ROOM_JOINING;
+    r->configured = false;
+    occupants_clear(r);
+    int rc = xml_build_muc_join(&s->xb, r->jid, s->nick, NULL);
+    if (send_built(s, rc, stanza_kind(s), "a room join") == 0)
+        log_debug(MOD, "joining room %s", r->name);
+}
+
+static void maybe_ready(struct xmpp_session *s)
+{
+    if (s->ready || s->phase != P_ONLINE || s->dead)
+        return;
+    for (struct room *r = s->rooms; r; r = r->next)
+        if (r->state == ROOM_OUT || r->state == ROOM_JOINING)
+            return;
+    s->ready = true;
+    s->ready_since = lws_now_usecs();
+    log_info(MOD, "ready as %s", s->full_jid ? s->full_jid : s->bare);
+    if (s->h.on_ready)
+        s->h.on_ready(s->h.arg);
+}
+
+static void room_config(struct xmpp_session *s, struct room *r)
+{
+    char id[512];
+    struct xml_room_config rc;
+    xml_room_config_default(&rc);
+    rc.name = r->title;
+    if (room_iq_id(id, sizeof id, "cfg", r))
+        return;
+    r->configured = true;
+    int err = xml_build_muc_config_submit(&s->xb, id, r->jid, &rc);
+    if (send_built(s, err, stanza_kind(s), "a room configuration") == 0)
+        log_info(MOD, "configuring room %s (persistent, members-only, non-anonymous)", r->name);
+}
+
+static void room_aff_sync(struct xmpp_session *s, struct room *r)
+{
+    static const char *const lists[][2] = {{"afm", "member"}, {"afa", "admin"}, {"afo", "owner"}};
+    char id[512];
+    r->gen++;
+    have_clear(r);
+    r->aff_wait = 3;
+    for (size_t i = 0; i < 3; i++) {
+        if (room_iq_id(id, sizeof id, lists[i][0], r)) {
+            r->aff_wait = -1;
+            return;
+        }
+        int rc = xml_build_muc_affiliation_list(&s->xb, id, r->jid, lists[i][1]);
+        if (send_built(s, rc, stanza_kind(s), "an affiliation list request")) {
+            r->aff_wait = -1;
+            return;
+        }
+    }
+}
+
+static bool have_has(const struct room *r, const char *jid)
+{
+    for (size_t i = 0; i < r->n_have; i++)
+        if (strcmp(r->have[i].jid, jid) == 0)
+            return true;
+    return false;
+}
+
+static bool desired_has(const struct room *r, const char *jid)
+{
+    for (size_t i = 0; i < r->n_members; i++)
+        if (strcmp(r->members[i], jid) == 0)
+            return true;
+    return false;
+}
+
+/* All three lists are in: make the member list equal the spec. Owners, admins and the bot
+ * itself are never touched. */
+static void room_aff_apply(struct xmpp_session *s, struct room *r)
+{
+    char id[512];
+    size_t added = 0, removed = 0;
+    for (size_t i = 0; i < r->n_members; i++) {
+        const char *m = r->members[i];
+        if (strcmp(m, s->bare) == 0 || have_has(r, m))
+            continue;
+        if (room_iq_id(id, sizeof id, "set", r))
+            return;
+        int rc = xml_build_muc_affiliation(&s->xb, id, r->jid, m, "member", NULL);
+        if (send_built(s, rc, stanza_kind(s), "an affiliation change"))
+            return;
+        rc = xml_build_muc_invite(&s->xb, NULL, r->jid, m, r->title);
+        if (send_built(s, rc, stanza_kind(s), "an invitation"))
+            return;
+        added++;
+    }
+    for (size_t i = 0; i < r->n_have; i++) {
+        const struct affil *a = &r->have[i];
+        if (a->aff != 'm' || strcmp(a->jid, s->bare) == 0 || desired_has(r, a->jid))
+            continue;
+        if (room_iq_id(id, sizeof id, "set", r))
+            return;
+        int rc = xml_build_muc_affiliation(&s->xb, id, r->jid, a->jid, "none", NULL);
+        if (send_built(s, rc, stanza_kind(s), "an affiliation change"))
+            return;
+        removed++;
+    }
+    if (added || removed)
+        log_info(MOD, "room %s: %zu member(s) added and invited, %zu removed", r->name, added,
+                 removed);
+    else
+        log_debug(MOD, "room %s: member list already in step", r->name);
+}
+
+/* ---- session state ---- */
+
+/* A fresh stream replaces the lost one: forget everything in flight (the engine resends it
+ * after on_ready, same ids) and every room's join. */
+static void session_forget(struct xmpp_session *s)
+{
+    xs_fifo_clear(&s->ctl);
+    xs_fifo_clear(&s->out);
+    xs_fifo_clear(&s->unacked);
+    inflight_clear(s);
+    for (struct room *r = s->rooms; r; r = r->next)
+        room_reset(r);
+    free(s->previd);
+    s->previd = NULL;
+    s->sm = SM_OFF;
+    s->in_h = s->acked_h = 0;
+    s->since_r = 0;
+    s->need_dm_ping = false;
+}
+
+static void ka_tick(lws_sorted_usec_list_t *sul);
+static void reconnect_fire(lws_sorted_usec_list_t *sul);
+static void close_fire(lws_sorted_usec_list_t *sul);
+
+static void schedule_reconnect(struct xmpp_session *s)
+{
+    uint32_t rnd = 0;
+    lws_get_random(s->ctx, &rnd, sizeof rnd);
+    uint32_t ms = xs_backoff_ms(s->attempt, BACKOFF_BASE_MS, BACKOFF_CAP_MS, BACKOFF_JITTER_PCT,
+                                rnd);
+    if (s->attempt < 16)
+        s->attempt++;
+    log_info(MOD, "reconnecting in %u ms", ms);
+    disarm(&s->sul_reconnect, &s->reconnect_armed);
+    arm(s, &s->sul_reconnect, &s->reconnect_armed, reconnect_fire, (lws_usec_t)ms * US_PER_MS);
+}
+
+/* The connection is gone (closed, failed to connect, or killed). */
+static void conn_lost(struct xmpp_session *s)
+{
+    if (s->phase == P_IDLE)
+        return;
+    bool was_online = s->phase == P_ONLINE;
+    s->phase = P_IDLE;
+    s->wsi = NULL;
+    s->dead = false;
+    s->rx_len = 0;
+    s->ping_out = false;
+    if (s->scram_used)
+        scram_cleanup(&s->scram);
+    s->scram_used = false;
+    disarm(&s->sul_ka, &s->ka_armed);
+    disarm(&s->sul_close, &s->close_armed);
+
+    /* Nonzas and pre-SM frames belong to the dead stream. Counted stanzas not yet written
+     * stay queued for a resumed stream; a new stream clears them anyway. */
+    xs_fifo_clear(&s->ctl);
+    s->close_pending = false;
+    if (!s->previd)
+        session_forget(s);
+
+    bool was_ready = s->ready;
+    s->ready = false;
+    if (was_online || was_ready)
+        log_warn(MOD, "session down%s", s->previd ? " (resumable)" : "");
+    if (was_ready && s->h.on_down)
+        s->h.on_down(s->h.arg);
+    if (!s->stopping)
+        schedule_reconnect(s);
+}
+
+static void start_connect(struct xmpp_session *s)
+{
+    if (s->stopping || s->phase != P_IDLE)
+        return;
+    struct lws_client_connect_info ci;
+    memset(&ci, 0, sizeof ci);
+    ci.context = s->ctx;
+    ci.vhost = s->vhost;
+    ci.address = s->host;
+    ci.port = s->port;
+    ci.path = s->path;
+    ci.host = s->host;
+    ci.origin = s->host;
+    ci.protocol = "xmpp";
+    ci.local_protocol_name = "xmpp";
+    ci.ssl_connection = s->tls ? LCCSCF_USE_SSL : 0;
+    ci.opaque_user_data = s;
+    ci.pwsi = &s->wsi;
+    s->phase = P_CONNECTING;
+    s->dead = false;
+    s->conn_started = lws_now_usecs();
+    log_info(MOD, "connecting to %s://%s:%d%s", s->tls ? "wss" : "ws", s->host, s->port,
+             s->path);
+    struct lws *w = lws_client_connect_via_info(&ci);
+    if (!w && s->phase == P_CONNECTING) {
+        log_warn(MOD, "cannot start a connection to %s:%d", s->host, s->port);
+        s->wsi = NULL;
+        conn_lost(s);
+        return;
+    }
+    if (w && !s->ka_armed)
+        arm(s, &s->sul_ka, &s->ka_armed, ka_tick, KA_TICK_US);
+}
+
+static void reconnect_fire(lws_sorted_usec_list_t *sul)
+{
+    struct xmpp_session *s = lws_container_of(sul, struct xmpp_session, sul_reconnect);
+    s->reconnect_armed = false;
+    start_connect(s);
+}
+
+static void close_fire(lws_sorted_usec_list_t *sul)
+{
+    struct xmpp_session *s = lws_container_of(sul, struct xmpp_session, sul_close);
+    s->close_armed = false;
+    if (s->wsi)
+        conn_fail(s, "the server did not close the stream in time");
+}
+
+static void send_ping(struct xmpp_session *s, const char *prefix, uint32_t seq)
+{
+    char id[32];
+    snprintf(id, sizeof id, "%s.%u", prefix, seq);
+    int rc = xml_build_ping(&s->xb, id, s->domain);
+    send_built(s, rc, stanza_kind(s), "a ping");
+}
+
+static void ka_tick(lws_sorted_usec_list_t *sul)
+{
+    struct xmpp_session *s = lws_container_of(sul, struct xmpp_session, sul_ka);
+    s->ka_armed = false;
+    if (!s->wsi || s->phase == P_IDLE)
+        return;
+    lws_usec_t now = lws_now_usecs();
+    if (s->phase < P_ONLINE && now - s->conn_started > NEGOTIATE_US) {
+        conn_fail(s, "no session within 30 s of connecting");
+    } else if (s->ping_out && now - s->ping_sent > KA_TIMEOUT_US) {
+        conn_fail(s, "no answer to a keepalive ping within 20 s");
+    } else if (s->phase == P_ONLINE && !s->ping_out && now - s->last_rx >= KA_IDLE_US) {
+        s->ping_out = true;
+        s->ping_sent = now;
+        send_ping(s, "ka", ++s->ping_ctr);
+    }
+    if (s->ready && s->attempt && now - s->ready_since >= STABLE_US)
+        s->attempt = 0;
+    arm(s, &s->sul_ka, &s->ka_armed, ka_tick, KA_TICK_US);
+}
+
+/* Bound or resumed: the stream carries stanzas. */
+static void go_online(struct xmpp_session *s, bool resumed)
+{
+    s->phase = P_ONLINE;
+    if (!resumed) {
+        if (s->features & FEATURE_SM) {
+            int rc = xml_build_sm_enable(&s->xb);
+            if (send_built(s, rc, XS_NONZA, "SM enable") == 0) {
+                s->sm = SM_ENABLING;
+                s->acked_h = 0;
+            }
+        }
+        int rc = xml_build_presence(&s->xb);
+        send_built(s, rc, stanza_kind(s), "the initial presence");
+    }
+    for (struct room *r = s->rooms; r; r = r->next)
+        if (r->state == ROOM_OUT || r->state == ROOM_FAILED)
+            room_join(s, r);
+    maybe_ready(s);
+}
+
+/* ---- outgoing bookkeeping after a write ---- */
+
+static void after_write(struct xmpp_session *s, struct xs_frame *f)
+{
+    if (f->kind != XS_NONZA && s->sm != SM_OFF) {
+        f->counted = true;
+        xs_fifo_push(&s->unacked, f);
+        s->since_r++;
+    } else {
+        if (f->kind == XS_MSG && !f->group) {
+            struct inflight *e = inflight_find(s, f->id);
+            if (e && !e->dm_wait) {
+                e->dm_wait = true;
+                s->need_dm_ping = true;
+            }
+        }
+        if (f->kind == XS_NONZA)
+            memset(xs_frame_text(f), 0, f->len); /* may have been SASL data */
+        xs_frame_free(f);
+    }
+    if (s->phase != P_ONLINE)
+        return;
+    if (s->sm != SM_OFF && s->since_r && (s->out.n == 0 || s->since_r >= ACK_EVERY)) {
+        s->since_r = 0;
+        send_built(s, xml_build_sm_request(&s->xb), XS_NONZA, "an ack request");
+    }
+    if (s->need_dm_ping && s->out.n == 0) {
+        s->need_dm_ping = false;
+        uint32_t seq = ++s->ping_ctr;
+        for (size_t i = 0; i < s->n_inflight; i++)
+            if (s->inflight[i].dm_wait && !s->inflight[i].ping_seq)
+                s->inflight[i].ping_seq = seq;
+        send_ping(s, "dmp", seq);
+    }
+}
+
+/* ---- inbound handlers ---- */
+
+static void handle_sm_ack(struct xmpp_session *s, uint32_t h)
+{
+    bool bogus;
+    uint32_t n = xs_sm_newly_acked(s->acked_h, h, s->unacked.n, &bogus);
+    if (bogus)
+        log_warn(MOD, "server acknowledged %u stanzas, more than the %zu it was sent",
+                 (unsigned)(h - s->acked_h), s->unacked.n);
+    s->acked_h += n;
+    if (bogus)
+        s->acked_h = h;
+    for (uint32_t i = 0; i < n; i++) {
+        struct xs_frame *f = xs_fifo_pop(&s->unacked);
+        if (f->kind == XS_MSG)
+            confirm(s, f->id, "sm ack");
+        xs_frame_free(f);
+    }
+}
+
+static int sasl_start(struct xmpp_session *s, const struct stanza *st)
+{
+    const char *pw = s->cfg->chat.xmpp.password;
+    struct dbot_diag diag = {{0}};
+    char *b64 = NULL;
+    const char *mech;
+    int rc;
+    if (!pw || !*pw) {
+        log_error(MOD, "chat.xmpp.password is empty");
+        return DBOT_ERR_INVALID;
+    }
+    if (st->mechanisms & (MECH_SCRAM_SHA_256 | MECH_SCRAM_SHA_1)) {
+        enum scram_hash hash = (st->mechanisms & MECH_SCRAM_SHA_256) ? SCRAM_SHA_256 : SCRAM_SHA_1;
+        rc = scram_init(&s->scram, hash, s->user, pw, NULL, &diag);
+        if (rc) {
+            log_error(MOD, "SASL: %s", diag.msg);
+            return rc;
+        }
+        s->scram_used = true;
+        s->scram_verified = false;
+        s->plain = false;
+        rc = scram_client_first(&s->scram, &b64, &diag);
+        if (rc) {
+            log_error(MOD, "SASL: %s", diag.msg);
+            return rc;
+        }
+        mech = scram_mechanism(hash);
+    } else if ((st->mechanisms & MECH_PLAIN) && s->cfg->chat.xmpp.allow_plain) {
+        rc = scram_plain_initial(s->user, pw, &b64);
+        if (rc) {
+            log_error(MOD, "SASL PLAIN: %s", dbot_strerror(rc));
+            return rc;
+        }
+        s->plain = true;
+        mech = "PLAIN";
+    } else {
+        log_error(MOD, "no usable SASL mechanism (server offers: %s%s)",
+                  st->mechanisms_text ? st->mechanisms_text : "none",
+                  (st->mechanisms & MECH_PLAIN) ? "; PLAIN needs chat.xmpp.allow_plain" : "");
+        return DBOT_ERR_DENIED;
+    }
+    rc = xml_build_sasl_auth(&s->xb, mech, b64);
+    memset(b64, 0, strlen(b64));
+    free(b64);
+    if (!rc)
+        rc = enqueue_built(s, XS_NONZA, NULL, false, NULL);
+    wipe_xb(s);
+    if (rc)
+        return rc;
+    log_info(MOD, "authenticating as %s with %s", s->bare, mech);
+    s->phase = P_SASL;
+    return 0;
+}
+
+static void start_bind(struct xmpp_session *s);
+
+static void handle_features(struct xmpp_session *s, const struct stanza *st)
+{
+    if (s->phase == P_PRE_AUTH) {
+        if (!(st->features & FEATURE_SASL)) {
+            conn_fail(s, "the server offers no SASL authentication");
+            return;
+        }
+        if (sasl_start(s, st))
+            conn_fail(s, NULL);
+        return;
+    }
+    if (s->phase != P_POST_AUTH) {
+        log_debug(MOD, "ignoring stream features in phase %d", (int)s->phase);
+        return;
+    }
+    s->features = st->features;
+    if ((st->features & FEATURE_SM) && s->previd) {
+        int rc = xml_build_sm_resume(&s->xb, s->previd, s->in_h);
+        if (send_built(s, rc, XS_NONZA, "SM resume") == 0) {
+            s->phase = P_RESUMING;
+            return;
+        }
+    }
+    start_bind(s);
+}
+
+/* A new session on this stream: forget the old one, bind a fresh resource. */
+static void start_bind(struct xmpp_session *s)
+{
+    if (s->previd)
+        log_info(MOD, "stream %s cannot be resumed: starting a new session", s->previd);
+    session_forget(s);
+    if (!(s->features & FEATURE_BIND)) {
+        conn_fail(s, "the server offers no resource binding");
+        return;
+    }
+    unsigned char rnd[4] = {0};
+    lws_get_random(s->ctx, rnd, sizeof rnd);
+    char res[32];
+    snprintf(res, sizeof res, "dealerbot-%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
+    if (send_built(s, xml_build_bind(&s->xb, "bind", res), XS_NONZA, "bind") == 0)
+        s->phase = P_BIND;
+}
+
+static void handle_sasl(struct xmpp_session *s, const struct stanza *st)
+{
+    struct dbot_diag diag = {{0}};
+    if (s->phase != P_SASL) {
+        conn_fail(s, "unexpected SASL element");
+        return;
+    }
+    if (st->kind == STANZA_SASL_FAILURE) {
+        log_error(MOD, "authentication as %s failed: %s%s%s", s->bare,
+                  st->condition ? st->condition : "unknown", st->text ? ": " : "",
+                  st->text ? st->text : "");
+        conn_fail(s, NULL);
+        return;
+    }
+    if (st->kind == STANZA_SASL_CHALLENGE) {
+        if (!s->scram_used) {
+            conn_fail(s, "unexpected SASL challenge");
+            return;
+        }
+        int rc;
+        if (s->scram.state == SCRAM_SENT_FIRST) {
+            char *b64 = NULL;
+            rc = scram_client_final(&s->scram, st->sasl_data ? st->sasl_data : "", &b64, &diag);
+            if (!rc) {
+                rc = xml_build_sasl_response(&s->xb, b64);
+                memset(b64, 0, strlen(b64));
+                free(b64);
+                if (!rc)
+                    rc = enqueue_built(s, XS_NONZA, NULL, false, NULL);
+                wipe_xb(s);
+            }
+        } else {
+            /* Some servers send the server-final message as a last challenge. */
+            rc = scram_server_final(&s->scram, st->sasl_data, &diag);
+            if (!rc) {
+                s->scram_verified = true;
+                rc = send_built(s, xml_build_sasl_response(&s->xb, ""), XS_NONZA,
+                                "a SASL response");
+            }
+        }
+        if (rc) {
+            log_error(MOD, "SASL: %s", diag.msg[0] ? diag.msg : dbot_strerror(rc));
+            conn_fail(s, NULL);
+        }
+        return;
+    }
+    /* success */
+    if (s->scram_used && !s->scram_verified) {
+        int rc = scram_server_final(&s->scram, st->sasl_data, &diag);
+        if (rc) {
+            log_error(MOD, "the server could not prove it knows the password: %s", diag.msg);
+            conn_fail(s, NULL);
+            return;
+        }
+    }
+    if (s->scram_used)
+        scram_cleanup(&s->scram);
+    s->scram_used = false;
+    log_info(MOD, "authenticated as %s%s", s->bare, s->plain ? " (PLAIN)" : "");
+    if (send_built(s, xml_build_open(&s->xb, s->domain), XS_NONZA, "the stream restart") == 0)
+        s->phase = P_POST_AUTH;
+}
+
+static void handle_sm(struct xmpp_session *s, const struct stanza *st)
+{
+    switch (st->kind) {
+    case STANZA_SM_ENABLED:
+        s->sm = SM_ON;
+        s->in_h = 0;
+        free(s->previd);
+        s->previd = (st->sm_resume && st->sm_id) ? strdup(st->sm_id) : NULL;
+        log_info(MOD, "stream management on%s", s->previd ? " (resumable)" : "");
+        break;
+    case STANZA_SM_RESUMED: {
+        if (s->phase != P_RESUMING) {
+            conn_fail(s, "unexpected <resumed/>");
+            return;
+        }
+        handle_sm_ack(s, st->sm_h);
+        size_t n = s->unacked.n;
+        /* Rewrite what the server did not get, before anything queued later. */
+        struct xs_fifo again = s->unacked;
+        memset(&s->unacked, 0, sizeof s->unacked);
+        /* counted frames go back with counted=true: after_write re-adds them to unacked,
+         * and acked_h + unacked.n stays the number sent */
+        xs_fifo_prepend(&s->out, &again);
+        s->sm = SM_ON;
+        log_info(MOD, "stream resumed; %zu stanza(s) to send again", n);
+        go_online(s, true);
+        want_write(s);
+        break;
+    }
+    case STANZA_SM_FAILED:
+        if (s->phase == P_RESUMING) {
+            log_info(MOD, "stream resumption refused (%s): starting a new session",
+                     st->condition ? st->condition : "no reason");
+            free(s->previd);
+            s->previd = NULL;
+            s->phase = P_POST_AUTH;
+            start_bind(s);
+            return;
+        }
+        /* <enable/> refused: no SM on this stream. */
+        log_warn(MOD, "stream management refused (%s); confirming by echo and ping",
+                 st->condition ? st->condition : "no reason");
+        s->sm = SM_OFF;
+        free(s->previd);
+        s->previd = NULL;
+        {
+            struct xs_frame *f;
+            while ((f = xs_fifo_pop(&s->unacked))) {
+                if (f->kind == XS_MSG && !f->group) {
+                    struct inflight *e = inflight_find(s, f->id);
+                    if (e)
+                        e->dm_wait = true, s->need_dm_ping = true;
+                }
+                xs_frame_free(f);
+            }
+            if (s->need_dm_ping) {
+                s->need_dm_ping = false;
+                uint32_t seq = ++s->ping_ctr;
+                for (size_t i = 0; i < s->n_inflight; i++)
+                    if (s->inflight[i].dm_wait && !s->inflight[i].ping_seq)
+                        s->inflight[i].ping_seq = seq;
+                send_ping(s, "dmp", seq);
+            }
+        }
+        break;
+    case STANZA_SM_ACK:
+        handle_sm_ack(s, st->sm_h);
+        break;
+    case STANZA_SM_REQUEST:
+        if (s->sm == SM_ON)
+            send_built(s, xml_build_sm_ack(&s->xb, s->in_h), XS_NONZA, "an ack");
+        break;
+    default:
+        break;
+    }
+}
+
+/* Parses "<op>.<gen>.<room>" into its parts (pointers into buf). */
+static bool split_room_id(char *buf, char **op, unsigned *gen, char **room)
+{
+    char *d1 = strchr(buf, '.');
+    if (!d1)
+        return false;
+    *d1 = '\0';
+    char *end;
+    unsigned long g = strtoul(d1 + 1, &end, 10);
+    if (*end != '.' || end == d1 + 1)
+        return false;
+    *op = buf;
+    *gen = (unsigned)g;
+    *room = end + 1;
+    return true;
+}
+
+static void handle_room_iq(struct xmpp_session *s, const struct stanza *st)
+{
+    char buf[512];
+    if (strlen(st->id) >= sizeof buf)
+        return;
+    memcpy(buf, st->id, strlen(st->id) + 1);
+    char *op, *name;
+    unsigned gen;
+    if (!split_room_id(buf, &op, &gen, &name))
+        return;
+    struct room *r = room_by_name(s, name);
+    if (!r)
+        return;
+    bool err = st->type == STYPE_ERROR;
+    const char *cond = st->condition ? st->condition : "unknown error";
+    if (strcmp(op, "cfg") == 0) {
+        if (err)
+            log_warn(MOD, "room %s: configuration refused: %s", r->name, cond);
+        else
+            log_debug(MOD, "room %s configured", r->name);
+        return;
+    }
+    if (strcmp(op, "set") == 0) {
+        if (err)
+            log_warn(MOD, "room %s: affiliation change refused: %s", r->name, cond);
+        return;
+    }
+    char aff = strcmp(op, "afm") == 0 ? 'm' : strcmp(op, "afa") == 0 ? 'a'
+             : strcmp(op, "afo") == 0 ? 'o' : 0;
+    if (!aff || gen != r->gen || r->aff_wait <= 0)
+        return;
+    if (err) {
+        log_warn(MOD, "room %s: cannot list its affiliations (%s); is the bot its owner?",
+                 r->name, cond);
+        r->aff_wait = -1;
+        return;
+    }
+    for (size_t i = 0; i < st->n_items; i++) {
+        char bare[JID_MAX];
+        if (xs_jid_bare(st->items[i].jid, bare, sizeof bare))
+            continue;
+        if (r->n_have == r->cap_have) {
+            size_t ncap = r->cap_have ? 2 * r->cap_have : 16;
+            struct affil *n = realloc(r->have, ncap * sizeof *n);
+            if (!n) {
+                r->aff_wait = -1;
+                return;
+            }
+            r->have = n;
+            r->cap_have = ncap;
+        }
+        char *j = strdup(bare);
+        if (!j) {
+            r->aff_wait = -1;
+            return;
+        }
+        r->have[r->n_have].jid = j;
+        r->have[r->n_have].aff = aff;
+        r->n_have++;
+    }
+    if (--r->aff_wait == 0)
+        room_aff_apply(s, r);
+}
+
+static void handle_iq(struct xmpp_session *s, const struct stanza *st)
+{
+    if (st->type == STYPE_GET || st->type == STYPE_SET) {
+        int rc;
+        if (st->type == STYPE_GET && st->payload == PAYLOAD_PING)
+            rc = xml_build_iq_result(&s->xb, st->id, st->from);
+        else
+            rc = xml_build_iq_error(&s->xb, st->id, st->from, "cancel", "service-unavailable");
+        send_built(s, rc, stanza_kind(s), "an iq answer");
+        return;
+    }
+    if (!st->id)
+        return;
+    if (strcmp(st->id, "bind") == 0 && s->phase == P_BIND) {
+        if (st->type != STYPE_RESULT || !st->bind_jid) {
+            log_error(MOD, "resource binding failed: %s",
+                      st->condition ? st->condition : "no JID in the result");
+            conn_fail(s, NULL);
+            return;
+        }
+        free(s->full_jid);
+        s->full_jid = strdup(st->bind_jid);
+        if ((s->features & FEATURE_SESSION) && !(s->features & FEATURE_SESSION_OPTIONAL)) {
+            if (send_built(s, xml_build_session(&s->xb, "sess"), XS_NONZA, "session") == 0)
+                s->phase = P_SESSION;
+            return;
+        }
+        go_online(s, false);
+        return;
+    }
+    if (strcmp(st->id, "sess") == 0 && s->phase == P_SESSION) {
+        if (st->type != STYPE_RESULT) {
+            log_error(MOD, "session establishment failed: %s",
+                      st->condition ? st->condition : "error");
+            conn_fail(s, NULL);
+            return;
+        }
+        go_online(s, false);
+        return;
+    }
+    if (strncmp(st->id, "ka.", 3) == 0) {
+        s->ping_out = false;
+        return;
+    }
+    if (strncmp(st->id, "dmp.", 4) == 0) {
+        uint32_t seq = (uint32_t)strtoul(st->id + 4, NULL, 10);
+        /* Every direct message written before this ping has been processed. */
+        for (size_t i = 0; i < s->n_inflight;) {
+            struct inflight *e = &s->inflight[i];
+            if (e->dm_wait && e->ping_seq && (int32_t)(seq - e->ping_seq) >= 0) {
+                size_t before = s->n_inflight;
+                confirm(s, e->id, "ping after it");
+                if (s->n_inflight < before)
+                    continue; /* slot i now holds another entry */
+            }
+            i++;
+        }
+        return;
+    }
+    handle_room_iq(s, st);
+}
+
+static void handle_presence(struct xmpp_session *s, const struct stanza *st)
+{
+    struct room *r = room_by_jid(s, st->from);
+    if (!r)
+        return;
+    const char *nick = xs_jid_resource(st->from);
+    if (!nick)
+        return;
+    bool self = stanza_has_status(st, 110) || strcmp(nick, s->nick) == 0;
+    if (st->type == STYPE_ERROR) {
+        if (self && r->state == ROOM_JOINING) {
+            log_error(MOD, "cannot join room %s: %s", r->name,
+                      st->condition ? st->condition : "error");
+            r->state = ROOM_FAILED;
+            /* Messages waiting for the join give their window slots back unconfirmed; they
+             * stay pending upstream and are sent again after the next on_ready. */
+            struct xs_frame *f;
+            while ((f = xs_fifo_pop(&r->held))) {
+                struct inflight *e = inflight_find(s, f->id);
+                if (e)
+                    inflight_remove(s, e);
+                xs_frame_free(f);
+            }
+            maybe_ready(s);
+        }
+        return;
+    }
+    if (self) {
+        if (st->type == STYPE_UNAVAILABLE) {
+            if (stanza_has_status(st, 303))
+                return; /* our nick changed (we never ask for that) */
+            log_warn(MOD, "removed from room %s%s%s", r->name,
+                     st->condition ? ": " : "", st->condition ? st->condition : "");
+            r->state = ROOM_OUT;
+            occupants_clear(r);
+            return;
+        }
+        if (r->state != ROOM_JOINING)
+            return; /* a role/affiliation update */
+        r->state = ROOM_JOINED;
+        bool owner = st->muc_affiliation && strcmp(st->muc_affiliation, "owner") == 0;
+        log_info(MOD, "joined room %s%s", r->name, stanza_has_status(st, 201) ? " (new)" : "");
+        if (owner && (stanza_has_status(st, 201) || !stanza_has_status(st, 100)))
+            room_config(s, r);
+        if (owner || st->muc_affiliation == NULL ||
+            strcmp(st->muc_affiliation, "admin") == 0)
+            room_aff_sync(s, r);
+        else
+            log_warn(MOD, "room %s: the bot is %s, not owner: its members are not managed",
+                     r->name, st->muc_affiliation);
+        if (r->held.n) {
+            xs_fifo_append(&s->out, &r->held);
+            want_write(s);
+        }
+        maybe_ready(s);
+        return;
+    }
+    if (st->type == STYPE_UNAVAILABLE) {
+        if (stanza_has_status(st, 303) && st->muc_nick) {
+            struct occupant *o = occupant_find(r, nick);
+            if (o) {
+                char *n = strdup(st->muc_nick);
+                if (n) {
+                    free(o->nick);
+                    o->nick = n;
+                    return;
+                }
+            }
+        }
+        occupant_remove(r, nick);
+        return;
+    }
+    char bare[JID_MAX];
+    if (st->muc_jid && xs_jid_bare(st->muc_jid, bare, sizeof bare) == 0)
+        occupant_set(r, nick, bare);
+    else
+        occupant_remove(r, nick); /* real JID hidden: never trust the nick */
+}
+
+static void deliver(struct xmpp_session *s, bool group, const char *room, const char *sender,
+                    const char *text, const char *sid, const char *msgid)
+{
+    char pid[JID_MAX + 600];
+    if (sid)
+        snprintf(pid, sizeof pid, "sid:%s", sid);
+    else if (msgid)
+        snprintf(pid, sizeof pid, "id:%s/%s", msgid, sender);
+    else
+        snprintf(pid, sizeof pid, "noid:%s/%llu", sender, (unsigned long long)++s->noid_ctr);
+    struct chat_message m = {
+        .group = group, .room = room, .sender = sender, .text = text, .platform_id = pid};
+    if (s->h.on_message)
+        s->h.on_message(&m, s->h.arg);
+}
+
+static void handle_message(struct xmpp_session *s, const struct stanza *st)
+{
+    if (st->type == STYPE_ERROR) {
+        if (st->id && inflight_find(s, st->id))
+            log_warn(MOD, "message %s bounced from %s: %s", st->id,
+                     st->from ? st->from : "server", st->condition ? st->condition : "error");
+        return;
+    }
+    if (st->type == STYPE_GROUPCHAT) {
+        struct room *r = room_by_jid(s, st->from);
+        const char *nick = xs_jid_resource(st->from);
+        if (!r || !nick)
+            return; /* not ours, or from the room itself (subject, status) */
+        if (strcmp(nick, s->nick) == 0) {
+            /* our own message reflected by the room: a confirmation, nothing more */
+            confirm(s, st->id, "room echo");
+            confirm(s, st->origin_id, "room echo");
+            return;
+        }
+        if (!st->body || st->delayed)
+            return;
+        struct occupant *o = occupant_find(r, nick);
+        if (!o) {
+            log_warn(MOD, "room %s: dropping a message from occupant '%s' whose real JID is "
+                          "unknown", r->name, nick);
+            return;
+        }
+        const char *sid = stanza_id_by(st, r->jid);
+        deliver(s, true, r->name, o->jid, st->body, sid, st->id);
+        return;
+    }
+    if (st->type != STYPE_CHAT && st->type != STYPE_NORMAL)
+        return;
+    if (!st->body || st->delayed || !st->from || st->has_muc_invite)
+        return;
+    char bare[JID_MAX];
+    if (xs_jid_bare(st->from, bare, sizeof bare))
+        return;
+    const char *at = strchr(bare, '@');
+    const char *dom = at ? at + 1 : bare;
+    if (strcasecmp(dom, s->muc) == 0) {
+        log_debug(MOD, "ignoring a private message through room %s", bare);
+        return;
+    }
+    if (!at || strcmp(bare, s->bare) == 0)
+        return; /* from a server or from ourselves */
+    deliver(s, false, NULL, bare, st->body, stanza_id_by(st, s->bare), st->id);
+}
+
+static void handle_frame(struct xmpp_session *s, const char *data, size_t len)
+{
+    struct stanza st;
+    struct dbot_diag diag = {{0}};
+    int rc = stanza_parse(data, len, 0, &st, &diag);
+    if (rc) {
+        log_warn(MOD, "unparsable frame from the server (%s): %s", dbot_strerror(rc), diag.msg);
+        if (s->sm == SM_ON && len && data[0] == '<' &&
+            (strncmp(data, "<iq", 3) == 0 || strncmp(data, "<message", 8) == 0 ||
+             strncmp(data, "<presence", 9) == 0))
+            s->in_h++; /* still a stanza the server counts; we "handled" it by dropping it */
+        return;
+    }
+    s->last_rx = lws_now_usecs();
+    log_debug(MOD, "received %s (%s) id=%s from=%s", stanza_kind_name(st.kind),
+              stanza_type_name(st.type), st.id ? st.id : "-", st.from ? st.from : "-");
+    if (st.kind == STANZA_IQ || st.kind == STANZA_MESSAGE || st.kind == STANZA_PRESENCE) {
+        if (s->sm == SM_ON)
+            s->in_h++;
+        if (s->phase < P_BIND) {
+            conn_fail(s, "stanza before authentication");
+            goto out;
+        }
+    }
+    switch (st.kind) {
+    case STANZA_OPEN:
+        break;
+    case STANZA_FEATURES:
+        handle_features(s, &st);
+        break;
+    case STANZA_STREAM_ERROR:
+        log_error(MOD, "stream error from the server: %s%s%s",
+                  st.condition ? st.condition : "unknown", st.text ? ": " : "",
+                  st.text ? st.text : "");
+        conn_fail(s, NULL);
+        break;
+    case STANZA_CLOSE:
+        if (s->phase != P_CLOSING)
+            log_warn(MOD, "the server closed the stream");
+        conn_fail(s, NULL);
+        break;
+    case STANZA_SASL_CHALLENGE:
+    case STANZA_SASL_SUCCESS:
+    case STANZA_SASL_FAILURE:
+        handle_sasl(s, &st);
+        break;
+    case STANZA_SM_ENABLED:
+    case STANZA_SM_RESUMED:
+    case STANZA_SM_FAILED:
+    case STANZA_SM_ACK:
+    case STANZA_SM_REQUEST:
+        handle_sm(s, &st);
+        break;
+    case STANZA_IQ:
+        handle_iq(s, &st);
+        break;
+    case STANZA_MESSAGE:
+        handle_message(s, &st);
+        break;
+    case STANZA_PRESENCE:
+        handle_presence(s, &st);
+        break;
+    default:
+        break;
+    }
+out:
+    stanza_cleanup(&st);
+}
+
+/* ---- the lws callback ---- */
+
+/* `wsi` is closing or gone. Detach it from the session first, so that whatever lws still
+ * reports about it later (CLOSED, then WSI_DESTROY) is ignored, then do the bookkeeping if
+ * it was the session's current connection. */
+static void wsi_gone(struct xmpp_session *s, struct lws *wsi)
+{
+    lws_set_opaque_user_data(wsi, NULL);
+    if (s->wsi == wsi || (s->wsi == NULL && s->phase == P_CONNECTING)) {
+        s->wsi = NULL;
+        conn_lost(s);
+    }
+}
+
+static int xs_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                       size_t len)
+{
+    struct xmpp_session *s = wsi ? lws_get_opaque_user_data(wsi) : NULL;
+    switch (reason) {
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        if (!s)
+            return 0;
+        log_warn(MOD, "cannot connect to %s:%d: %s", s->host, s->port,
+                 in ? (const char *)in : "unknown error");
+        wsi_gone(s, wsi);
+        return 0;
+
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        if (!s)
+            return -1;
+        s->wsi = wsi;
+        s->last_rx = lws_now_usecs();
+        s->rx_len = 0;
+        s->phase = P_PRE_AUTH;
+        log_debug(MOD, "WebSocket up, opening the stream");
+        send_built(s, xml_build_open(&s->xb, s->domain), XS_NONZA, "the stream open");
+        /* anything resumable stays queued until the stream is resumed */
+        return 0;
+
+    case LWS_CALLBACK_CLIENT_RECEIVE:
+        if (!s)
+            return -1;
+        if (s->dead)
+            return 0;
+        if (lws_frame_is_binary(wsi)) {
+            conn_fail(s, "binary frame from the server");
+            return -1;
+        }
+        if (s->rx_len + len > STANZA_MAX_DEFAULT) {
+            conn_fail(s, "a frame from the server exceeds 256 KiB");
+            return -1;
+        }
+        if (s->rx_len + len + 1 > s->rx_cap) {
+            size_t ncap = s->rx_cap ? s->rx_cap : 4096;
+            while (ncap < s->rx_len + len + 1)
+                ncap *= 2;
+            char *n = realloc(s->rx, ncap);
+            if (!n) {
+                conn_fail(s, "out of memory");
+                return -1;
+            }
+            s->rx = n;
+            s->rx_cap = ncap;
+        }
+        memcpy(s->rx + s->rx_len, in, len);
+        s->rx_len += len;
+        if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
+            return 0;
+        {
+            size_t n = s->rx_len;
+            s->rx_len = 0;
+            handle_frame(s, s->rx, n);
+        }
+        return s->dead ? -1 : 0;
+
+    case LWS_CALLBACK_CLIENT_WRITEABLE: {
+        if (!s || s->dead)
+            return -1;
+        /* Control frames first; stanzas only once the stream is online (a resumed
+         * stream's leftovers wait in `out` through the negotiation). */
+        bool online = s->phase == P_ONLINE || s->phase == P_CLOSING;
+        struct xs_frame *f = NULL;
+        if (s->ctl.n)
+            f = xs_fifo_pop(&s->ctl);
+        else if (online && s->out.n)
+            f = xs_fifo_pop(&s->out);
+        if (!f) {
+            if (s->phase != P_CLOSING || !s->close_pending)
+                return 0;
+            s->close_pending = false;
+            unsigned char buf[LWS_PRE + 64];
+            static const char close_el[] = "<close xmlns='" XMLNS_FRAMING "'/>";
+            memcpy(buf + LWS_PRE, close_el, sizeof close_el - 1);
+            if (lws_write(wsi, buf + LWS_PRE, sizeof close_el - 1, LWS_WRITE_TEXT) <
+                (int)(sizeof close_el - 1))
+                return -1;
+            disarm(&s->sul_close, &s->close_armed);
+            arm(s, &s->sul_close, &s->close_armed, close_fire, CLOSE_GRACE_US);
+            return 0;
+        }
+        if (f->kind != XS_NONZA)
+            log_debug(MOD, "sending a stanza of %zu bytes%s%s%s", f->len,
+                      f->id ? " (message " : "", f->id ? f->id : "", f->id ? ")" : "");
+        /* lws masks a client frame in place: a frame kept for a resend after <resumed/>
+         * is written from a scratch copy so its bytes stay intact. */
+        unsigned char *p = xs_frame_text(f);
+        if (f->kind != XS_NONZA && s->sm != SM_OFF) {
+            if (LWS_PRE + f->len > s->wcap) {
+                unsigned char *nb = realloc(s->wbuf, LWS_PRE + f->len);
+                if (!nb) {
+                    xs_fifo_push(&s->unacked, f); /* counted as sent; resent on resume */
+                    conn_fail(s, "out of memory");
+                    return -1;
+                }
+                s->wbuf = nb;
+                s->wcap = LWS_PRE + f->len;
+            }
+            memcpy(s->wbuf + LWS_PRE, p, f->len);
+            p = s->wbuf + LWS_PRE;
+        }
+        int n = lws_write(wsi, p, f->len, LWS_WRITE_TEXT);
+        bool ok = n >= 0 && (size_t)n >= f->len;
+        after_write(s, f);
+        if (!ok) {
+            conn_fail(s, "write failed");
+            return -1;
+        }
+        if (s->ctl.n || (online && s->out.n) || s->close_pending)
+            lws_callback_on_writable(wsi);
+        return 0;
+    }
+
+    case LWS_CALLBACK_CLIENT_CLOSED:
+        if (s) {
+            log_info(MOD, "connection closed");
+            wsi_gone(s, wsi);
+        }
+        return 0;
+
+    case LWS_CALLBACK_CLOSED_CLIENT_HTTP: /* closed during the WebSocket handshake */
+    case LWS_CALLBACK_WSI_DESTROY:        /* always comes last: the catch-all */
+        if (s) {
+            if (s->wsi == wsi)
+                log_info(MOD, "connection closed before the WebSocket was up");
+            wsi_gone(s, wsi);
+        }
+        return 0;
+
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        if (s)
+            log_debug(MOD, "the server closed the WebSocket");
+        return 0;
+
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+/* ---- public ---- */
+
+static int parse_config(struct xmpp_session *s, const struct config *cfg,
+                        struct dbot_diag *diag)
+{
+    const char *url = cfg->chat.xmpp.url, *jid = cfg->chat.xmpp.jid;
+    if (!url || !*url)
+        return dbot_diag_set(diag, DBOT_ERR_INVALID, "chat.xmpp.url is not set");
+    s->url_copy = strdup(url);
+    if (!s->url_copy)
+        return dbot_diag_set(diag, DBOT_ERR_NOMEM, "out of memory");
+    const char *prot = NULL, *ads = NULL, *path = NULL;
+    int port = 0;
+    if (lws_parse_uri(s->url_copy, &prot, &ads, &port, &path) || !ads || !*ads)
+        return dbot_diag_set(diag, DBOT_ERR_INVALID, "chat.xmpp.url '%s' is not a URL", url);
+    if (strcmp(prot, "ws") == 0) {
+        s->tls = false;
+    } else if (strcmp(prot, "wss") == 0) {
+        s->tls = true;
+    } else {
+        return dbot_diag_set(diag, DBOT_ERR_INVALID,
+                             "chat.xmpp.url '%s' must start with ws:// or wss://", url);
+    }
+    {
+        /* no port in the authority: the scheme's default (lws knows only http/https) */
+        const char *auth = url + strlen(prot) + 3;
+        const char *rb = memchr(auth, ']', strcspn(auth, "/"));
+        const char *hostend = rb ? rb + 1 : auth;
+        if (!memchr(hostend, ':', strcspn(hostend, "/")))
+            port = s->tls ? 443 : 80;
+    }
+    if (port <= 0 || port > 65535)
+        return dbot_diag_set(diag, DBOT_ERR_INVALID, "chat.xmpp.url '%s': bad port", url);
+    s->host = ads;
+    s->port = port;
+    size_t plen = strlen(path ? path : "");
+    s->path = malloc(plen + 2);
+    if (!s->path)
+        return dbot_diag_set(diag, DBOT_ERR_NOMEM, "out of memory");
+    s->path[0] = '/';
+    memcpy(s->path + 1, path ? path : "", plen + 1);
+
+    char bare[JID_MAX];
+    const char *at = jid ? strchr(jid, '@') : NULL;
+    if (!jid || xs_jid_bare(jid, bare, sizeof bare) || !at || at == jid || !at[1] ||
+        strchr(jid, '/'))
+        return dbot_diag_set(diag, DBOT_ERR_INVALID,
+                             "chat.xmpp.jid '%s' is not a bare JID user@domain",
+                             jid ? jid : "");
+    s->bare = strdup(bare);
+    s->user = strndup(jid, (size_t)(at - jid));
+    s->domain = strdup(strchr(bare, '@') + 1);
+    if (!cfg->chat.xmpp.muc_service || !*cfg->chat.xmpp.muc_service)
+        return dbot_diag_set(diag, DBOT_ERR_INVALID, "chat.xmpp.muc_service is not set");
+    s->muc = strdup(cfg->chat.xmpp.muc_service);
+    const char *nick = cfg->chat.xmpp.nick && *cfg->chat.xmpp.nick ? cfg->chat.xmpp.nick
+                                                                    : "dealerbot";
+    s->nick = strdup(nick);
+    if (!s->bare || !s->user || !s->domain || !s->muc || !s->nick)
+        return dbot_diag_set(diag, DBOT_ERR_NOMEM, "out of memory");
+    return 0;
+}
+
+int xmpp_session_new(struct lws_context *ctx, const struct config *cfg,
+                     const struct chat_handler *h, struct xmpp_session **out,
+                     struct dbot_diag *diag)
+{
+    struct xmpp_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return dbot_diag_set(diag, DBOT_ERR_NOMEM, "out of memory");
+    s->ctx = ctx;
+    s->cfg = cfg;
+    if (h)
+        s->h = *h;
+    xml_buf_init(&s->xb, 0, 0);
+    int rc = parse_config(s, cfg, diag);
+    if (rc)
+        goto fail;
+
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.vhost_name = "dealerbot-xmpp";
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = xs_protocols;
+    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    if (cfg->chat.xmpp.ca_file && *cfg->chat.xmpp.ca_file)
+        info.client_ssl_ca_filepath = cfg->chat.xmpp.ca_file;
+    s->vhost = lws_create_vhost(ctx, &info);
+    if (!s->vhost) {
+        rc = dbot_diag_set(diag, DBOT_ERR_IO,
+                           "cannot create the XMPP client (TLS setup failed; check "
+                           "chat.xmpp.ca_file)");
+        goto fail;
+    }
+    *out = s;
+    return 0;
+fail:
+    xmpp_session_free(s);
+    return rc;
+}
+
+int xmpp_session_start(struct xmpp_session *s)
+{
+    s->stopping = false;
+    start_connect(s);
+    return 0;
+}
+
+void xmpp_session_stop(struct xmpp_session *s)
+{
+    if (!s)
+        return;
+    s->stopping = true;
+    disarm(&s->sul_reconnect, &s->reconnect_armed);
+    disarm(&s->sul_ka, &s->ka_armed);
+    bool was_ready = s->ready;
+    s->ready = false;
+    if (s->wsi && !s->dead && s->phase >= P_PRE_AUTH) {
+        /* The close goes out after what is already queued (a polite end); the server echoes
+         * it and closes. close_fire kills the connection if it does not. */
+        bool online = s->phase == P_ONLINE;
+        s->phase = P_CLOSING;
+        if (!online)
+            xs_fifo_clear(&s->out); /* unsent leftovers of a stream never resumed */
+        s->close_pending = true;
+        want_write(s);
+        disarm(&s->sul_close, &s->close_armed);
+        arm(s, &s->sul_close, &s->close_armed, close_fire, CLOSE_GRACE_US + 3 * US_PER_S);
+    } else if (s->wsi) {
+        conn_fail(s, NULL);
+    }
+    if (was_ready && s->h.on_down)
+        s->h.on_down(s->h.arg);
+    log_info(MOD, "stopping the session");
+}
+
+void xmpp_session_free(struct xmpp_session *s)
+{
+    if (!s)
+        return;
+    /* Timers are cancelled by stop; these only matter if stop was never called, in which
+     * case the context must still be alive. */
+    disarm(&s->sul_reconnect, &s->reconnect_armed);
+    disarm(&s->sul_ka, &s->ka_armed);
+    disarm(&s->sul_close, &s->close_armed);
+    if (s->wsi) {
+        /* The context still runs the connection: cut it loose; its callbacks see NULL. */
+        lws_set_opaque_user_data(s->wsi, NULL);
+        lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        s->wsi = NULL;
+    }
+    if (s->scram_used)
+        scram_cleanup(&s->scram);
+    xs_fifo_clear(&s->ctl);
+    xs_fifo_clear(&s->out);
+    xs_fifo_clear(&s->unacked);
+    inflight_clear(s);
+    struct room *r = s->rooms;
+    while (r) {
+        struct room *n = r->next;
+        room_free(r);
+        r = n;
+    }
+    xml_buf_cleanup(&s->xb);
+    free(s->rx);
+    free(s->wbuf);
+    free(s->url_copy);
+    free(s->path);
+    free(s->domain);
+    free(s->user);
+    free(s->bare);
+    free(s->muc);
+    free(s->nick);
+    free(s->full_jid);
+    free(s->previd);
+    free(s);
+}
+
+bool xmpp_session_is_ready(const struct xmpp_session *s)
+{
+    return s && s->ready;
+}
+
+size_t xmpp_session_send_window(const struct xmpp_session *s)
+{
+    if (!s || !s->ready)
+        return 0;
+    return XMPP_SEND_WINDOW - s->n_inflight;
+}
+
+int xmpp_session_send(struct xmpp_session *s, const struct chat_out *m)
+{
+    if (!m || !m->to || !*m->to || !m->id || !*m->id || !m->text)
+        return DBOT_ERR_INVALID;
+    if (!s->ready)
+        return DBOT_ERR_BUSY;
+    if (inflight_find(s, m->id))
+        return 0; /* already on its way (a resend after a resumed stream) */
+    if (s->n_inflight >= XMPP_SEND_WINDOW)
+        return DBOT_ERR_BUSY;
+    struct room *r = NULL;
+    char to[JID_MAX];
+    if (m->group) {
+        r = room_by_name(s, m->to);
+        if (!r) {
+            log_warn(MOD, "message %s: unknown room %s", m->id, m->to);
+            return DBOT_ERR_INVALID;
+        }
+        if (r->state == ROOM_FAILED) {
+            log_warn(MOD, "message %s: the bot could not join room %s", m->id, m->to);
+            return DBOT_ERR_INVALID;
+        }
+        snprintf(to, sizeof to, "%s", r->jid);
+    } else if (xs_jid_bare(m->to, to, sizeof to) || !strchr(to, '@')) {
+        log_warn(MOD, "message %s: '%s' is not a bare JID", m->id, m->to);
+        return DBOT_ERR_INVALID;
+    }
+    int rc = xml_build_message(&s->xb, m->group ? XML_MSG_GROUPCHAT : XML_MSG_CHAT, to, m->id,
+                               m->text);
+    if (rc) {
+        log_warn(MOD, "message %s to %s cannot be sent: %s", m->id, m->to, dbot_strerror(rc));
+        return DBOT_ERR_INVALID;
+    }
+    char *idc = strdup(m->id);
+    if (!idc)
+        return DBOT_ERR_NOMEM;
+    bool held = r && r->state != ROOM_JOINED;
+    rc = enqueue_built(s, XS_MSG, m->id, m->group, held ? &r->held : NULL);
+    if (rc) {
+        free(idc);
+        return rc == DBOT_ERR_TOOBIG ? DBOT_ERR_BUSY : rc;
+    }
+    struct inflight *e = &s->inflight[s->n_inflight++];
+    memset(e, 0, sizeof *e);
+    e->id = idc;
+    e->group = m->group;
+    return 0;
+}
+
+int xmpp_session_sync_room(struct xmpp_session *s, const struct chat_room *room)
+{
+    if (!room || !room->name || !*room->name || strchr(room->name, '@') ||
+        strchr(room->name, '/'))
+        return DBOT_ERR_INVALID;
+    char **members = calloc(room->n_members ? room->n_members : 1, sizeof *members);
+    if (!members)
+        return DBOT_ERR_NOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < room->n_members; i++) {
+        char bare[JID_MAX];
+        if (!room->members[i] || xs_jid_bare(room->members[i], bare, sizeof bare) ||
+            !strchr(bare, '@')) {
+            log_warn(MOD, "room %s: ignoring member '%s' (not a bare JID)", room->name,
+                     room->members[i] ? room->members[i] : "(null)");
+            continue;
+        }
+        members[n] = strdup(bare);
+        if (!members[n]) {
+            members_free(members, n);
+            return DBOT_ERR_NOMEM;
+        }
+        n++;
+    }
+    char *title = NULL;
+    if (room->title && !(title = strdup(room->title))) {
+        members_free(members, n);
+        return DBOT_ERR_NOMEM;
+    }
+    struct room *r = room_by_name(s, room->name);
+    bool fresh = !r;
+    if (fresh) {
+        r = calloc(1, sizeof *r);
+        char lname[JID_MAX];
+        if (r && xs_jid_bare(room->name, lname, sizeof lname) == 0) {
+            r->name = strdup(lname);
+            size_t jl = strlen(lname) + strlen(s->muc) + 2;
+            r->jid = malloc(jl);
+            if (r->jid)
+                snprintf(r->jid, jl, "%s@%s", lname, s->muc);
+        }
+        if (!r || !r->name || !r->jid) {
+            if (r) {
+                free(r->name);
+                free(r->jid);
+                free(r);
+            }
+            free(title);
+            members_free(members, n);
+            return DBOT_ERR_NOMEM;
+        }
+        r->next = s->rooms;
+        s->rooms = r;
+    }
+    free(r->title);
+    r->title = title;
+    members_free(r->members, r->n_members);
+    r->members = members;
+    r->n_members = n;
+    if (s->phase == P_ONLINE && !s->dead) {
+        if (r->state == ROOM_OUT || r->state == ROOM_FAILED)
+            room_join(s, r);
+        else if (r->state == ROOM_JOINED)
+            room_aff_sync(s, r);
+        /* ROOM_JOINING: the sync runs when the join completes, with the new spec */
+    }
+    return 0;
+}
