@@ -15,6 +15,7 @@
 
 #include <libwebsockets.h>
 
+#include "dealerbot/chatlink.h"
 #include "dealerbot/engine.h"
 #include "dealerbot/http.h"
 #include "dealerbot/log.h"
@@ -48,6 +49,7 @@ static void lws_log_emit(int level, const char *line)
 /* Wakes the loop when the drain time is up. */
 struct drain_timer {
     lws_sorted_usec_list_t sul;
+    struct lws_context *ctx;
     bool expired;
 };
 
@@ -55,6 +57,8 @@ static void on_drain_timeout(lws_sorted_usec_list_t *sul)
 {
     struct drain_timer *t = lws_container_of(sul, struct drain_timer, sul);
     t->expired = true;
+    /* lws 4.1 does not return from lws_service() after a timer alone; wake it. */
+    lws_cancel_service(t->ctx);
 }
 
 int cli_run(const struct config *cfg, struct store *st)
@@ -106,6 +110,17 @@ int cli_run(const struct config *cfg, struct store *st)
         lws_context_destroy(ctx);
         return 1;
     }
+    struct chatlink *chat = NULL;
+    if (cfg->chat.platform && strcmp(cfg->chat.platform, "none") != 0) {
+        dbot_diag_clear(&diag);
+        if (chatlink_start(ctx, cfg, &eng, &chat, &diag) != 0) {
+            log_error(MOD, "%s", diag.msg);
+            http_server_stop(srv);
+            lws_context_destroy(ctx);
+            http_server_free(srv);
+            return 1;
+        }
+    }
     bool v6 = strchr(iface, ':') != NULL;
     log_info(MOD, "listening on %s%s%s:%d", v6 ? "[" : "", iface[0] ? iface : "*", v6 ? "]" : "",
              http_server_port(srv));
@@ -132,7 +147,7 @@ int cli_run(const struct config *cfg, struct store *st)
 
     /* Finish what is in hand: commit the queue, then let the loop write the answers. */
     http_server_stop(srv);
-    struct drain_timer drain = {.expired = false};
+    struct drain_timer drain = {.ctx = ctx, .expired = false};
     lws_sul_schedule(ctx, 0, &drain.sul, on_drain_timeout,
                      (lws_usec_t)RUN_DRAIN_MS * 1000);
     while (http_server_busy(srv) && !drain.expired) {
@@ -143,9 +158,22 @@ int cli_run(const struct config *cfg, struct store *st)
         log_warn(MOD, "stopped with answers still unwritten after %d ms", RUN_DRAIN_MS);
     lws_sul_cancel(&drain.sul);
 
+    /* Close the chat stream politely and give the loop a moment to write the close. */
+    if (chat) {
+        chatlink_stop(chat);
+        drain.expired = false;
+        lws_sul_schedule(ctx, 0, &drain.sul, on_drain_timeout, 200 * 1000);
+        while (!drain.expired) {
+            if (lws_service(ctx, 0) < 0)
+                break;
+        }
+        lws_sul_cancel(&drain.sul);
+    }
+
     signal_ctx = NULL;
     lws_context_destroy(ctx);
     http_server_free(srv);
+    chatlink_free(chat);
 
     sigaction(SIGTERM, &old_term, NULL);
     sigaction(SIGINT, &old_int, NULL);

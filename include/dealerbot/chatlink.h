@@ -1,0 +1,28 @@
+/*
+ * chatlink.h — the daemon's chat side, wired: the platform adapter (chat.h), the outbox pump
+ * (delivery.h) and the directory's rooms (rooms.h), with incoming messages de-duplicated by
+ * platform id and handed to the engine.
+ *
+ * Main thread only. chatlink_start() after the lws context exists; chatlink_stop() before the
+ * context is destroyed (it closes the stream and cancels timers); chatlink_free() after.
+ */
+#ifndef DEALERBOT_CHATLINK_H
+#define DEALERBOT_CHATLINK_H
+
+#include "dealerbot/config.h"
+#include "dealerbot/engine.h"
+#include "dealerbot/error.h"
+
+struct lws_context;
+struct chatlink;
+
+/* Creates the adapter for cfg->chat.platform, syncs the rooms and connects. */
+int chatlink_start(struct lws_context *ctx, const struct config *cfg, struct engine *eng,
+                   struct chatlink **out, struct dbot_diag *diag);
+void chatlink_stop(struct chatlink *cl);
+void chatlink_free(struct chatlink *cl);
+
+/* Outbox rows were committed: send them soon. NULL allowed (no chat configured). */
+void chatlink_kick(struct chatlink *cl);
+
+#endif

@@ -1,0 +1,18 @@
+/*
+ * rooms.h — which chat rooms the directory calls for, with which members: one room per dealer
+ * (dealer-<code>: the dealer's people and the brand staff), the brand staff room and the
+ * underperformers room (brand staff; dealers join it through the network programme).
+ *
+ * Reads the store and hands each room to chat_sync_room(). Main thread only.
+ */
+#ifndef DEALERBOT_ROOMS_H
+#define DEALERBOT_ROOMS_H
+
+#include "dealerbot/chat.h"
+#include "dealerbot/config.h"
+#include "dealerbot/store.h"
+
+/* Syncs every room; returns 0 or the first error (rooms before it were synced). */
+int rooms_sync_all(struct store *st, const struct config *cfg, struct chat *chat);
+
+#endif

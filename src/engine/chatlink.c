@@ -1,0 +1,128 @@
+/*
+ * chatlink.c — the chat side of the daemon (see chatlink.h).
+ */
+#include "dealerbot/chatlink.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dealerbot/chat.h"
+#include "dealerbot/delivery.h"
+#include "dealerbot/log.h"
+#include "dealerbot/rooms.h"
+#include "dealerbot/timeutil.h"
+
+#define MOD "chat"
+
+struct chatlink {
+    struct engine *eng;
+    struct chat *chat;
+    struct delivery *delivery;
+    struct chat_handler handler;
+};
+
+static void on_ready(void *arg)
+{
+    struct chatlink *cl = arg;
+    if (!cl->delivery)
+        return; /* stopping */
+    log_info(MOD, "session ready");
+    delivery_on_ready(cl->delivery);
+}
+
+static void on_down(void *arg)
+{
+    struct chatlink *cl = arg;
+    if (!cl->delivery)
+        return; /* stopping */
+    log_warn(MOD, "session down; reconnecting");
+    delivery_on_down(cl->delivery);
+}
+
+static void on_delivered(const char *id, void *arg)
+{
+    struct chatlink *cl = arg;
+    /* While stopping, a late confirmation is dropped: the message is resent after the restart
+     * (at least once, never lost). */
+    if (cl->delivery)
+        delivery_on_delivered(cl->delivery, id);
+}
+
+/* Every message is acted on once: a resumed stream or a rejoin can deliver it again. */
+static void on_message(const struct chat_message *m, void *arg)
+{
+    struct chatlink *cl = arg;
+    bool seen = false;
+    if (m->platform_id && m->platform_id[0]) {
+        int err = store_inbox_record(cl->eng->store, m->platform_id, timeutil_now(), &seen);
+        if (err) {
+            log_error(MOD, "cannot record message %s: %s", m->platform_id, dbot_strerror(err));
+            return;
+        }
+    }
+    if (seen) {
+        log_debug(MOD, "duplicate message %s from %s ignored", m->platform_id, m->sender);
+        return;
+    }
+    log_info(MOD, "%s message from %s%s%s (%zu bytes, id %s)", m->group ? "room" : "direct",
+             m->sender, m->group ? " in " : "", m->group ? m->room : "",
+             strlen(m->text), m->platform_id ? m->platform_id : "-");
+}
+
+int chatlink_start(struct lws_context *ctx, const struct config *cfg, struct engine *eng,
+                   struct chatlink **out, struct dbot_diag *diag)
+{
+    struct chatlink *cl = calloc(1, sizeof *cl);
+    if (!cl)
+        return dbot_diag_set(diag, DBOT_ERR_NOMEM, "out of memory");
+    cl->eng = eng;
+    cl->handler = (struct chat_handler){.on_ready = on_ready, .on_down = on_down,
+                                        .on_message = on_message,
+                                        .on_delivered = on_delivered, .arg = cl};
+    int err = chat_new(ctx, cfg, &cl->handler, &cl->chat, diag);
+    if (err)
+        goto fail;
+    if ((err = delivery_new(ctx, cfg, eng->store, cl->chat, &cl->delivery)) != 0) {
+        dbot_diag_set(diag, err, "cannot start the outbox: %s", dbot_strerror(err));
+        goto fail;
+    }
+    if ((err = rooms_sync_all(eng->store, cfg, cl->chat)) != 0) {
+        dbot_diag_set(diag, err, "cannot set up the chat rooms: %s", dbot_strerror(err));
+        goto fail;
+    }
+    if ((err = chat_start(cl->chat)) != 0) {
+        dbot_diag_set(diag, err, "cannot start the chat connection: %s", dbot_strerror(err));
+        goto fail;
+    }
+    *out = cl;
+    return 0;
+fail:
+    delivery_free(cl->delivery);
+    chat_free(cl->chat);
+    free(cl);
+    return err;
+}
+
+void chatlink_kick(struct chatlink *cl)
+{
+    if (cl)
+        delivery_kick(cl->delivery);
+}
+
+void chatlink_stop(struct chatlink *cl)
+{
+    if (!cl)
+        return;
+    chat_stop(cl->chat);
+    delivery_free(cl->delivery);
+    cl->delivery = NULL;
+}
+
+void chatlink_free(struct chatlink *cl)
+{
+    if (!cl)
+        return;
+    delivery_free(cl->delivery);
+    chat_free(cl->chat);
+    free(cl);
+}

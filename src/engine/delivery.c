@@ -1,0 +1,249 @@
+/*
+ * delivery.c — the outbox pump (see delivery.h).
+ *
+ * The pump keeps a cursor: the last outbox rowid it handed to the chat in this session. A walk
+ * reads pending rows after the cursor in rowid order, so the queue drains in order and a row
+ * is not sent twice within one session; delivery_on_ready() resets the cursor, which resends
+ * what the previous session left unconfirmed. When the head row's room (or the whole bot) is
+ * out of rate budget the walk stops there and a timer resumes it when a token is due: order is
+ * kept, and a burst into one room cannot starve the clock of the others for long because the
+ * global budget is shared.
+ */
+#include "dealerbot/delivery.h"
+
+#include <libwebsockets.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dealerbot/log.h"
+#include "dealerbot/ratelimit.h"
+#include "dealerbot/timeutil.h"
+
+#define MOD "delivery"
+#define WALK_MAX 64          /* rows read per walk */
+#define POLL_US 1000000      /* look for rows written by other processes */
+#define CONFIRM_MAX 4096     /* confirmations buffered before a forced flush */
+
+struct delivery {
+    struct lws_context *ctx;
+    const struct config *cfg;
+    struct store *st;
+    struct chat *chat;
+    lws_sorted_usec_list_t sul_pump;
+    lws_sorted_usec_list_t sul_flush;
+    lws_sorted_usec_list_t sul_poll;
+    int64_t cursor;
+    struct rate_bucket global;
+    struct rate_table *rooms;
+    char **confirmed;       /* ids confirmed but not yet written */
+    size_t n_confirmed;
+    struct delivery_stats stats;
+    int64_t attempted[WALK_MAX];
+};
+
+static void pump(struct delivery *d);
+
+static void on_pump_timer(lws_sorted_usec_list_t *sul)
+{
+    pump(lws_container_of(sul, struct delivery, sul_pump));
+}
+
+static void on_flush_timer(lws_sorted_usec_list_t *sul)
+{
+    delivery_flush(lws_container_of(sul, struct delivery, sul_flush));
+}
+
+static void on_poll_timer(lws_sorted_usec_list_t *sul)
+{
+    struct delivery *d = lws_container_of(sul, struct delivery, sul_poll);
+    pump(d);
+    lws_sul_schedule(d->ctx, 0, &d->sul_poll, on_poll_timer, POLL_US);
+}
+
+int delivery_new(struct lws_context *ctx, const struct config *cfg, struct store *st,
+                 struct chat *chat, struct delivery **out)
+{
+    struct delivery *d = calloc(1, sizeof *d);
+    if (!d)
+        return DBOT_ERR_NOMEM;
+    d->rooms = malloc(sizeof *d->rooms);
+    d->confirmed = calloc(CONFIRM_MAX, sizeof *d->confirmed);
+    if (!d->rooms || !d->confirmed) {
+        free(d->rooms);
+        free(d->confirmed);
+        free(d);
+        return DBOT_ERR_NOMEM;
+    }
+    d->ctx = ctx;
+    d->cfg = cfg;
+    d->st = st;
+    d->chat = chat;
+    int64_t now = timeutil_mono_us();
+    rate_bucket_init(&d->global, cfg->chat.rate_global, cfg->chat.rate_global, now);
+    rate_table_init(d->rooms, cfg->chat.rate_room, cfg->chat.rate_room, now);
+    lws_sul_schedule(ctx, 0, &d->sul_poll, on_poll_timer, POLL_US);
+    *out = d;
+    return 0;
+}
+
+void delivery_free(struct delivery *d)
+{
+    if (!d)
+        return;
+    lws_sul_cancel(&d->sul_pump);
+    lws_sul_cancel(&d->sul_flush);
+    lws_sul_cancel(&d->sul_poll);
+    delivery_flush(d);
+    for (size_t i = 0; i < d->n_confirmed; i++)
+        free(d->confirmed[i]);
+    free(d->confirmed);
+    free(d->rooms);
+    free(d);
+}
+
+void delivery_on_ready(struct delivery *d)
+{
+    d->cursor = 0;
+    log_info(MOD, "chat ready: sending the outbox");
+    delivery_kick(d);
+}
+
+void delivery_on_down(struct delivery *d)
+{
+    lws_sul_cancel(&d->sul_pump);
+}
+
+void delivery_kick(struct delivery *d)
+{
+    lws_sul_schedule(d->ctx, 0, &d->sul_pump, on_pump_timer, 0);
+}
+
+void delivery_on_delivered(struct delivery *d, const char *msg_id)
+{
+    if (d->n_confirmed == CONFIRM_MAX)
+        delivery_flush(d);
+    char *copy = strdup(msg_id);
+    if (!copy) {
+        /* Not recorded: the message will be sent again after a restart (at least once). */
+        log_warn(MOD, "out of memory recording the confirmation of %s", msg_id);
+        return;
+    }
+    d->confirmed[d->n_confirmed++] = copy;
+    d->stats.delivered++;
+    lws_sul_schedule(d->ctx, 0, &d->sul_flush, on_flush_timer, 0);
+    /* A confirmation frees a place in the chat's window. */
+    delivery_kick(d);
+}
+
+void delivery_flush(struct delivery *d)
+{
+    if (d->n_confirmed == 0)
+        return;
+    int64_t now = timeutil_now();
+    int err = store_begin(d->st);
+    for (size_t i = 0; err == 0 && i < d->n_confirmed; i++)
+        err = store_outbox_delivered(d->st, d->confirmed[i], now);
+    if (err == 0)
+        err = store_commit(d->st);
+    else
+        store_rollback(d->st);
+    if (err) {
+        /* Kept in memory and tried again on the next confirmation or flush. */
+        log_error(MOD, "cannot record %zu confirmations: %s", d->n_confirmed,
+                  dbot_strerror(err));
+        lws_sul_schedule(d->ctx, 0, &d->sul_flush, on_flush_timer, 100 * 1000);
+        return;
+    }
+    for (size_t i = 0; i < d->n_confirmed; i++)
+        free(d->confirmed[i]);
+    d->n_confirmed = 0;
+}
+
+struct walk {
+    struct delivery *d;
+    size_t window;
+    int64_t now_us;
+    int n_attempted;
+    int64_t wait_us;   /* > 0: stopped for the rate limit */
+    bool stopped;      /* stopped before the end of the rows read */
+    int seen;
+};
+
+static int send_row(const struct outbox_row *row, void *arg)
+{
+    struct walk *w = arg;
+    struct delivery *d = w->d;
+    w->seen++;
+    if (w->window == 0) {
+        w->stopped = true;
+        return 1;
+    }
+    struct rate_bucket *room = rate_table_bucket(d->rooms, row->target);
+    int64_t wait = rate_bucket_wait_us(&d->global, w->now_us);
+    int64_t wait_room = rate_bucket_wait_us(room, w->now_us);
+    if (wait_room > wait)
+        wait = wait_room;
+    if (wait > 0) {
+        w->wait_us = wait;
+        w->stopped = true;
+        d->stats.throttled++;
+        return 1;
+    }
+    struct chat_out m = {.group = row->group, .to = row->target, .id = row->msg_id,
+                         .text = row->body};
+    int err = chat_send(d->chat, &m);
+    if (err == DBOT_ERR_BUSY) {
+        w->stopped = true;
+        return 1;
+    }
+    if (err) {
+        /* A message the chat refuses outright (unknown room, too large) would block the queue
+         * for ever: it is skipped for this session and logged; it stays pending. */
+        log_error(MOD, "%s to %s refused by the chat: %s", row->msg_id, row->target,
+                  dbot_strerror(err));
+    } else {
+        rate_bucket_take(&d->global, w->now_us);
+        rate_bucket_take(room, w->now_us);
+        d->stats.sent++;
+        w->window--;
+        d->attempted[w->n_attempted++] = row->rowid;
+    }
+    d->cursor = row->rowid;
+    return 0;
+}
+
+static void pump(struct delivery *d)
+{
+    if (!d->chat || !chat_is_ready(d->chat))
+        return;
+    struct walk w = {.d = d, .window = chat_send_window(d->chat),
+                     .now_us = timeutil_mono_us()};
+    if (w.window == 0)
+        return; /* the next confirmation kicks the pump */
+    int limit = w.window < WALK_MAX ? (int)w.window : WALK_MAX;
+    int err = store_outbox_each_pending(d->st, d->cursor, limit, send_row, &w);
+    if (err < 0)
+        log_error(MOD, "cannot read the outbox: %s", dbot_strerror(err));
+
+    if (w.n_attempted > 0) {
+        int64_t now = timeutil_now();
+        int rc = store_begin(d->st);
+        for (int i = 0; rc == 0 && i < w.n_attempted; i++)
+            rc = store_outbox_attempted(d->st, d->attempted[i], now);
+        if (rc == 0)
+            rc = store_commit(d->st);
+        else
+            store_rollback(d->st);
+        if (rc)
+            log_warn(MOD, "cannot count send attempts: %s", dbot_strerror(rc));
+    }
+    if (w.wait_us > 0)
+        lws_sul_schedule(d->ctx, 0, &d->sul_pump, on_pump_timer, w.wait_us);
+    else if (!w.stopped && w.seen == limit)
+        delivery_kick(d); /* there may be more rows */
+}
+
+void delivery_get_stats(const struct delivery *d, struct delivery_stats *out)
+{
+    *out = d->stats;
+}

@@ -1,0 +1,96 @@
+/*
+ * rooms.c — the directory's rooms handed to the chat adapter (see rooms.h).
+ */
+#include "dealerbot/rooms.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dealerbot/log.h"
+
+/* A growable list of owned strings. */
+struct id_list {
+    char **v;
+    size_t n, cap;
+};
+
+static int list_add(struct id_list *l, const char *s)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        char **nv = realloc(l->v, cap * sizeof *nv);
+        if (!nv)
+            return DBOT_ERR_NOMEM;
+        l->v = nv;
+        l->cap = cap;
+    }
+    if (!(l->v[l->n] = strdup(s)))
+        return DBOT_ERR_NOMEM;
+    l->n++;
+    return 0;
+}
+
+static void list_truncate(struct id_list *l, size_t n)
+{
+    while (l->n > n)
+        free(l->v[--l->n]);
+}
+
+static void list_free(struct id_list *l)
+{
+    list_truncate(l, 0);
+    free(l->v);
+}
+
+static int add_person(const struct person *p, void *arg)
+{
+    return list_add(arg, p->jid);
+}
+
+struct dealer_walk {
+    struct store *st;
+    struct chat *chat;
+    struct id_list members; /* brand staff first, then the current dealer's people */
+    size_t n_staff;
+};
+
+static int sync_dealer(const struct dealer *d, void *arg)
+{
+    struct dealer_walk *w = arg;
+    list_truncate(&w->members, w->n_staff);
+    int err = store_person_each(w->st, d->code, add_person, &w->members);
+    if (err)
+        return err;
+    char name[DEALER_CODE_MAX + 16];
+    struct chat_room room = {
+        .name = dealer_room_name(d->code, name, sizeof name),
+        .title = d->name,
+        .members = (const char *const *)w->members.v,
+        .n_members = w->members.n,
+    };
+    return chat_sync_room(w->chat, &room);
+}
+
+int rooms_sync_all(struct store *st, const struct config *cfg, struct chat *chat)
+{
+    struct dealer_walk w = {.st = st, .chat = chat};
+    int err = store_person_each(st, "brand", add_person, &w.members);
+    if (err)
+        goto out;
+    w.n_staff = w.members.n;
+    const char *const *staff = (const char *const *)w.members.v;
+    struct chat_room staff_room = {.name = cfg->chat.staff_room, .title = cfg->chat.staff_room,
+                                   .members = staff, .n_members = w.n_staff};
+    struct chat_room under = {.name = cfg->chat.underperformers_room,
+                              .title = cfg->chat.underperformers_room, .members = staff,
+                              .n_members = w.n_staff};
+    if ((err = chat_sync_room(chat, &staff_room)) != 0 ||
+        (err = chat_sync_room(chat, &under)) != 0)
+        goto out;
+    err = store_dealer_each(st, sync_dealer, &w);
+out:
+    if (err)
+        log_error("rooms", "cannot sync the rooms: %s", dbot_strerror(err));
+    list_free(&w.members);
+    return err;
+}

@@ -1,0 +1,186 @@
+"""test_chat.py — dealerbot on a real chat server: the real binary connected over XMPP/WebSocket
+to a private Prosody on loopback, with real XMPP clients playing dealer staff and brand staff.
+
+Covers issue 3's contract: rooms provisioned (persistent, members-only, non-anonymous) with the
+directory's members; messages received with the sender's real JID; the bot's outbox delivered
+and confirmed; nothing lost across a Prosody restart or a bot crash; outsiders refused.
+Outbox rows are written straight into the bot's SQLite file, as any decision will write them.
+"""
+
+import os
+import sqlite3
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dbot  # noqa: E402
+import xmpp  # noqa: E402
+from dbot import check, eq  # noqa: E402
+
+DEALERS = ("code,name,region,sales_volume\n"
+           "SH001,上海浦东汽车,华东,2400\n"
+           "BJ002,北京朝阳汽车,华北,1800\n")
+PEOPLE = ("jid,dealer,role,name,language\n"
+          "wang@localhost,SH001,manager,王经理,zh-CN\n"
+          "li@localhost,SH001,agent,李顾问,zh-CN\n"
+          "zhao@localhost,BJ002,manager,赵经理,zh-CN\n"
+          "liu@localhost,brand,supervisor,刘主管,zh-CN\n")
+ACCOUNTS = {"dealerbot": "bot-secret-pw", "wang": "wang-pw", "li": "li-pw", "zhao": "zhao-pw",
+            "liu": "liu-pw", "eve": "eve-pw"}
+
+
+def setup(t, start=True):
+    p = xmpp.prosody(t)
+    p.register_many(ACCOUNTS)
+    b = t.bot(start=False, dealers_csv=DEALERS, people_csv=PEOPLE,
+              chat=chat_conf(p))
+    if start:
+        b.start()
+        wait_log(b, "session ready")
+    return p, b
+
+
+def chat_conf(p):
+    """The inside of the bot's chat group: XMPP to this Prosody."""
+    return ('platform = "xmpp"; xmpp = { url = "%s"; jid = "dealerbot@localhost";'
+            ' password = "%s"; muc_service = "%s"; }; rate_global = 5000; rate_room = 5000;'
+            % (p.ws_url, ACCOUNTS["dealerbot"], p.muc))
+
+
+def wait_log(bot, text, timeout=15.0, count=1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if bot.log_text().count(text) >= count:
+            return
+        time.sleep(0.05)
+    raise dbot.TestFailure("no %r in the bot's log within %.0f s" % (text, timeout))
+
+
+def db(bot):
+    con = sqlite3.connect(os.path.join(bot.dir, "dealerbot.db"), timeout=10)
+    con.execute("PRAGMA busy_timeout = 10000")
+    return con
+
+
+def enqueue(bot, target, bodies, group=True):
+    """Writes outbox rows as the engine does; returns their message ids."""
+    con = db(bot)
+    ids = []
+    try:
+        with con:
+            for i, body in enumerate(bodies):
+                mid = "dbot-t%d-%d" % (os.getpid(), int(time.time() * 1e6) + i)
+                con.execute("INSERT INTO outbox (created_at, channel, target, body, stanza_id)"
+                            " VALUES (?, ?, ?, ?, ?)",
+                            (int(time.time()), "group" if group else "direct", target, body, mid))
+                ids.append(mid)
+    finally:
+        con.close()
+    return ids
+
+
+def undelivered(bot, ids):
+    con = db(bot)
+    try:
+        rows = con.execute("SELECT stanza_id FROM outbox WHERE state <> 'delivered'").fetchall()
+    finally:
+        con.close()
+    return set(r[0] for r in rows) & set(ids)
+
+
+def wait_delivered(bot, ids, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not undelivered(bot, ids):
+            return
+        time.sleep(0.1)
+    raise dbot.TestFailure("%d of %d messages not confirmed" % (len(undelivered(bot, ids)),
+                                                                len(ids)))
+
+
+def test_rooms_provisioned(t):
+    p, b = setup(t)
+    liu = p.client("liu", ACCOUNTS["liu"])
+    for room, members in (("dealer-sh001", {"wang@localhost", "li@localhost", "liu@localhost"}),
+                          ("dealer-bj002", {"zhao@localhost", "liu@localhost"}),
+                          ("brand-service", {"liu@localhost"})):
+        wait = time.monotonic() + 10
+        while True:
+            info = liu.room_info(p.room(room))
+            if info.persistent and info.members_only and info.non_anonymous:
+                break
+            check(time.monotonic() < wait, "%s not configured: %r" % (room, info.features))
+            time.sleep(0.2)
+        liu.join(p.room(room), "liu")
+        got = {j for j, a in liu.room_members(p.room(room)).items() if a == "member"}
+        eq(got, members, "members of " + room)
+
+
+def test_receives_with_real_jid(t):
+    p, b = setup(t)
+    wang = p.client("wang", ACCOUNTS["wang"])
+    wang.join(p.room("dealer-sh001"), "不是王经理")  # the nickname claims nothing
+    wang.send_groupchat(p.room("dealer-sh001"), "/help")
+    wait_log(b, "room message from wang@localhost in dealer-sh001")
+    wang.send_chat("dealerbot@localhost", "你好")
+    wait_log(b, "direct message from wang@localhost")
+
+
+def test_outsider_refused(t):
+    p, b = setup(t)
+    eve = p.client("eve", ACCOUNTS["eve"])
+    eq(eve.try_join(p.room("dealer-sh001"), "eve"), "registration-required", "outsider join")
+
+
+def test_outbox_delivered_and_confirmed(t):
+    p, b = setup(t)
+    li = p.client("li", ACCOUNTS["li"])
+    li.join(p.room("dealer-sh001"), "li")
+    ids = enqueue(b, "dealer-sh001", ["卡片 %d <&>" % i for i in range(20)])
+    direct = enqueue(b, "li@localhost", ["私信"], group=False)
+    wait_delivered(b, ids + direct)
+    seen = set()
+    while len(seen) < 20:
+        m = li.wait_for_message(lambda m: m.type == "groupchat" and m.id in ids, 10)
+        seen.add(m.id)
+    m = li.wait_for_message(lambda m: m.type == "chat" and m.body == "私信", 10)
+    check(m.from_.startswith("dealerbot@localhost"), m.from_)
+
+
+def test_prosody_restart_loses_nothing(t):
+    p, b = setup(t)
+    p.stop()
+    ids = enqueue(b, "dealer-sh001", ["while down %d" % i for i in range(10)])
+    time.sleep(1.5)
+    check(len(undelivered(b, ids)) == 10, "confirmed while the server was down")
+    p.start()
+    wait_log(b, "session ready", timeout=45, count=2)
+    wait_delivered(b, ids, timeout=30)
+    li = p.client("li", ACCOUNTS["li"])
+    li.join(p.room("dealer-sh001"), "li", history=20)
+    got = set()
+    deadline = time.monotonic() + 10
+    while got != set(ids) and time.monotonic() < deadline:
+        m = li.wait_for_message(lambda m: m.id in ids, 10, with_body=True)
+        got.add(m.id)
+    eq(got, set(ids), "messages in the room after the restart")
+
+
+def test_bot_crash_then_restart_delivers(t):
+    p, b = setup(t)
+    li = p.client("li", ACCOUNTS["li"])
+    li.join(p.room("dealer-sh001"), "li")
+    ids = enqueue(b, "dealer-sh001", ["crash %d" % i for i in range(30)])
+    b.kill()  # whatever was sent but not confirmed must go again
+    b.start()
+    wait_delivered(b, ids, timeout=30)
+    got = set()
+    deadline = time.monotonic() + 15
+    while got != set(ids) and time.monotonic() < deadline:
+        m = li.wait_for_message(lambda m: m.id in ids, 15)
+        got.add(m.id)
+    eq(got, set(ids), "every message arrived at least once")
+
+
+if __name__ == "__main__":
+    dbot.main(globals())
