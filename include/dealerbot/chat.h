@@ -20,6 +20,8 @@
 #define DEALERBOT_CHAT_H
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #include "dealerbot/config.h"
@@ -46,8 +48,9 @@ struct chat_handler {
      * with jitter). Nothing can be sent until the next on_ready. */
     void (*on_down)(void *arg);
     void (*on_message)(const struct chat_message *m, void *arg);
-    /* The server confirmed the message with this id (chat_send's id). */
-    void (*on_delivered)(const char *id, void *arg);
+    /* The server confirmed the message with this id (chat_send's id), latency_us after the
+     * chat_send() that handed it over in this session. */
+    void (*on_delivered)(const char *id, int64_t latency_us, void *arg);
     void *arg;
 };
 

@@ -9,6 +9,8 @@
 #ifndef DEALERBOT_CHATLINK_H
 #define DEALERBOT_CHATLINK_H
 
+#include <stdio.h>
+
 #include "dealerbot/config.h"
 #include "dealerbot/engine.h"
 #include "dealerbot/error.h"
@@ -21,6 +23,10 @@ int chatlink_start(struct lws_context *ctx, const struct config *cfg, struct eng
                    struct chatlink **out, struct dbot_diag *diag);
 void chatlink_stop(struct chatlink *cl);
 void chatlink_free(struct chatlink *cl);
+
+/* Appends the chat and outbox metrics (Prometheus text) for GET /metrics. Main thread, while
+ * the link exists (between chatlink_start and chatlink_free). */
+void chatlink_metrics(FILE *f, struct chatlink *cl);
 
 /* Outbox rows were committed: send them soon. NULL allowed (no chat configured). */
 void chatlink_kick(struct chatlink *cl);

@@ -18,6 +18,7 @@
 
 #include "dealerbot/chat.h"
 #include "dealerbot/config.h"
+#include "dealerbot/histogram.h"
 #include "dealerbot/store.h"
 
 struct lws_context;
@@ -32,7 +33,7 @@ void delivery_free(struct delivery *d);
 void delivery_on_ready(struct delivery *d);
 void delivery_on_down(struct delivery *d);
 /* The server confirmed the message with this outbox id. */
-void delivery_on_delivered(struct delivery *d, const char *msg_id);
+void delivery_on_delivered(struct delivery *d, const char *msg_id, int64_t latency_us);
 /* New rows were committed: pump soon. */
 void delivery_kick(struct delivery *d);
 /* Writes the confirmations collected so far (also done by a timer). */
@@ -42,6 +43,7 @@ struct delivery_stats {
     uint64_t sent;        /* messages handed to the chat (resends included) */
     uint64_t delivered;   /* confirmations received */
     uint64_t throttled;   /* pump stops because of a rate limit */
+    struct histogram confirm; /* chat_send to confirmation, microseconds */
 };
 void delivery_get_stats(const struct delivery *d, struct delivery_stats *out);
 

@@ -3,7 +3,8 @@
  * sharing the process's one lws context and loop with the chat client.
  *
  * Routes (DESIGN.md, Intake API): POST/GET /api/v1/complaints, GET /api/v1/complaints/{id},
- * GET /api/v1/dealers, GET|PUT /api/v1/dealers/{code}, GET /healthz. Every /api/ call needs
+ * GET /api/v1/dealers, GET|PUT /api/v1/dealers/{code}, GET /healthz, GET /metrics (Prometheus
+ * text format 0.0.4: the server's counters, then what the metrics hook adds). Every /api/ call needs
  * `Authorization: Bearer <http.token>` (compared in constant time). Bodies and answers are
  * JSON; every error is {"error": "<one line>"} with its status (400, 401, 404, 405 + Allow,
  * 411, 413, 415, 422, 500).
@@ -31,6 +32,7 @@
 #define DEALERBOT_HTTP_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "dealerbot/config.h"
 #include "dealerbot/engine.h"
@@ -54,6 +56,22 @@ int http_listen_parse(const char *listen, char *iface, size_t iface_len, int *po
  * DBOT_ERR_NOMEM with diag. Borrows cfg and eng. */
 int http_server_start(struct lws_context *ctx, const struct config *cfg, struct engine *eng,
                       struct http_server **out, struct dbot_diag *diag);
+
+/* Appends Prometheus text-format lines (with their # HELP/# TYPE) to `out` for GET /metrics. */
+typedef void (*http_metrics_fn)(FILE *out, void *arg);
+
+/* Sets the hook that adds the rest of the process's metrics (chat, outbox) to GET /metrics;
+ * `arg` is borrowed and must outlive the server (or the hook be reset to NULL first). */
+void http_server_set_metrics(struct http_server *srv, http_metrics_fn fn, void *arg);
+
+/* Prints one counter or gauge (type "counter" | "gauge") with its HELP and TYPE lines. */
+void http_metrics_value(FILE *f, const char *name, const char *type, const char *help, double v);
+
+/* Prints histogram h as a Prometheus summary in seconds: quantiles 0.5, 0.9, 0.99 and 1
+ * (the maximum), _sum and _count, with HELP and TYPE lines. */
+struct histogram;
+void http_metrics_summary(FILE *f, const char *name, const char *help,
+                          const struct histogram *h);
 
 /* The port the server listens on (useful when http.listen asked for port 0). */
 int http_server_port(const struct http_server *srv);

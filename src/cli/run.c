@@ -25,6 +25,11 @@
 static volatile sig_atomic_t stop_requested;
 static struct lws_context *volatile signal_ctx;
 
+static void on_metrics(FILE *f, void *arg)
+{
+    chatlink_metrics(f, arg);
+}
+
 static void on_stop_signal(int sig)
 {
     (void)sig;
@@ -121,6 +126,8 @@ int cli_run(const struct config *cfg, struct store *st)
             return 1;
         }
     }
+    if (chat)
+        http_server_set_metrics(srv, on_metrics, chat);
     bool v6 = strchr(iface, ':') != NULL;
     log_info(MOD, "listening on %s%s%s:%d", v6 ? "[" : "", iface[0] ? iface : "*", v6 ? "]" : "",
              http_server_port(srv));

@@ -8,6 +8,7 @@
 
 #include "dealerbot/chat.h"
 #include "dealerbot/delivery.h"
+#include "dealerbot/http.h"
 #include "dealerbot/log.h"
 #include "dealerbot/rooms.h"
 #include "dealerbot/timeutil.h"
@@ -19,6 +20,7 @@ struct chatlink {
     struct chat *chat;
     struct delivery *delivery;
     struct chat_handler handler;
+    bool stopping;
 };
 
 static void on_ready(void *arg)
@@ -33,19 +35,19 @@ static void on_ready(void *arg)
 static void on_down(void *arg)
 {
     struct chatlink *cl = arg;
-    if (!cl->delivery)
-        return; /* stopping */
+    if (!cl->delivery || cl->stopping)
+        return;
     log_warn(MOD, "session down; reconnecting");
     delivery_on_down(cl->delivery);
 }
 
-static void on_delivered(const char *id, void *arg)
+static void on_delivered(const char *id, int64_t latency_us, void *arg)
 {
     struct chatlink *cl = arg;
     /* While stopping, a late confirmation is dropped: the message is resent after the restart
      * (at least once, never lost). */
     if (cl->delivery)
-        delivery_on_delivered(cl->delivery, id);
+        delivery_on_delivered(cl->delivery, id, latency_us);
 }
 
 /* Every message is acted on once: a resumed stream or a rejoin can deliver it again. */
@@ -103,6 +105,29 @@ fail:
     return err;
 }
 
+void chatlink_metrics(FILE *f, struct chatlink *cl)
+{
+    struct outbox_counts oc = {0};
+    if (store_outbox_count(cl->eng->store, &oc) == 0)
+        http_metrics_value(f, "dealerbot_outbox_pending", "gauge",
+                           "Chat messages written to the outbox and not yet confirmed.",
+                           (double)oc.pending);
+    http_metrics_value(f, "dealerbot_chat_up", "gauge",
+                       "1 while the chat session is up and the outbox may send.",
+                       chat_is_ready(cl->chat) ? 1 : 0);
+    struct delivery_stats ds;
+    delivery_get_stats(cl->delivery, &ds);
+    http_metrics_value(f, "dealerbot_chat_sent_total", "counter",
+                       "Messages handed to the chat server (resends included).", (double)ds.sent);
+    http_metrics_value(f, "dealerbot_chat_delivered_total", "counter",
+                       "Messages the chat server confirmed.", (double)ds.delivered);
+    http_metrics_value(f, "dealerbot_chat_throttled_total", "counter",
+                       "Times the outbox waited for the chat rate limits.", (double)ds.throttled);
+    http_metrics_summary(f, "dealerbot_chat_confirm_seconds",
+                         "From handing a message to the chat until the server confirmed it.",
+                         &ds.confirm);
+}
+
 void chatlink_kick(struct chatlink *cl)
 {
     if (cl)
@@ -113,6 +138,7 @@ void chatlink_stop(struct chatlink *cl)
 {
     if (!cl)
         return;
+    cl->stopping = true;
     chat_stop(cl->chat);
     delivery_free(cl->delivery);
     cl->delivery = NULL;

@@ -12,6 +12,7 @@
 #include "dealerbot/delivery.h"
 
 #include <libwebsockets.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,8 @@
 #define WALK_MAX 64          /* rows read per walk */
 #define POLL_US 1000000      /* look for rows written by other processes */
 #define CONFIRM_MAX 4096     /* confirmations buffered before a forced flush */
+#define ATTEMPT_MAX 1024     /* send attempts buffered before a forced flush */
+#define FLUSH_DELAY_US 20000 /* bookkeeping is written at most this long after the fact */
 
 struct delivery {
     struct lws_context *ctx;
@@ -31,6 +34,7 @@ struct delivery {
     struct chat *chat;
     lws_sorted_usec_list_t sul_pump;
     lws_sorted_usec_list_t sul_flush;
+    bool flush_armed;
     lws_sorted_usec_list_t sul_poll;
     int64_t cursor;
     struct rate_bucket global;
@@ -38,7 +42,8 @@ struct delivery {
     char **confirmed;       /* ids confirmed but not yet written */
     size_t n_confirmed;
     struct delivery_stats stats;
-    int64_t attempted[WALK_MAX];
+    int64_t attempted[ATTEMPT_MAX]; /* rowids sent but not yet counted in the store */
+    int n_attempted;
 };
 
 static void pump(struct delivery *d);
@@ -103,6 +108,9 @@ void delivery_free(struct delivery *d)
 
 void delivery_on_ready(struct delivery *d)
 {
+    /* Confirmations still in memory must reach the store before the walk from the start,
+     * or their messages would be sent again. */
+    delivery_flush(d);
     d->cursor = 0;
     log_info(MOD, "chat ready: sending the outbox");
     delivery_kick(d);
@@ -118,7 +126,18 @@ void delivery_kick(struct delivery *d)
     lws_sul_schedule(d->ctx, 0, &d->sul_pump, on_pump_timer, 0);
 }
 
-void delivery_on_delivered(struct delivery *d, const char *msg_id)
+/* The bookkeeping (attempts, confirmations) is written in one transaction a little later, so
+ * that a burst costs one commit per FLUSH_DELAY_US instead of two per loop turn. Losing it
+ * in a crash only means a message is sent again (at least once). */
+static void schedule_flush(struct delivery *d)
+{
+    if (d->flush_armed)
+        return;
+    d->flush_armed = true;
+    lws_sul_schedule(d->ctx, 0, &d->sul_flush, on_flush_timer, FLUSH_DELAY_US);
+}
+
+void delivery_on_delivered(struct delivery *d, const char *msg_id, int64_t latency_us)
 {
     if (d->n_confirmed == CONFIRM_MAX)
         delivery_flush(d);
@@ -130,17 +149,23 @@ void delivery_on_delivered(struct delivery *d, const char *msg_id)
     }
     d->confirmed[d->n_confirmed++] = copy;
     d->stats.delivered++;
-    lws_sul_schedule(d->ctx, 0, &d->sul_flush, on_flush_timer, 0);
+    histogram_add(&d->stats.confirm, latency_us);
+    schedule_flush(d);
     /* A confirmation frees a place in the chat's window. */
     delivery_kick(d);
 }
 
 void delivery_flush(struct delivery *d)
 {
-    if (d->n_confirmed == 0)
+    lws_sul_cancel(&d->sul_flush);
+    d->flush_armed = false;
+    if (d->n_confirmed == 0 && d->n_attempted == 0)
         return;
     int64_t now = timeutil_now();
     int err = store_begin(d->st);
+    /* Attempts first: a message sent and confirmed since the last flush ends up delivered. */
+    for (int i = 0; err == 0 && i < d->n_attempted; i++)
+        err = store_outbox_attempted(d->st, d->attempted[i], now);
     for (size_t i = 0; err == 0 && i < d->n_confirmed; i++)
         err = store_outbox_delivered(d->st, d->confirmed[i], now);
     if (err == 0)
@@ -149,21 +174,22 @@ void delivery_flush(struct delivery *d)
         store_rollback(d->st);
     if (err) {
         /* Kept in memory and tried again on the next confirmation or flush. */
-        log_error(MOD, "cannot record %zu confirmations: %s", d->n_confirmed,
-                  dbot_strerror(err));
+        log_error(MOD, "cannot record %zu confirmations and %d send attempts: %s",
+                  d->n_confirmed, d->n_attempted, dbot_strerror(err));
+        d->flush_armed = true;
         lws_sul_schedule(d->ctx, 0, &d->sul_flush, on_flush_timer, 100 * 1000);
         return;
     }
     for (size_t i = 0; i < d->n_confirmed; i++)
         free(d->confirmed[i]);
     d->n_confirmed = 0;
+    d->n_attempted = 0;
 }
 
 struct walk {
     struct delivery *d;
     size_t window;
     int64_t now_us;
-    int n_attempted;
     int64_t wait_us;   /* > 0: stopped for the rate limit */
     bool stopped;      /* stopped before the end of the rows read */
     int seen;
@@ -206,7 +232,7 @@ static int send_row(const struct outbox_row *row, void *arg)
         rate_bucket_take(room, w->now_us);
         d->stats.sent++;
         w->window--;
-        d->attempted[w->n_attempted++] = row->rowid;
+        d->attempted[d->n_attempted++] = row->rowid;
     }
     d->cursor = row->rowid;
     return 0;
@@ -220,23 +246,17 @@ static void pump(struct delivery *d)
                      .now_us = timeutil_mono_us()};
     if (w.window == 0)
         return; /* the next confirmation kicks the pump */
+    if (d->n_attempted > ATTEMPT_MAX - WALK_MAX)
+        delivery_flush(d); /* room for this walk's attempts */
+    if (d->n_attempted > ATTEMPT_MAX - WALK_MAX)
+        return; /* the store fails; the flush timer tries again and kicks nothing: poll */
     int limit = w.window < WALK_MAX ? (int)w.window : WALK_MAX;
     int err = store_outbox_each_pending(d->st, d->cursor, limit, send_row, &w);
     if (err < 0)
         log_error(MOD, "cannot read the outbox: %s", dbot_strerror(err));
 
-    if (w.n_attempted > 0) {
-        int64_t now = timeutil_now();
-        int rc = store_begin(d->st);
-        for (int i = 0; rc == 0 && i < w.n_attempted; i++)
-            rc = store_outbox_attempted(d->st, d->attempted[i], now);
-        if (rc == 0)
-            rc = store_commit(d->st);
-        else
-            store_rollback(d->st);
-        if (rc)
-            log_warn(MOD, "cannot count send attempts: %s", dbot_strerror(rc));
-    }
+    if (d->n_attempted > 0)
+        schedule_flush(d);
     if (w.wait_us > 0)
         lws_sul_schedule(d->ctx, 0, &d->sul_pump, on_pump_timer, w.wait_us);
     else if (!w.stopped && w.seen == limit)

@@ -22,6 +22,7 @@
 #include "dealerbot/config.h"
 #include "dealerbot/directory.h"
 #include "dealerbot/engine.h"
+#include "dealerbot/histogram.h"
 #include "dealerbot/http.h"
 #include "dealerbot/store.h"
 
@@ -29,6 +30,7 @@
 enum route {
     ROUTE_NONE = 0,
     ROUTE_HEALTHZ,
+    ROUTE_METRICS,         /* /metrics, Prometheus text */
     ROUTE_COMPLAINTS,      /* /api/v1/complaints */
     ROUTE_COMPLAINT,       /* /api/v1/complaints/{id} */
     ROUTE_DEALERS,         /* /api/v1/dealers */
@@ -60,6 +62,7 @@ struct conn {
     int status;
     unsigned char *resp;
     size_t resp_len, resp_off;
+    const char *ctype;     /* Content-Type of the answer, static; NULL = application/json */
     const char *allow;     /* Allow header for 405, static */
     char location[64];     /* Location header for 201, "" when none */
     bool want_auth;        /* add WWW-Authenticate: Bearer (401) */
@@ -95,6 +98,10 @@ struct http_server {
 
     int n_active;          /* transactions in hand */
     uint64_t n_batches, n_committed;
+    uint64_t n_status[6];  /* answers written, by status class: [2] = 2xx ... [5] = 5xx */
+    struct histogram commit_us; /* duration of each group commit */
+    http_metrics_fn metrics_fn;
+    void *metrics_arg;
 };
 
 /* ---- server.c: responses ---- */

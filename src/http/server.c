@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "dealerbot/log.h"
 #include "dealerbot/timeutil.h"
@@ -69,6 +70,7 @@ struct route_def {
 
 static const struct route_def routes[] = {
     {ROUTE_HEALTHZ, "healthz", M(LWSHUMETH_GET), "GET"},
+    {ROUTE_METRICS, "metrics", M(LWSHUMETH_GET), "GET"},
     {ROUTE_COMPLAINTS, "complaints", M(LWSHUMETH_GET) | M(LWSHUMETH_POST), "GET, POST"},
     {ROUTE_COMPLAINT, "complaint", M(LWSHUMETH_GET), "GET"},
     {ROUTE_DEALERS, "dealers", M(LWSHUMETH_GET), "GET"},
@@ -97,6 +99,8 @@ static enum route match_route(const char *path, char *arg, size_t arg_len)
 {
     if (strcmp(path, "/healthz") == 0)
         return ROUTE_HEALTHZ;
+    if (strcmp(path, "/metrics") == 0)
+        return ROUTE_METRICS;
     for (size_t i = 0; i < sizeof collections / sizeof collections[0]; i++) {
         size_t n = strlen(collections[i].prefix);
         if (strncmp(path, collections[i].prefix, n) != 0)
@@ -289,7 +293,8 @@ static int conn_write(struct conn *c)
     if (!c->hdr_sent) {
         unsigned char hb[LWS_PRE + 1024];
         unsigned char *start = hb + LWS_PRE, *p = start, *end = hb + sizeof hb - 1;
-        if (lws_add_http_common_headers(wsi, (unsigned)c->status, "application/json",
+        if (lws_add_http_common_headers(wsi, (unsigned)c->status,
+                                        c->ctype ? c->ctype : "application/json",
                                         c->resp_len, &p, end))
             return -1;
         if (lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
@@ -331,6 +336,8 @@ static int conn_write(struct conn *c)
     }
 
     c->resp_done = true;
+    if (c->status >= 200 && c->status < 600)
+        c->srv->n_status[c->status / 100]++;
     log_debug(MOD, "%s %s -> %d (%lld us)", method_name(c->method),
               route_def(c->route) ? route_def(c->route)->name : "-", c->status,
               (long long)(timeutil_mono_us() - c->started_us));
@@ -452,6 +459,75 @@ static void healthz(struct conn *c)
     http__respond_json(c, 200, doc);
 }
 
+void http_metrics_value(FILE *f, const char *name, const char *type, const char *help, double v)
+{
+    fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
+}
+
+static void server_metrics(FILE *f, const struct http_server *srv)
+{
+    fputs("# HELP dealerbot_http_responses_total HTTP answers written, by status class.\n"
+          "# TYPE dealerbot_http_responses_total counter\n", f);
+    for (int k = 2; k <= 5; k++)
+        fprintf(f, "dealerbot_http_responses_total{code=\"%dxx\"} %llu\n", k,
+                (unsigned long long)srv->n_status[k]);
+    http_metrics_value(f, "dealerbot_intake_complaints_total", "counter",
+           "Complaints taken through the API group commit (new and repeated external_id).",
+           (double)srv->n_committed);
+    http_metrics_value(f, "dealerbot_intake_commits_total", "counter", "Group commits of the intake API.",
+           (double)srv->n_batches);
+    http_metrics_summary(f, "dealerbot_intake_commit_seconds",
+                         "Duration of one intake group commit.", &srv->commit_us);
+    long pages = 0;
+    FILE *statm = fopen("/proc/self/statm", "r");
+    if (statm) {
+        long size = 0;
+        if (fscanf(statm, "%ld %ld", &size, &pages) != 2)
+            pages = 0;
+        fclose(statm);
+    }
+    if (pages > 0)
+        http_metrics_value(f, "process_resident_memory_bytes", "gauge",
+                           "Resident memory size in bytes.",
+                           (double)pages * (double)sysconf(_SC_PAGESIZE));
+}
+
+/* GET /metrics: text/plain in the Prometheus exposition format 0.0.4. */
+static void metrics(struct conn *c)
+{
+    struct http_server *srv = c->srv;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) {
+        http__respond_error(c, 500, "internal error: out of memory");
+        return;
+    }
+    server_metrics(f, srv);
+    if (srv->metrics_fn)
+        srv->metrics_fn(f, srv->metrics_arg);
+    if (fclose(f) != 0 || !text) {
+        free(text);
+        http__respond_error(c, 500, "internal error: out of memory");
+        return;
+    }
+    unsigned char *buf = malloc(LWS_PRE + len + 1);
+    if (!buf) {
+        free(text);
+        http__respond_error(c, 500, "internal error: out of memory");
+        return;
+    }
+    memcpy(buf + LWS_PRE, text, len);
+    free(text);
+    free(c->resp);
+    c->resp = buf;
+    c->resp_len = len;
+    c->resp_off = 0;
+    c->status = 200;
+    c->ctype = "text/plain; version=0.0.4; charset=utf-8";
+    answer_ready(c);
+}
+
 /* The headers are in: decide what this request is. Returns 0 (lws goes on) or -1 (hang up). */
 static int on_request(struct lws *wsi, struct conn *c, const char *path)
 {
@@ -528,6 +604,7 @@ static int on_request(struct lws *wsi, struct conn *c, const char *path)
 
     switch (c->route) {
     case ROUTE_HEALTHZ: healthz(c); break;
+    case ROUTE_METRICS: metrics(c); break;
     case ROUTE_COMPLAINTS: http__complaints_list(c); break;
     case ROUTE_COMPLAINT: http__complaint_get(c); break;
     case ROUTE_DEALERS: http__dealers_list(c); break;
@@ -678,6 +755,7 @@ static void commit_now(struct http_server *srv)
     int64_t t0 = timeutil_mono_us();
     int rc = engine_intake_batch(srv->eng, items, n, timeutil_now(), "api", srv->results);
     int64_t dt = timeutil_mono_us() - t0;
+    histogram_add(&srv->commit_us, dt);
     if (rc)
         log_error(MOD, "group commit of %d complaints failed: %s", n, dbot_strerror(rc));
     else
@@ -773,6 +851,24 @@ int http_server_start(struct lws_context *ctx, const struct config *cfg, struct 
     srv->port = lws_get_vhost_listen_port(srv->vhost);
     *out = srv;
     return 0;
+}
+
+void http_server_set_metrics(struct http_server *srv, http_metrics_fn fn, void *arg)
+{
+    srv->metrics_fn = fn;
+    srv->metrics_arg = arg;
+}
+
+void http_metrics_summary(FILE *f, const char *name, const char *help,
+                          const struct histogram *h)
+{
+    static const double qs[] = {0.5, 0.9, 0.99, 1.0};
+    fprintf(f, "# HELP %s %s\n# TYPE %s summary\n", name, help, name);
+    for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++)
+        fprintf(f, "%s{quantile=\"%g\"} %.6f\n", name, qs[i],
+                (double)histogram_quantile(h, qs[i]) / 1e6);
+    fprintf(f, "%s_sum %.6f\n%s_count %llu\n", name, (double)h->sum_us / 1e6, name,
+            (unsigned long long)h->count);
 }
 
 int http_server_port(const struct http_server *srv)

@@ -153,7 +153,8 @@ static const char *const sql_text[SQL__COUNT] = {
         "UPDATE outbox SET state = 'delivered', delivered_at = ?2"
         " WHERE stanza_id = ?1 AND state <> 'delivered'",
     [SQL_OUTBOX_ATTEMPTED] =
-        "UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = ?2 WHERE id = ?1",
+        "UPDATE outbox SET attempts = attempts + 1, sent_at = ?2,"
+        " state = CASE state WHEN 'delivered' THEN 'delivered' ELSE 'sent' END WHERE id = ?1",
     [SQL_OUTBOX_COUNT] =
         "SELECT count(*) FILTER (WHERE state <> 'delivered'),"
         " count(*) FILTER (WHERE state = 'delivered') FROM outbox",

@@ -145,6 +145,15 @@ def test_outbox_delivered_and_confirmed(t):
         seen.add(m.id)
     m = li.wait_for_message(lambda m: m.type == "chat" and m.body == "私信", 10)
     check(m.from_.startswith("dealerbot@localhost"), m.from_)
+    r = b.get("/metrics", token=None)
+    metrics = dict(line.rsplit(" ", 1) for line in r.body.decode().splitlines()
+                   if line and not line.startswith("#"))
+    eq(float(metrics["dealerbot_chat_up"]), 1, "chat up")
+    eq(float(metrics["dealerbot_outbox_pending"]), 0, "outbox drained")
+    check(float(metrics["dealerbot_chat_delivered_total"]) >= 21, "confirmations counted")
+    check(float(metrics["dealerbot_chat_confirm_seconds_count"]) >= 21, "latencies counted")
+    check(0 < float(metrics['dealerbot_chat_confirm_seconds{quantile="0.99"}']) < 10,
+          "confirm p99 in seconds")
 
 
 def test_prosody_restart_loses_nothing(t):

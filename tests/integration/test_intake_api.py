@@ -35,6 +35,41 @@ def test_healthz(t):
     eq(r.header("allow"), "GET", "Allow header")
 
 
+def parse_metrics(text):
+    """Prometheus text format -> {name{labels}: value}; checks every sample has HELP and TYPE."""
+    out, typed = {}, set()
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            typed.add(line.split()[2])
+        elif line and not line.startswith("#"):
+            key, value = line.rsplit(" ", 1)
+            base = key.split("{")[0]
+            check(base in typed or base.rsplit("_", 1)[0] in typed, "no TYPE for " + key)
+            out[key] = float(value)
+    return out
+
+
+def test_metrics(t):
+    b = t.bot()
+    eq(b.post("/api/v1/complaints", complaint("M-1")).status, 201, "POST")
+    eq(b.post("/api/v1/complaints", complaint("M-1")).status, 200, "POST again")
+    eq(b.get("/api/v1/complaints/C-999").status, 404, "GET unknown")
+    r = b.get("/metrics", token=None)
+    eq(r.status, 200, "GET /metrics needs no token")
+    check(r.header("content-type").startswith("text/plain; version=0.0.4"),
+          r.header("content-type"))
+    m = parse_metrics(r.body.decode("utf-8"))
+    eq(m["dealerbot_intake_complaints_total"], 2, "complaints through the API")
+    # the two POSTs and the harness's readiness probe(s) on /healthz; not this answer yet
+    check(m['dealerbot_http_responses_total{code="2xx"}'] >= 3, "2xx answers")
+    eq(m['dealerbot_http_responses_total{code="4xx"}'], 1, "4xx answers")
+    eq(m["dealerbot_intake_commit_seconds_count"], m["dealerbot_intake_commits_total"],
+       "one commit duration per commit")
+    check(0 < m['dealerbot_intake_commit_seconds{quantile="0.5"}'] < 1, "commit p50")
+    check(m["process_resident_memory_bytes"] > 1e6, "RSS")
+    eq(b.post("/metrics", {}, token=None).status, 405, "POST /metrics")
+
+
 def test_create_and_idempotent(t):
     b = t.bot()
     body = complaint("CRM-1001", received_at="2026-01-05T09:00:00+08:00")

@@ -4,7 +4,8 @@
  * Transport. One lws WebSocket client connection (subprotocol "xmpp") on a client vhost of
  * our own. Each text frame is one element; fragments are collected until the final one and
  * parsed with stanza_parse(). Everything we send is a built frame in the `out` FIFO, written
- * one per LWS_CALLBACK_CLIENT_WRITEABLE with LWS_PRE headroom.
+ * from LWS_CALLBACK_CLIENT_WRITEABLE (several per callback while the socket takes them)
+ * with LWS_PRE headroom.
  *
  * Negotiation. <open/> → features → SASL (SCRAM-SHA-256, else SCRAM-SHA-1, PLAIN only if
  * allowed; the SCRAM server signature is verified) → <open/> again → features → either
@@ -45,9 +46,11 @@
 #include "chat/xmpp/stanza.h"
 #include "chat/xmpp/xml.h"
 #include "dealerbot/log.h"
+#include "dealerbot/timeutil.h"
 
 #define MOD "xmpp"
 
+#define WRITE_BURST 64 /* frames written per WRITEABLE callback at most */
 #define US_PER_MS 1000ll
 #define US_PER_S 1000000ll
 #define KA_TICK_US (5 * US_PER_S)
@@ -113,6 +116,7 @@ struct inflight {
     bool group;
     bool dm_wait;      /* SM off: a direct message written, waiting for a ping after it */
     uint32_t ping_seq; /* the ping that covers it (0 = none yet) */
+    int64_t queued_us; /* monotonic time of the chat_send that handed it over */
 };
 
 struct xmpp_session {
@@ -321,11 +325,12 @@ static void confirm(struct xmpp_session *s, const char *id, const char *how)
         return;
     /* Take the id out first, so a chat_send from inside the callback sees the free slot. */
     char *hold = e->id;
+    int64_t latency = timeutil_mono_us() - e->queued_us;
     e->id = NULL;
     inflight_remove(s, e);
-    log_debug(MOD, "message %s confirmed (%s)", hold, how);
+    log_debug(MOD, "message %s confirmed (%s) after %lld us", hold, how, (long long)latency);
     if (s->h.on_delivered)
-        s->h.on_delivered(hold, s->h.arg);
+        s->h.on_delivered(hold, latency, s->h.arg);
     free(hold);
 }
 
@@ -1404,6 +1409,80 @@ static void wsi_gone(struct xmpp_session *s, struct lws *wsi)
     }
 }
 
+/* Writes one frame. Returns 0, or -1 after conn_fail(). */
+static int write_frame(struct xmpp_session *s, struct lws *wsi, struct xs_frame *f)
+{
+    if (f->kind != XS_NONZA)
+        log_debug(MOD, "sending a stanza of %zu bytes%s%s%s", f->len,
+                  f->id ? " (message " : "", f->id ? f->id : "", f->id ? ")" : "");
+    /* lws masks a client frame in place: a frame kept for a resend after <resumed/>
+     * is written from a scratch copy so its bytes stay intact. */
+    unsigned char *p = xs_frame_text(f);
+    if (f->kind != XS_NONZA && s->sm != SM_OFF) {
+        if (LWS_PRE + f->len > s->wcap) {
+            unsigned char *nb = realloc(s->wbuf, LWS_PRE + f->len);
+            if (!nb) {
+                xs_fifo_push(&s->unacked, f); /* counted as sent; resent on resume */
+                conn_fail(s, "out of memory");
+                return -1;
+            }
+            s->wbuf = nb;
+            s->wcap = LWS_PRE + f->len;
+        }
+        memcpy(s->wbuf + LWS_PRE, p, f->len);
+        p = s->wbuf + LWS_PRE;
+    }
+    int n = lws_write(wsi, p, f->len, LWS_WRITE_TEXT);
+    bool ok = n >= 0 && (size_t)n >= f->len;
+    after_write(s, f);
+    if (!ok) {
+        conn_fail(s, "write failed");
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * The socket can take data. Control frames go first; stanzas only once the stream is online
+ * (a resumed stream's leftovers wait in `out` through the negotiation). Several frames are
+ * written per callback while the kernel takes them whole (lws_send_pipe_choked() is false
+ * once lws had to buffer a partial write): one frame per poll round would cap a burst at the
+ * loop's turn rate, far below what the server relays.
+ */
+static int on_writeable(struct xmpp_session *s, struct lws *wsi)
+{
+    for (int written = 0; written < WRITE_BURST; written++) {
+        bool online = s->phase == P_ONLINE || s->phase == P_CLOSING;
+        struct xs_frame *f = NULL;
+        if (s->ctl.n)
+            f = xs_fifo_pop(&s->ctl);
+        else if (online && s->out.n)
+            f = xs_fifo_pop(&s->out);
+        if (!f) {
+            if (s->phase != P_CLOSING || !s->close_pending)
+                return 0;
+            s->close_pending = false;
+            unsigned char buf[LWS_PRE + 64];
+            static const char close_el[] = "<close xmlns='" XMLNS_FRAMING "'/>";
+            memcpy(buf + LWS_PRE, close_el, sizeof close_el - 1);
+            if (lws_write(wsi, buf + LWS_PRE, sizeof close_el - 1, LWS_WRITE_TEXT) <
+                (int)(sizeof close_el - 1))
+                return -1;
+            disarm(&s->sul_close, &s->close_armed);
+            arm(s, &s->sul_close, &s->close_armed, close_fire, CLOSE_GRACE_US);
+            return 0;
+        }
+        if (write_frame(s, wsi, f) != 0)
+            return -1;
+        if (s->dead || s->wsi != wsi || lws_send_pipe_choked(wsi))
+            break;
+    }
+    bool online = s->phase == P_ONLINE || s->phase == P_CLOSING;
+    if (s->ctl.n || (online && s->out.n) || s->close_pending)
+        lws_callback_on_writable(wsi);
+    return 0;
+}
+
 static int xs_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                        size_t len)
 {
@@ -1465,62 +1544,10 @@ static int xs_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         }
         return s->dead ? -1 : 0;
 
-    case LWS_CALLBACK_CLIENT_WRITEABLE: {
+    case LWS_CALLBACK_CLIENT_WRITEABLE:
         if (!s || s->dead)
             return -1;
-        /* Control frames first; stanzas only once the stream is online (a resumed
-         * stream's leftovers wait in `out` through the negotiation). */
-        bool online = s->phase == P_ONLINE || s->phase == P_CLOSING;
-        struct xs_frame *f = NULL;
-        if (s->ctl.n)
-            f = xs_fifo_pop(&s->ctl);
-        else if (online && s->out.n)
-            f = xs_fifo_pop(&s->out);
-        if (!f) {
-            if (s->phase != P_CLOSING || !s->close_pending)
-                return 0;
-            s->close_pending = false;
-            unsigned char buf[LWS_PRE + 64];
-            static const char close_el[] = "<close xmlns='" XMLNS_FRAMING "'/>";
-            memcpy(buf + LWS_PRE, close_el, sizeof close_el - 1);
-            if (lws_write(wsi, buf + LWS_PRE, sizeof close_el - 1, LWS_WRITE_TEXT) <
-                (int)(sizeof close_el - 1))
-                return -1;
-            disarm(&s->sul_close, &s->close_armed);
-            arm(s, &s->sul_close, &s->close_armed, close_fire, CLOSE_GRACE_US);
-            return 0;
-        }
-        if (f->kind != XS_NONZA)
-            log_debug(MOD, "sending a stanza of %zu bytes%s%s%s", f->len,
-                      f->id ? " (message " : "", f->id ? f->id : "", f->id ? ")" : "");
-        /* lws masks a client frame in place: a frame kept for a resend after <resumed/>
-         * is written from a scratch copy so its bytes stay intact. */
-        unsigned char *p = xs_frame_text(f);
-        if (f->kind != XS_NONZA && s->sm != SM_OFF) {
-            if (LWS_PRE + f->len > s->wcap) {
-                unsigned char *nb = realloc(s->wbuf, LWS_PRE + f->len);
-                if (!nb) {
-                    xs_fifo_push(&s->unacked, f); /* counted as sent; resent on resume */
-                    conn_fail(s, "out of memory");
-                    return -1;
-                }
-                s->wbuf = nb;
-                s->wcap = LWS_PRE + f->len;
-            }
-            memcpy(s->wbuf + LWS_PRE, p, f->len);
-            p = s->wbuf + LWS_PRE;
-        }
-        int n = lws_write(wsi, p, f->len, LWS_WRITE_TEXT);
-        bool ok = n >= 0 && (size_t)n >= f->len;
-        after_write(s, f);
-        if (!ok) {
-            conn_fail(s, "write failed");
-            return -1;
-        }
-        if (s->ctl.n || (online && s->out.n) || s->close_pending)
-            lws_callback_on_writable(wsi);
-        return 0;
-    }
+        return on_writeable(s, wsi);
 
     case LWS_CALLBACK_CLIENT_CLOSED:
         if (s) {
@@ -1785,6 +1812,7 @@ int xmpp_session_send(struct xmpp_session *s, const struct chat_out *m)
     memset(e, 0, sizeof *e);
     e->id = idc;
     e->group = m->group;
+    e->queued_us = timeutil_mono_us();
     return 0;
 }
 
