@@ -857,6 +857,8 @@ static struct config *load_in_tempdir(struct fx *fx, const char *path)
     mkdir(var, 0700);
     snprintf(tok, sizeof tok, "%s/api.token", var);
     write_file(tok, TOKEN "\n");
+    snprintf(tok, sizeof tok, "%s/xmpp.password", var);
+    write_file(tok, "demo-bot-pass\n");
 
     int cwd = open(".", O_RDONLY | O_DIRECTORY);
     assert_true(cwd >= 0);
@@ -1034,6 +1036,8 @@ static void test_demo_config_loads(void **state)
         skip();
     struct config *cfg = load_in_tempdir(fx, path);
     assert_non_null(config_policy(cfg, "default"));
+    assert_string_equal(cfg->chat.platform, "xmpp");
+    assert_string_equal(cfg->chat.xmpp.password, "demo-bot-pass");
     config_free(cfg);
 }
 

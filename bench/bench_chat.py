@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""bench_chat.py — issue 3's chat benchmark against a private Prosody on loopback.
+
+Run through scripts/bench_chat.sh (it builds the release binary and sets DEALERBOT_BIN).
+Three phases, one Prosody:
+
+ 1. relay: the raw relay rate of Prosody, measured with two plain XMPP clients (the harness of
+    tests/integration/xmpp.py) in one room: one pushes N messages as fast as the socket takes
+    them, the other counts them.
+ 2. push:  the bot with its rate limits lifted pushes N outbox rows (written in one transaction
+    while it runs) into a dealer room; the same observer client counts them. Rate = messages
+    at the observer from the first to the last; the ratio to phase 1 is the issue's figure
+    (target >= 0.8). The bot's confirm latency (chat_send to the server's confirmation) comes
+    from its /metrics: under this burst it is bounded by the send window, not by the network.
+ 3. paced: the bot with the default limits (100/s overall, 10/s per room) sends M messages
+    spread over 10 rooms: the confirm latency of messages that do not queue behind others.
+ 4. rooms (stretch): a bot with K dealers, so K rooms to join, create and configure: time until
+    the session is ready, bot RSS and Prosody RSS afterwards.
+Prints one line per figure; exits 1 if a message was lost or doubled.
+"""
+
+import argparse
+import os
+import platform
+import sqlite3
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
+import dbot  # noqa: E402
+import xmpp  # noqa: E402
+
+BOT_PW = "bench-bot-pw"
+ACCOUNTS = {"dealerbot": BOT_PW, "pusher": "pusher-pw", "observer": "observer-pw"}
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def metrics(bot):
+    r = bot.get("/metrics", token=None)
+    out = {}
+    for line in r.body.decode().splitlines():
+        if line and not line.startswith("#"):
+            k, v = line.rsplit(" ", 1)
+            out[k] = float(v)
+    return out
+
+
+def wait_log(bot, text, timeout, count=1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if bot.log_text().count(text) >= count:
+            return time.monotonic()
+        time.sleep(0.02)
+    raise dbot.TestFailure("no %r in the bot's log within %.0f s" % (text, timeout))
+
+
+def make_bot(p, name, dealers, people, rate_global, rate_room):
+    chat = ('platform = "xmpp"; xmpp = { url = "%s"; jid = "dealerbot@localhost";'
+            ' password = "%s"; muc_service = "%s"; }; rate_global = %d; rate_room = %d;'
+            % (p.ws_url, BOT_PW, p.muc, rate_global, rate_room))
+    return dbot.Bot(name, dealers_csv=dealers, people_csv=people, chat=chat)
+
+
+def enqueue(bot, rows):
+    """rows: (target, body) pairs, written in one transaction as the engine writes them."""
+    con = sqlite3.connect(os.path.join(bot.dir, "dealerbot.db"), timeout=30)
+    try:
+        with con:
+            now = int(time.time())
+            con.executemany(
+                "INSERT INTO outbox (created_at, channel, target, body, stanza_id)"
+                " VALUES (?, 'group', ?, ?, ?)",
+                [(now, t, b, "bench-%d-%d" % (os.getpid(), i)) for i, (t, b) in enumerate(rows)])
+    finally:
+        con.close()
+
+
+def pending(bot):
+    con = sqlite3.connect(os.path.join(bot.dir, "dealerbot.db"), timeout=30)
+    try:
+        return con.execute("SELECT count(*) FROM outbox WHERE state <> 'delivered'").fetchone()[0]
+    finally:
+        con.close()
+
+
+def count_at(client, tag, n, timeout):
+    """Pumps `client` until n messages whose body starts with tag arrived; returns
+    (first_arrival, last_arrival, count, doubled)."""
+    seen = {}
+    first = [None]
+
+    def hook(m):
+        if m.body is not None and m.body.startswith(tag):
+            if first[0] is None:
+                first[0] = time.monotonic()
+            seen[m.id] = seen.get(m.id, 0) + 1
+            return True
+        return False
+
+    client.message_hook = hook
+    last = None
+    deadline = time.monotonic() + timeout
+    try:
+        while len(seen) < n and time.monotonic() < deadline:
+            client.pump(0.05)
+        last = time.monotonic()
+    finally:
+        client.message_hook = None
+    return first[0], last, len(seen), sum(c - 1 for c in seen.values())
+
+
+def fmt_ms(seconds):
+    return "%.1f ms" % (seconds * 1000)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--messages", type=int, default=20000, help="phase 1 and 2 (default 20000)")
+    ap.add_argument("--paced", type=int, default=1000, help="phase 3 messages (default 1000)")
+    ap.add_argument("--rooms", type=int, default=5000, help="phase 4 rooms; 0 skips (default 5000)")
+    ap.add_argument("--keep", action="store_true", help="keep the temp dirs")
+    a = ap.parse_args()
+
+    print("machine: %d cores, %s, %s %s" % (os.cpu_count(), cpu_model(), platform.system(),
+                                            platform.release()))
+    p = xmpp.Prosody()
+    bots = []
+    ok = True
+    try:
+        p.start()
+        p.register_many(ACCOUNTS)
+        pusher = p.client("pusher", ACCOUNTS["pusher"])
+        observer = p.client("observer", ACCOUNTS["observer"])
+
+        # ---- 1. raw relay ----
+        pusher.join(p.room("relay-bench"), "pusher")
+        observer.join(p.room("relay-bench"), "observer")
+        r = xmpp.relay_rate(pusher, observer, "relay-bench", n=a.messages)
+        print("relay: %d messages in %.2f s = %.0f msg/s at the receiver (lost %d)"
+              % (r["n"], r["seconds"], r["rate"], r["lost"]))
+        if r["lost"]:
+            ok = False
+        observer.leave(p.room("relay-bench"))
+
+        # ---- 2. bot push, limits lifted ----
+        people = "jid,dealer,role,name,language\nobserver@localhost,BENCH1,agent,Observer,en\n"
+        b = make_bot(p, "push", "code,name,region,sales_volume\nBENCH1,Bench,East,100\n",
+                     people, 100000, 100000)
+        bots.append(b)
+        b.start()
+        wait_log(b, "session ready", 30)
+        wait_log(b, "member(s) added", 30)
+        observer.join(p.room("dealer-bench1"), "observer")
+        observer.drain(0.2)
+        tag = "push-%s " % xmpp.new_id()
+        pad = "x" * 30
+        cpu0 = cpu_seconds(b.proc.pid)
+        enqueue(b, [("dealer-bench1", "%s%06d %s" % (tag, i, pad)) for i in range(a.messages)])
+        t_first, t_last, got, doubled = count_at(observer, tag, a.messages, 120)
+        cpu1 = cpu_seconds(b.proc.pid)
+        deadline = time.monotonic() + 30
+        while pending(b) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        m = metrics(b)
+        rate = (got - 1) / (t_last - t_first) if got > 1 else 0.0
+        print("push: %d/%d messages at the observer, %d doubled, %.2f s first to last = %.0f msg/s"
+              % (got, a.messages, doubled, t_last - t_first, rate))
+        print("push/relay ratio: %.2f (target >= 0.8)" % (rate / r["rate"]))
+        print("push: bot CPU %.1f us/message, %d unconfirmed in the outbox after the run"
+              % ((cpu1 - cpu0) * 1e6 / max(got, 1), pending(b)))
+        print("push: confirm latency under the burst (window %s): p50 %s p90 %s p99 %s max %s"
+              % ("256", fmt_ms(m['dealerbot_chat_confirm_seconds{quantile="0.5"}']),
+                 fmt_ms(m['dealerbot_chat_confirm_seconds{quantile="0.9"}']),
+                 fmt_ms(m['dealerbot_chat_confirm_seconds{quantile="0.99"}']),
+                 fmt_ms(m['dealerbot_chat_confirm_seconds{quantile="1"}'])))
+        print("push: bot RSS %d kB" % rss_kb(b.proc.pid))
+        if got != a.messages or doubled or pending(b):
+            ok = False
+        b.stop()
+        observer.leave(p.room("dealer-bench1"))
+
+        # ---- 3. paced, default limits ----
+        dealers = "code,name,region,sales_volume\n" + "".join(
+            "P%03d,Paced %d,East,100\n" % (i, i) for i in range(10))
+        b = make_bot(p, "paced", dealers, None, 100, 10)
+        bots.append(b)
+        b.start()
+        wait_log(b, "session ready", 30)
+        enqueue(b, [("dealer-p%03d" % (i % 10), "paced %d" % i) for i in range(a.paced)])
+        deadline = time.monotonic() + a.paced / 50 + 30
+        while pending(b) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        m = metrics(b)
+        print("paced (rate_global 100/s, rate_room 10/s, 10 rooms): %d messages,"
+              " confirm latency p50 %s p90 %s p99 %s max %s, %d unconfirmed"
+              % (a.paced, fmt_ms(m['dealerbot_chat_confirm_seconds{quantile="0.5"}']),
+                 fmt_ms(m['dealerbot_chat_confirm_seconds{quantile="0.9"}']),
+                 fmt_ms(m['dealerbot_chat_confirm_seconds{quantile="0.99"}']),
+                 fmt_ms(m['dealerbot_chat_confirm_seconds{quantile="1"}']), pending(b)))
+        if pending(b):
+            ok = False
+        b.stop()
+
+        # ---- 4. many rooms ----
+        if a.rooms:
+            dealers = "code,name,region,sales_volume\n" + "".join(
+                "R%05d,Room %d,East,100\n" % (i, i) for i in range(a.rooms))
+            people = ("jid,dealer,role,name,language\n"
+                      "observer@localhost,brand,supervisor,Observer,en\n")
+            b = make_bot(p, "rooms", dealers, people, 100000, 100000)
+            bots.append(b)
+            t0 = time.monotonic()
+            b.start()
+            t_ready = wait_log(b, "session ready", 600)
+            m = metrics(b)
+            print("rooms: %d dealer rooms (+2) joined, created and configured in %.1f s;"
+                  " bot RSS %d kB (metrics %.0f kB), Prosody RSS %d kB"
+                  % (a.rooms, t_ready - t0, rss_kb(b.proc.pid),
+                     m["process_resident_memory_bytes"] / 1024, rss_kb(p.pid)))
+            time.sleep(2)
+            print("rooms: bot RSS %d kB after 2 s idle, CPU %.2f s in total"
+                  % (rss_kb(b.proc.pid), cpu_seconds(b.proc.pid)))
+            b.stop()
+    finally:
+        for b in bots:
+            b.cleanup(keep=a.keep)
+        p.cleanup(keep=a.keep)
+    print("result: %s" % ("ok" if ok else "FAILED (lost, doubled or unconfirmed messages)"))
+    return 0 if ok else 1
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
