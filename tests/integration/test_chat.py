@@ -37,6 +37,9 @@ def setup(t, start=True):
     if start:
         b.start()
         wait_log(b, "session ready")
+        # the member lists are set right after the joins: 4 rooms (2 dealers, staff, under-
+        # performers); a person who knocks before that is refused like an outsider
+        wait_log(b, "member(s) added", count=4)
     return p, b
 
 
