@@ -50,6 +50,7 @@ struct config {
     char *language;           /* "zh-CN" | "en" */
     char *timezone;           /* IANA name, e.g. "Asia/Shanghai" */
     char *log_level;          /* "debug" | "info" | "warn" | "error" */
+    char *messages_dir;       /* directory of the chat templates zh-CN.msg and en.msg */
 
     struct {
         char *listen;         /* "host:port" */

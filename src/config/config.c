@@ -127,6 +127,8 @@ static const struct key keys[] = {
      .doc = "IANA time zone for local times and evaluate_at (a file under " ZONEINFO_DIR ")"},
     {.path = "log_level", TOP(log_level), .type = KT_STRING, .def = "info", .choices = log_levels,
      .doc = "least severe log level written: debug | info | warn | error"},
+    {.path = "messages_dir", TOP(messages_dir), .type = KT_STRING, .def = "config/messages",
+     .doc = "directory of the zh-CN.msg/en.msg chat templates"},
 
     {.path = "http.listen", TOP(http.listen), .type = KT_STRING, .def = "127.0.0.1:8080",
      .check = check_listen,
