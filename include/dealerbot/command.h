@@ -1,0 +1,144 @@
+/*
+ * command.h — the grammar of chat commands (DESIGN.md, "Chat commands (contract)"): one chat
+ * message in, one struct command or one refusal reason out. Pure: no I/O, no clock, no
+ * globals, so any thread may call it. It checks only the shape of a command; who may use it,
+ * whether the ticket exists and whether the state allows it are the engine's questions.
+ *
+ * Ownership: struct command holds heap strings owned by it; command_cleanup() frees them.
+ * Every string in it is valid UTF-8 without NUL or control characters other than '\n' and
+ * '\t' in free text (CR LF and lone CR are turned into '\n').
+ *
+ * Grammar summary (English words are case-insensitive; Chinese aliases are equivalent):
+ *   /help|/帮助 [topic]                 /status|/状态 C-1           /approve|/通过 C-1
+ *   /ack|/受理 C-1 [eta=YYYY-MM-DD] [note]                         /read|/已读 B-7
+ *   /plan|/方案 C-1 <solution>          /reject|/驳回 C-1 <reason>  /reopen|/重开 C-1 <reason>
+ *   /close|/结案 C-1 [cause: ..] [fix: ..] [prevent: ..]   (原因: 措施: 预防:, ':' or '：')
+ *   /list|/列表 [overdue|逾期] [dealer=X]                    /scorecard|/评分 [dealer]
+ *   /cancel|/取消 [C-1 [reason]]        /underperformers|/待改进
+ *   /broadcast|/广播 <all|underperformers|region:R|dealer:X> <standard|penalty|training|risk|
+ *                   notice> [ack] <text>
+ *   /penalty|/处罚 <dealer> <code> [C-1] [note]
+ * Separators are runs of ' ', '\t', U+3000 and line ends. A Chinese alias may be glued to its
+ * first argument ("/受理C-1"), since Chinese is written without spaces. Ids accept full-width
+ * letters, digits and hyphen ("Ｃ－１２") and leading zeros ("C-0012" is 12). A /close label
+ * counts at the start of any word (start of a line, after the id, after a blank), so
+ * "/close C-1 cause: a fix: b" works on one line; text before the first label and a repeated
+ * label are CMDERR_BAD_ARGUMENT.
+ */
+#ifndef DEALERBOT_COMMAND_H
+#define DEALERBOT_COMMAND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dealerbot/error.h"
+
+#define COMMAND_MAX_BYTES 8192  /* a longer message is CMDERR_TOO_LONG */
+#define REPORT_FIELD_MAX 2000   /* code points in one /close report field */
+#define COMMAND_REGION_MAX 64   /* code points in a /broadcast region:<r> */
+#define COMMAND_WORD_SIZE 64    /* a `word` buffer of this size never truncates a known word */
+
+enum cmd_kind {
+    CMD_HELP,
+    CMD_ACK,
+    CMD_PLAN,
+    CMD_CLOSE,
+    CMD_STATUS,
+    CMD_LIST,
+    CMD_APPROVE,
+    CMD_REJECT,
+    CMD_REOPEN,
+    CMD_CANCEL,
+    CMD_BROADCAST,
+    CMD_READ,
+    CMD_SCORECARD,
+    CMD_UNDERPERFORMERS,
+    CMD_PENALTY,
+};
+
+enum cmd_error {
+    CMDERR_NONE = 0,
+    CMDERR_UNKNOWN_COMMAND, /* the word after '/' is no command (also a bare "/") */
+    CMDERR_MISSING_TICKET,  /* a required C-123 is not there */
+    CMDERR_BAD_TICKET,      /* the argument where the id belongs is not a valid C-123 */
+    CMDERR_MISSING_TEXT,    /* required free text (or a /close field) is empty */
+    CMDERR_BAD_ETA,         /* eta= is not a real YYYY-MM-DD date (year 1970..9999) */
+    CMDERR_BAD_ARGUMENT,    /* anything else malformed, including /read's B-7 and extra words */
+    CMDERR_TOO_LONG,        /* message over COMMAND_MAX_BYTES, or a field over its limit */
+    CMDERR_BAD_UTF8,        /* malformed UTF-8, NUL, or a control character other than
+                               tab / CR / LF */
+};
+
+struct command {
+    enum cmd_kind kind;
+    int64_t ticket;        /* C-123 -> 123; 0 when none given */
+    char *text;            /* /plan solution, /reject and /reopen reason, /ack and /penalty note,
+                              /broadcast text, /cancel reason, /help topic; trimmed; NULL when
+                              none */
+    char *eta;             /* /ack eta=YYYY-MM-DD (a valid calendar date), NULL when none */
+    char *cause, *fix, *prevent; /* /close report fields, trimmed, each passed
+                                    report_field_check; NULL when missing (the engine asks) */
+    bool overdue;          /* /list overdue */
+    char *dealer;          /* /list dealer=X, /scorecard X, /penalty X (dealer code
+                              [A-Za-z0-9_-]{1,32}, upper-cased); NULL when none */
+    char *audience;        /* /broadcast: "underperformers" | "all" | "region:<r>" (r as typed) |
+                              "dealer:<CODE>" (upper-cased) */
+    char *bkind;           /* /broadcast kind, lower-cased: standard|penalty|training|risk|notice */
+    bool require_read;     /* /broadcast ... ack ... */
+    int64_t broadcast;     /* /read B-7 -> 7 */
+    char *penalty_code;    /* /penalty <dealer> <code>: [A-Za-z0-9_.-]{1,32} as typed */
+};
+
+/*
+ * Parses one chat message (borrows text[0..len); it need not be NUL-terminated).
+ *
+ * Returns 1 when `text` is not a command: its first non-blank character is not '/' or the
+ * full-width '／', or it is an XMPP "/me " action (XEP-0245). Size and encoding are not
+ * looked at then. *err is CMDERR_NONE.
+ *
+ * Returns 0 with *out filled (the caller frees with command_cleanup) and *err CMDERR_NONE.
+ *
+ * Returns DBOT_ERR_INVALID with *err set and diag holding one English line for the log
+ * ("unknown command /foo", "/ack needs a ticket id like C-123"); the line never quotes more
+ * than about 40 bytes of the message. *out is not touched. DBOT_ERR_NOMEM when out of memory
+ * (*err CMDERR_NONE).
+ *
+ * `word` (may be NULL when word_len is 0) always receives the command word as typed, with its
+ * slash, NUL-terminated and truncated on a character boundary to word_len - 1 bytes — for
+ * "unknown command /foo — try /help". It is "" when the message is no command or the word is
+ * not valid UTF-8. For a glued Chinese alias ("/受理C-1") it is the alias only ("/受理").
+ */
+int command_parse(const char *text, size_t len, struct command *out, enum cmd_error *err,
+                  char *word, size_t word_len, struct dbot_diag *diag);
+
+/* Frees the strings of c and zeroes it; NULL allowed. */
+void command_cleanup(struct command *c);
+
+/* The English command word without slash: "ack", "underperformers", ... */
+const char *command_name(enum cmd_kind k);
+
+/* Maps a command word as `word` receives it ("/ACK", "／受理", "ack") to its kind, so that a
+ * refusal can be worded for the command even though *out is not written on error.
+ * Returns 0 or DBOT_ERR_INVALID. Borrows s[0..len). */
+int command_kind_parse(const char *s, size_t len, enum cmd_kind *out);
+
+/*
+ * Checks one /close report field (also used by the guided dialogue; borrows text, NUL
+ * terminated, NULL allowed): valid UTF-8 without control characters other than tab/CR/LF,
+ * at least 2 letters, digits or CJK characters (so not empty, not only punctuation, symbols
+ * or emoji), at most REPORT_FIELD_MAX code points. Returns CMDERR_NONE, CMDERR_BAD_UTF8,
+ * CMDERR_MISSING_TEXT or CMDERR_TOO_LONG, checked in that order.
+ */
+enum cmd_error report_field_check(const char *text);
+
+/* Parses a ticket id "C-123" (borrows s[0..len), the whole span must be the id):
+ * 'C' or 'c' or full-width 'Ｃ'/'ｃ', '-' or full-width '－', then 1..n ASCII or full-width
+ * digits, leading zeros allowed, value 1..INT64_MAX. Returns 0 and sets *out, or
+ * DBOT_ERR_INVALID. */
+int ticket_id_parse(const char *s, size_t len, int64_t *out);
+
+/* The same for a broadcast id "B-7". */
+int broadcast_id_parse(const char *s, size_t len, int64_t *out);
+
+#endif

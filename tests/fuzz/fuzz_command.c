@@ -1,0 +1,106 @@
+/*
+ * fuzz_command.c — libFuzzer target for the chat command parser: any bytes must give "not a
+ * command", a consistent struct command, or one refusal line — never a crash, a leak or an
+ * unterminated message.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dealerbot/command.h"
+#include "dealerbot/utf8.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_string(const char *s, bool multiline)
+{
+    if (!s)
+        return;
+    size_t len = strlen(s);
+    if (len == 0 || !utf8_valid(s, len))
+        __builtin_trap();
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\r' || c == 0x7f || (c < 0x20 && !(multiline && (c == '\n' || c == '\t'))))
+            __builtin_trap();
+    }
+}
+
+static void check_command(const struct command *c)
+{
+    bool needs_ticket = c->kind == CMD_ACK || c->kind == CMD_PLAN || c->kind == CMD_CLOSE ||
+                        c->kind == CMD_STATUS || c->kind == CMD_APPROVE ||
+                        c->kind == CMD_REJECT || c->kind == CMD_REOPEN;
+    bool needs_text = c->kind == CMD_PLAN || c->kind == CMD_REJECT || c->kind == CMD_REOPEN ||
+                      c->kind == CMD_BROADCAST;
+    if ((unsigned)c->kind > CMD_PENALTY || c->ticket < 0 || c->broadcast < 0)
+        __builtin_trap();
+    if (needs_ticket && c->ticket <= 0)
+        __builtin_trap();
+    if (needs_text && !c->text)
+        __builtin_trap();
+    if (c->kind == CMD_READ && c->broadcast <= 0)
+        __builtin_trap();
+    if (c->kind == CMD_BROADCAST && (!c->audience || !c->bkind))
+        __builtin_trap();
+    if (c->kind == CMD_PENALTY && (!c->dealer || !c->penalty_code))
+        __builtin_trap();
+    if (c->kind == CMD_CANCEL && c->text && c->ticket <= 0)
+        __builtin_trap();
+    if (c->eta && (c->kind != CMD_ACK || strlen(c->eta) != 10))
+        __builtin_trap();
+    const char *fields[] = {c->cause, c->fix, c->prevent};
+    for (int i = 0; i < 3; i++) {
+        if (fields[i] && (c->kind != CMD_CLOSE || report_field_check(fields[i]) != CMDERR_NONE))
+            __builtin_trap();
+        check_string(fields[i], true);
+    }
+    check_string(c->text, true);
+    check_string(c->eta, false);
+    check_string(c->dealer, false);
+    check_string(c->audience, false);
+    check_string(c->bkind, false);
+    check_string(c->penalty_code, false);
+    if (c->dealer)
+        for (const char *p = c->dealer; *p; p++)
+            if (*p >= 'a' && *p <= 'z')
+                __builtin_trap();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    /* A copy without a terminator, so ASan catches any read past `size`. */
+    char *text = malloc(size ? size : 1);
+    if (!text)
+        return 0;
+    memcpy(text, data, size);
+
+    struct command c;
+    memset(&c, 0xA5, sizeof c); /* must not be read or freed on refusal */
+    enum cmd_error err = (enum cmd_error)-1;
+    struct dbot_diag diag = {0};
+    char word[COMMAND_WORD_SIZE];
+    memset(word, 'x', sizeof word);
+    int rc = command_parse(text, size, &c, &err, word, sizeof word, &diag);
+
+    if (memchr(word, '\0', sizeof word) == NULL || !utf8_valid(word, strlen(word)))
+        __builtin_trap();
+    if (rc == 1) {
+        if (err != CMDERR_NONE || word[0] != '\0')
+            __builtin_trap();
+    } else if (rc == 0) {
+        if (err != CMDERR_NONE)
+            __builtin_trap();
+        check_command(&c);
+        command_cleanup(&c);
+    } else if (rc == DBOT_ERR_INVALID) {
+        if (err == CMDERR_NONE || err > CMDERR_BAD_UTF8 || diag.msg[0] == '\0' ||
+            memchr(diag.msg, '\0', sizeof diag.msg) == NULL || strchr(diag.msg, '\n') ||
+            strchr(diag.msg, '\r'))
+            __builtin_trap();
+    } else {
+        __builtin_trap();
+    }
+    free(text);
+    return 0;
+}

@@ -1,0 +1,695 @@
+/*
+ * test_command.c — the chat command grammar: every command in English and Chinese, the
+ * separators and full-width forms people really type, the /close report layouts, every
+ * cmd_error with its diag line, limits and malformed input.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dealerbot/command.h"
+
+/* The ideographic space U+3000 and the full-width slash U+FF0F, spelled out. */
+#define IDSP "\xe3\x80\x80"
+#define FWSL "\xef\xbc\x8f"
+
+static char last_word[COMMAND_WORD_SIZE];
+
+static int parse_n(const char *s, size_t len, struct command *c, enum cmd_error *err,
+                   struct dbot_diag *diag)
+{
+    return command_parse(s, len, c, err, last_word, sizeof last_word, diag);
+}
+
+/* Parses s, which must succeed with kind k; the caller cleans up. */
+static void ok(const char *s, enum cmd_kind k, struct command *c)
+{
+    enum cmd_error err = CMDERR_BAD_ARGUMENT;
+    struct dbot_diag diag = {{0}};
+    int rc = parse_n(s, strlen(s), c, &err, &diag);
+    if (rc != 0)
+        fail_msg("\"%s\": rc %d err %d: %s", s, rc, err, diag.msg);
+    assert_int_equal(err, CMDERR_NONE);
+    assert_int_equal(c->kind, k);
+}
+
+/* Parses s, which must be refused with `want` and a diag containing msg_part. */
+static void bad_n(const char *s, size_t len, enum cmd_error want, const char *msg_part)
+{
+    struct command c;
+    memset(&c, 0x5A, sizeof c);
+    struct command before;
+    memcpy(&before, &c, sizeof c);
+    enum cmd_error err = CMDERR_NONE;
+    struct dbot_diag diag = {{0}};
+    int rc = parse_n(s, len, &c, &err, &diag);
+    if (rc != DBOT_ERR_INVALID || err != want || !strstr(diag.msg, msg_part))
+        fail_msg("\"%.60s\": rc %d err %d (want %d) diag \"%s\" (want \"%s\")", s, rc, err, want,
+                 diag.msg, msg_part);
+    assert_memory_equal(&c, &before, sizeof c); /* nothing written on failure */
+    assert_null(strchr(diag.msg, '\n'));
+}
+
+static void bad(const char *s, enum cmd_error want, const char *msg_part)
+{
+    bad_n(s, strlen(s), want, msg_part);
+}
+
+static void not_command(const char *s, size_t len)
+{
+    struct command c = {0};
+    enum cmd_error err = CMDERR_TOO_LONG;
+    struct dbot_diag diag = {{0}};
+    assert_int_equal(parse_n(s, len, &c, &err, &diag), 1);
+    assert_int_equal(err, CMDERR_NONE);
+    assert_string_equal(last_word, "");
+}
+
+static void test_not_a_command(void **state)
+{
+    (void)state;
+    const char *cases[] = {"", "   ", "hello /ack C-1", "C-1 /ack", "\xef\xbc\x8e", "ack C-1",
+                           "/me waves", "/me\tsighs", "\n\n  你好"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        not_command(cases[i], strlen(cases[i]));
+    not_command(NULL, 0);
+    not_command("\xff\xfe not utf8", 12); /* not ours: encoding is not looked at */
+    size_t big = 100000;
+    char *s = malloc(big);
+    assert_non_null(s);
+    memset(s, 'a', big);
+    not_command(s, big);
+    free(s);
+    /* "/me" alone is no action, so it is an (unknown) command. */
+    bad("/me", CMDERR_UNKNOWN_COMMAND, "unknown command /me");
+}
+
+static void test_help(void **state)
+{
+    (void)state;
+    struct command c;
+    const char *forms[] = {"/help", "/帮助", "/HELP", "/Help  ", FWSL "help",
+                           IDSP " /help\t" IDSP, "\r\n/帮助\r\n"};
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        ok(forms[i], CMD_HELP, &c);
+        assert_null(c.text);
+        assert_int_equal(c.ticket, 0);
+        command_cleanup(&c);
+    }
+    ok("/help ack", CMD_HELP, &c);
+    assert_string_equal(c.text, "ack");
+    assert_string_equal(last_word, "/help");
+    command_cleanup(&c);
+    ok(FWSL "帮助", CMD_HELP, &c);
+    assert_string_equal(last_word, FWSL "帮助"); /* the word as typed */
+    command_cleanup(&c);
+}
+
+static void test_ack(void **state)
+{
+    (void)state;
+    struct command c;
+    ok("/ack C-123", CMD_ACK, &c);
+    assert_int_equal(c.ticket, 123);
+    assert_null(c.eta);
+    assert_null(c.text);
+    command_cleanup(&c);
+
+    ok("/受理 C-123 eta=2026-03-01 明天上门", CMD_ACK, &c);
+    assert_int_equal(c.ticket, 123);
+    assert_string_equal(c.eta, "2026-03-01");
+    assert_string_equal(c.text, "明天上门");
+    command_cleanup(&c);
+
+    ok("/ACK   c-0012\tETA=2024-02-29  will call\n  the customer  ", CMD_ACK, &c);
+    assert_int_equal(c.ticket, 12);
+    assert_string_equal(c.eta, "2024-02-29");
+    assert_string_equal(c.text, "will call\n  the customer");
+    command_cleanup(&c);
+
+    /* Full-width slash, id, equals sign and ideographic spaces, as a Chinese IME types them. */
+    ok(FWSL "受理" IDSP "Ｃ－１２３" IDSP "eta＝2026-01-31" IDSP "备注",
+       CMD_ACK, &c);
+    assert_int_equal(c.ticket, 123);
+    assert_string_equal(c.eta, "2026-01-31");
+    assert_string_equal(c.text, "备注");
+    command_cleanup(&c);
+
+    /* A Chinese alias glued to its argument. */
+    ok("/受理C-5", CMD_ACK, &c);
+    assert_int_equal(c.ticket, 5);
+    assert_string_equal(last_word, "/受理");
+    command_cleanup(&c);
+
+    /* eta only right after the id; later it is part of the note. */
+    ok("/ack C-1 note eta=2026-02-30", CMD_ACK, &c);
+    assert_null(c.eta);
+    assert_string_equal(c.text, "note eta=2026-02-30");
+    command_cleanup(&c);
+
+    ok("/ack C-1 eta=2000-02-29", CMD_ACK, &c);
+    command_cleanup(&c);
+
+    bad("/ack", CMDERR_MISSING_TICKET, "/ack needs a ticket id like C-123");
+    bad("/受理   ", CMDERR_MISSING_TICKET, "/ack needs a ticket id");
+    bad("/ack 123", CMDERR_BAD_TICKET, "\"123\" is not a ticket id");
+    bad("/ack C-12x", CMDERR_BAD_TICKET, "not a ticket id");
+    bad("/ack C-0", CMDERR_BAD_TICKET, "not a ticket id");
+    bad("/ack C-1 eta=2026-02-30", CMDERR_BAD_ETA, "eta \"2026-02-30\" is not a date");
+    bad("/ack C-1 eta=2025-02-29", CMDERR_BAD_ETA, "not a date");
+    bad("/ack C-1 eta=2100-02-29", CMDERR_BAD_ETA, "not a date");
+    bad("/ack C-1 eta=2026-13-01", CMDERR_BAD_ETA, "not a date");
+    bad("/ack C-1 eta=2026-04-31", CMDERR_BAD_ETA, "not a date");
+    bad("/ack C-1 eta=2026-4-1", CMDERR_BAD_ETA, "not a date");
+    bad("/ack C-1 eta=", CMDERR_BAD_ETA, "not a date");
+    bad("/ack C-1 eta=tomorrow", CMDERR_BAD_ETA, "not a date");
+    bad("/ack C-1 ETA=1969-12-31", CMDERR_BAD_ETA, "not a date");
+}
+
+static void test_plan_reject_reopen(void **state)
+{
+    (void)state;
+    struct command c;
+    ok("/plan C-1 replace the pump", CMD_PLAN, &c);
+    assert_int_equal(c.ticket, 1);
+    assert_string_equal(c.text, "replace the pump");
+    command_cleanup(&c);
+    ok("/方案 C-1\r\n更换油泵\r\n赠送保养一次\r\n", CMD_PLAN, &c);
+    assert_string_equal(c.text, "更换油泵\n赠送保养一次"); /* CRLF -> LF, trimmed */
+    command_cleanup(&c);
+    ok("/reject C-2 cause is vague", CMD_REJECT, &c);
+    assert_int_equal(c.ticket, 2);
+    assert_string_equal(c.text, "cause is vague");
+    command_cleanup(&c);
+    ok("/驳回 c-2 原因不清楚", CMD_REJECT, &c);
+    assert_string_equal(c.text, "原因不清楚");
+    command_cleanup(&c);
+    ok("/REOPEN C-3 customer called again", CMD_REOPEN, &c);
+    assert_string_equal(c.text, "customer called again");
+    command_cleanup(&c);
+    ok("/重开 C-3 客户再次投诉", CMD_REOPEN, &c);
+    assert_int_equal(c.ticket, 3);
+    command_cleanup(&c);
+
+    bad("/plan C-1", CMDERR_MISSING_TEXT, "/plan needs the agreed solution");
+    bad("/plan C-1 \r\n " IDSP " ", CMDERR_MISSING_TEXT, "/plan needs");
+    bad("/plan", CMDERR_MISSING_TICKET, "/plan needs a ticket id");
+    bad("/reject C-2", CMDERR_MISSING_TEXT, "/reject needs a reason");
+    bad("/重开 C-3", CMDERR_MISSING_TEXT, "/reopen needs a reason");
+    bad("/reopen x reason", CMDERR_BAD_TICKET, "not a ticket id");
+}
+
+static void test_close_fields(void **state)
+{
+    (void)state;
+    struct command c;
+
+    ok("/close C-7\ncause: brake pads worn\nfix: replaced pads\nprevent: check at service",
+       CMD_CLOSE, &c);
+    assert_int_equal(c.ticket, 7);
+    assert_string_equal(c.cause, "brake pads worn");
+    assert_string_equal(c.fix, "replaced pads");
+    assert_string_equal(c.prevent, "check at service");
+    command_cleanup(&c);
+
+    /* Chinese labels, full-width colons, blanks around the colon, CRLF, multi-line values. */
+    ok("/结案 C-7\r\n原因：刹车片磨损\r\n  第二行\r\n措施 ： 更换刹车片\r\n\r\n预防:定期检查\r\n",
+       CMD_CLOSE, &c);
+    assert_string_equal(c.cause, "刹车片磨损\n  第二行");
+    assert_string_equal(c.fix, "更换刹车片");
+    assert_string_equal(c.prevent, "定期检查");
+    command_cleanup(&c);
+
+    /* Some fields, any order, mixed case; the others stay NULL. */
+    ok("/Close C-7\nPREVENT: training for staff\nCause: wrong part ordered", CMD_CLOSE, &c);
+    assert_string_equal(c.cause, "wrong part ordered");
+    assert_null(c.fix);
+    assert_string_equal(c.prevent, "training for staff");
+    command_cleanup(&c);
+
+    /* No fields: the engine asks for them one by one. */
+    ok("/close C-7", CMD_CLOSE, &c);
+    assert_null(c.cause);
+    assert_null(c.fix);
+    assert_null(c.prevent);
+    command_cleanup(&c);
+    ok("/结案 C-7 \n\n ", CMD_CLOSE, &c);
+    assert_null(c.cause);
+    command_cleanup(&c);
+
+    /* A label after the id on the first line, and all fields on one line. */
+    ok("/close C-7 cause: loose hose", CMD_CLOSE, &c);
+    assert_string_equal(c.cause, "loose hose");
+    assert_null(c.fix);
+    command_cleanup(&c);
+    ok("/close C-7 cause: loose hose fix: tightened it prevent: torque check", CMD_CLOSE, &c);
+    assert_string_equal(c.cause, "loose hose");
+    assert_string_equal(c.fix, "tightened it");
+    assert_string_equal(c.prevent, "torque check");
+    command_cleanup(&c);
+    ok("/结案 C-7 原因：软管松动" IDSP "措施：已紧固 预防：扭矩检查", CMD_CLOSE, &c);
+    assert_string_equal(c.cause, "软管松动");
+    assert_string_equal(c.fix, "已紧固");
+    assert_string_equal(c.prevent, "扭矩检查");
+    command_cleanup(&c);
+    /* Glued to a word, a label is plain text. */
+    ok("/close C-7\ncause: see prefix:fix: here", CMD_CLOSE, &c);
+    assert_string_equal(c.cause, "see prefix:fix: here");
+    assert_null(c.fix);
+    command_cleanup(&c);
+
+    bad("/close", CMDERR_MISSING_TICKET, "/close needs a ticket id");
+    bad("/close cause: x", CMDERR_MISSING_TICKET, "/close needs a ticket id");
+    bad("/close C-7 done\ncause: x y", CMDERR_BAD_ARGUMENT, "\"done\" comes before a label");
+    bad("/close C-7\nall fixed", CMDERR_BAD_ARGUMENT, "\"all\" comes before a label");
+    bad("/close C-7\ncause: ab\ncause: cd", CMDERR_BAD_ARGUMENT, "cause: is given twice");
+    bad("/结案 C-7\n原因：ab\ncause: cd", CMDERR_BAD_ARGUMENT, "cause: is given twice");
+    bad("/close C-7\ncause:\nfix: tightened", CMDERR_MISSING_TEXT, "cause: is empty");
+    bad("/close C-7\ncause: ok\nfix: ...!!", CMDERR_MISSING_TEXT, "fix: is empty or has no words");
+    bad("/close C-7\nprevent: ？？。。", CMDERR_MISSING_TEXT, "prevent: is empty");
+    bad("/close C-7\nprevent: 好", CMDERR_MISSING_TEXT, "prevent: is empty");
+}
+
+static void test_close_long_field(void **state)
+{
+    (void)state;
+    /* 2000 CJK characters (6000 bytes) fit; 2001 do not. */
+    size_t cap = 7000;
+    char *s = malloc(cap);
+    assert_non_null(s);
+    strcpy(s, "/close C-1\nfix: ");
+    for (int i = 0; i < REPORT_FIELD_MAX; i++)
+        strcat(s, "修");
+    struct command c;
+    ok(s, CMD_CLOSE, &c);
+    assert_int_equal(strlen(c.fix), 3 * REPORT_FIELD_MAX);
+    command_cleanup(&c);
+    strcat(s, "修");
+    bad(s, CMDERR_TOO_LONG, "fix: is longer than 2000 characters");
+    free(s);
+}
+
+static void test_status_approve(void **state)
+{
+    (void)state;
+    struct command c;
+    ok("/status C-9", CMD_STATUS, &c);
+    assert_int_equal(c.ticket, 9);
+    command_cleanup(&c);
+    ok("/状态 ｃ-９", CMD_STATUS, &c);
+    assert_int_equal(c.ticket, 9);
+    command_cleanup(&c);
+    ok("/approve C-9", CMD_APPROVE, &c);
+    command_cleanup(&c);
+    ok("/通过" IDSP IDSP "C-9" IDSP, CMD_APPROVE, &c);
+    assert_int_equal(c.ticket, 9);
+    command_cleanup(&c);
+    bad("/status", CMDERR_MISSING_TICKET, "/status needs a ticket id");
+    bad("/status C-9 now", CMDERR_BAD_ARGUMENT, "/status: unexpected \"now\"");
+    bad("/approve C-9 looks good", CMDERR_BAD_ARGUMENT, "/approve: unexpected \"looks\"");
+    bad("/通过 9", CMDERR_BAD_TICKET, "/approve: \"9\" is not a ticket id");
+}
+
+static void test_list(void **state)
+{
+    (void)state;
+    struct command c;
+    ok("/list", CMD_LIST, &c);
+    assert_false(c.overdue);
+    assert_null(c.dealer);
+    command_cleanup(&c);
+    ok("/list overdue", CMD_LIST, &c);
+    assert_true(c.overdue);
+    command_cleanup(&c);
+    ok("/列表 逾期 dealer=d001", CMD_LIST, &c);
+    assert_true(c.overdue);
+    assert_string_equal(c.dealer, "D001");
+    command_cleanup(&c);
+    ok("/LIST Dealer＝sh-01_a OVERDUE", CMD_LIST, &c);
+    assert_true(c.overdue);
+    assert_string_equal(c.dealer, "SH-01_A");
+    command_cleanup(&c);
+    ok("/列表逾期", CMD_LIST, &c); /* glued alias */
+    assert_true(c.overdue);
+    command_cleanup(&c);
+    bad("/list overdue 逾期", CMDERR_BAD_ARGUMENT, "overdue is given twice");
+    bad("/list dealer=A dealer=B", CMDERR_BAD_ARGUMENT, "dealer= is given twice");
+    bad("/list dealer=", CMDERR_BAD_ARGUMENT, "\"\" is not a dealer code");
+    bad("/list dealer=a/b", CMDERR_BAD_ARGUMENT, "is not a dealer code");
+    bad("/list open", CMDERR_BAD_ARGUMENT, "/list: unexpected \"open\"");
+}
+
+static void test_cancel(void **state)
+{
+    (void)state;
+    struct command c;
+    ok("/cancel", CMD_CANCEL, &c);
+    assert_int_equal(c.ticket, 0);
+    assert_null(c.text);
+    command_cleanup(&c);
+    ok("/取消", CMD_CANCEL, &c);
+    command_cleanup(&c);
+    ok("/cancel C-4", CMD_CANCEL, &c);
+    assert_int_equal(c.ticket, 4);
+    assert_null(c.text);
+    command_cleanup(&c);
+    ok("/取消 C-4 重复投诉", CMD_CANCEL, &c);
+    assert_int_equal(c.ticket, 4);
+    assert_string_equal(c.text, "重复投诉");
+    command_cleanup(&c);
+    bad("/cancel that", CMDERR_BAD_TICKET, "/cancel: \"that\" is not a ticket id");
+}
+
+static void test_broadcast(void **state)
+{
+    (void)state;
+    struct command c;
+    ok("/broadcast all notice Holiday hours\nsee attachment", CMD_BROADCAST, &c);
+    assert_string_equal(c.audience, "all");
+    assert_string_equal(c.bkind, "notice");
+    assert_false(c.require_read);
+    assert_string_equal(c.text, "Holiday hours\nsee attachment");
+    command_cleanup(&c);
+    ok("/广播 Underperformers TRAINING ack 请学习新标准", CMD_BROADCAST, &c);
+    assert_string_equal(c.audience, "underperformers");
+    assert_string_equal(c.bkind, "training");
+    assert_true(c.require_read);
+    assert_string_equal(c.text, "请学习新标准");
+    command_cleanup(&c);
+    ok("/broadcast region:华东 risk Flood warning", CMD_BROADCAST, &c);
+    assert_string_equal(c.audience, "region:华东");
+    assert_string_equal(c.bkind, "risk");
+    command_cleanup(&c);
+    ok("/broadcast Dealer：d001 penalty ACK Late reports", CMD_BROADCAST, &c);
+    assert_string_equal(c.audience, "dealer:D001");
+    assert_string_equal(c.bkind, "penalty");
+    assert_true(c.require_read);
+    command_cleanup(&c);
+    ok("/broadcast all standard acknowledge the new rule", CMD_BROADCAST, &c);
+    assert_false(c.require_read);
+    assert_string_equal(c.text, "acknowledge the new rule");
+    command_cleanup(&c);
+    bad("/broadcast", CMDERR_BAD_ARGUMENT, "/broadcast needs an audience");
+    bad("/broadcast everyone notice x", CMDERR_BAD_ARGUMENT, "\"everyone\" is not an audience");
+    bad("/broadcast region: notice x", CMDERR_BAD_ARGUMENT, "region: needs a region name");
+    bad("/broadcast dealer:x.y notice x", CMDERR_BAD_ARGUMENT, "not a dealer code");
+    bad("/broadcast all", CMDERR_BAD_ARGUMENT, "/broadcast needs a kind");
+    bad("/broadcast all news x", CMDERR_BAD_ARGUMENT, "\"news\" is not a kind");
+    bad("/broadcast all notice", CMDERR_MISSING_TEXT, "/broadcast needs the text to send");
+    bad("/广播 all notice ack", CMDERR_MISSING_TEXT, "/broadcast needs the text");
+}
+
+static void test_read(void **state)
+{
+    (void)state;
+    struct command c;
+    ok("/read B-7", CMD_READ, &c);
+    assert_int_equal(c.broadcast, 7);
+    assert_int_equal(c.ticket, 0);
+    command_cleanup(&c);
+    ok("/已读 ｂ－０７", CMD_READ, &c);
+    assert_int_equal(c.broadcast, 7);
+    command_cleanup(&c);
+    bad("/read", CMDERR_BAD_ARGUMENT, "/read needs a broadcast id like B-7");
+    bad("/read C-7", CMDERR_BAD_ARGUMENT, "\"C-7\" is not a broadcast id");
+    bad("/read B-7 thanks", CMDERR_BAD_ARGUMENT, "/read: unexpected");
+}
+
+static void test_scorecard_underperformers(void **state)
+{
+    (void)state;
+    struct command c;
+    ok("/scorecard", CMD_SCORECARD, &c);
+    assert_null(c.dealer);
+    command_cleanup(&c);
+    ok("/评分 d001", CMD_SCORECARD, &c);
+    assert_string_equal(c.dealer, "D001");
+    command_cleanup(&c);
+    ok("/underperformers", CMD_UNDERPERFORMERS, &c);
+    command_cleanup(&c);
+    ok("/待改进", CMD_UNDERPERFORMERS, &c);
+    command_cleanup(&c);
+    bad("/scorecard 上海店", CMDERR_BAD_ARGUMENT, "is not a dealer code");
+    bad("/scorecard D1 D2", CMDERR_BAD_ARGUMENT, "/scorecard: unexpected \"D2\"");
+    bad("/待改进 all", CMDERR_BAD_ARGUMENT, "/underperformers: unexpected");
+}
+
+static void test_penalty(void **state)
+{
+    (void)state;
+    struct command c;
+    ok("/penalty d001 P-01 C-5 late answer", CMD_PENALTY, &c);
+    assert_string_equal(c.dealer, "D001");
+    assert_string_equal(c.penalty_code, "P-01");
+    assert_int_equal(c.ticket, 5);
+    assert_string_equal(c.text, "late answer");
+    command_cleanup(&c);
+    ok("/处罚 D1 svc.3", CMD_PENALTY, &c);
+    assert_string_equal(c.penalty_code, "svc.3");
+    assert_int_equal(c.ticket, 0);
+    assert_null(c.text);
+    command_cleanup(&c);
+    ok("/penalty D1 X1 see C-5 later", CMD_PENALTY, &c);
+    assert_int_equal(c.ticket, 0);
+    assert_string_equal(c.text, "see C-5 later");
+    command_cleanup(&c);
+    ok("/处罚 D1 X1 Ｃ－５", CMD_PENALTY, &c);
+    assert_int_equal(c.ticket, 5);
+    assert_null(c.text);
+    command_cleanup(&c);
+    bad("/penalty", CMDERR_BAD_ARGUMENT, "/penalty needs a dealer code and a penalty code");
+    bad("/penalty d1", CMDERR_BAD_ARGUMENT, "/penalty needs a penalty code after D1");
+    bad("/penalty 经销商 X1", CMDERR_BAD_ARGUMENT, "is not a dealer code");
+    bad("/penalty D1 迟到", CMDERR_BAD_ARGUMENT, "is not a penalty code");
+}
+
+static void test_unknown_and_word(void **state)
+{
+    (void)state;
+    bad("/foo bar", CMDERR_UNKNOWN_COMMAND, "unknown command /foo");
+    assert_string_equal(last_word, "/foo");
+    bad("／查询 C-1", CMDERR_UNKNOWN_COMMAND, "unknown command ／查询");
+    assert_string_equal(last_word, "／查询");
+    bad("/", CMDERR_UNKNOWN_COMMAND, "unknown command /");
+    assert_string_equal(last_word, "/");
+    bad("/ ack C-1", CMDERR_UNKNOWN_COMMAND, "unknown command /");
+    bad("/ackC-1", CMDERR_UNKNOWN_COMMAND, "unknown command /ackC-1");
+    bad("//help", CMDERR_UNKNOWN_COMMAND, "unknown command //help");
+
+    /* A long word: the diag quotes at most 40 bytes, cut on a character boundary. */
+    char s[600] = "/";
+    for (int i = 0; i < 150; i++)
+        strcat(s, "长");
+    struct command c;
+    enum cmd_error err;
+    struct dbot_diag diag = {{0}};
+    assert_int_equal(parse_n(s, strlen(s), &c, &err, &diag), DBOT_ERR_INVALID);
+    assert_int_equal(err, CMDERR_UNKNOWN_COMMAND);
+    assert_true(strlen(diag.msg) <= strlen("unknown command ") + 40 + 3);
+    assert_string_equal(diag.msg + strlen(diag.msg) - 3, "...");
+    /* The word buffer is cut on a character boundary too. */
+    assert_true(strlen(last_word) <= sizeof last_word - 1);
+    assert_int_equal((strlen(last_word) - 1) % 3, 0);
+
+    /* "/受理受理": the glued alias /受理, then "受理" where the ticket id belongs. */
+    char small[6];
+    assert_int_equal(command_parse("/受理受理 x", strlen("/受理受理 x"), &c, &err, small,
+                                   sizeof small, &diag),
+                     DBOT_ERR_INVALID);
+    assert_int_equal(err, CMDERR_BAD_TICKET);
+    assert_string_equal(small, "/受"); /* 5 bytes allowed, cut before the split character */
+}
+
+static void test_limits_and_encoding(void **state)
+{
+    (void)state;
+    /* Exactly COMMAND_MAX_BYTES is fine; one more byte is not. */
+    char *s = malloc(COMMAND_MAX_BYTES + 2);
+    assert_non_null(s);
+    memcpy(s, "/plan C-1 ", 10);
+    memset(s + 10, 'a', COMMAND_MAX_BYTES - 10);
+    s[COMMAND_MAX_BYTES] = '\0';
+    struct command c;
+    ok(s, CMD_PLAN, &c);
+    assert_int_equal(strlen(c.text), COMMAND_MAX_BYTES - 10);
+    command_cleanup(&c);
+    s[COMMAND_MAX_BYTES] = 'a';
+    s[COMMAND_MAX_BYTES + 1] = '\0';
+    bad(s, CMDERR_TOO_LONG, "longer than 8192 bytes");
+    assert_string_equal(last_word, "/plan"); /* the word is there even for a refusal */
+    free(s);
+
+    size_t huge = 4u << 20;
+    s = malloc(huge);
+    assert_non_null(s);
+    memset(s, 'x', huge);
+    memcpy(s, "/broadcast all notice ", 22);
+    bad_n(s, huge, CMDERR_TOO_LONG, "longer than 8192 bytes");
+    free(s);
+
+    bad("/plan C-1 \xff", CMDERR_BAD_UTF8, "not valid UTF-8");
+    bad("/plan C-1 \xc0\xaf", CMDERR_BAD_UTF8, "not valid UTF-8");         /* overlong */
+    bad("/plan C-1 \xed\xa0\x80", CMDERR_BAD_UTF8, "not valid UTF-8");     /* surrogate */
+    bad("/plan C-1 \xe4\xbd", CMDERR_BAD_UTF8, "not valid UTF-8");         /* truncated */
+    bad("/ack\xff C-1", CMDERR_BAD_UTF8, "not valid UTF-8");
+    assert_string_equal(last_word, ""); /* an invalid word is not echoed */
+    bad("/plan C-1 a\x01", CMDERR_BAD_UTF8, "control characters");
+    bad("/plan C-1 a\x7f", CMDERR_BAD_UTF8, "control characters");
+    bad_n("/plan C-1 a\0b", 13, CMDERR_BAD_UTF8, "NUL byte");
+}
+
+static void test_ids(void **state)
+{
+    (void)state;
+    struct {
+        const char *s;
+        int64_t want; /* 0: invalid */
+    } cases[] = {
+        {"C-123", 123},
+        {"c-12", 12},
+        {"C-0012", 12},
+        {"Ｃ－１２３", 123},
+        {"ｃ-7", 7},
+        {"C－7", 7},
+        {"C-9223372036854775807", INT64_MAX},
+        {"C-9223372036854775808", 0},
+        {"C-0", 0},
+        {"C-000", 0},
+        {"C-", 0},
+        {"C", 0},
+        {"", 0},
+        {"C123", 0},
+        {"C-12a", 0},
+        {"C-1 ", 0},
+        {"B-1", 0},
+        {"CC-1", 0},
+        {"C--1", 0},
+        {"C-+1", 0},
+        {"C-\xef\xbc", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t v = -1;
+        int rc = ticket_id_parse(cases[i].s, strlen(cases[i].s), &v);
+        if (cases[i].want ? rc != 0 || v != cases[i].want : rc != DBOT_ERR_INVALID || v != -1)
+            fail_msg("ticket_id_parse(\"%s\"): rc %d value %lld", cases[i].s, rc,
+                     (long long)v);
+    }
+    int64_t v;
+    assert_int_equal(ticket_id_parse("C-12", 3, &v), 0); /* the span is "C-1" */
+    assert_int_equal(v, 1);
+    assert_int_equal(ticket_id_parse("C-12xyz", 4, &v), 0);
+    assert_int_equal(v, 12);
+    assert_int_equal(ticket_id_parse(NULL, 0, &v), DBOT_ERR_INVALID);
+    assert_int_equal(broadcast_id_parse("b-7", 3, &v), 0);
+    assert_int_equal(v, 7);
+    assert_int_equal(broadcast_id_parse("Ｂ－７", strlen("Ｂ－７"), &v), 0);
+    assert_int_equal(broadcast_id_parse("C-7", 3, &v), DBOT_ERR_INVALID);
+}
+
+static void test_report_field_check(void **state)
+{
+    (void)state;
+    assert_int_equal(report_field_check(NULL), CMDERR_MISSING_TEXT);
+    assert_int_equal(report_field_check(""), CMDERR_MISSING_TEXT);
+    assert_int_equal(report_field_check("  \n\t"), CMDERR_MISSING_TEXT);
+    assert_int_equal(report_field_check("..."), CMDERR_MISSING_TEXT);
+    assert_int_equal(report_field_check("a."), CMDERR_MISSING_TEXT);
+    assert_int_equal(report_field_check("？？。。、"), CMDERR_MISSING_TEXT);
+    assert_int_equal(report_field_check("好"), CMDERR_MISSING_TEXT);
+    assert_int_equal(report_field_check("👍👍👍"), CMDERR_MISSING_TEXT);
+    assert_int_equal(report_field_check("→→ ★★"), CMDERR_MISSING_TEXT);
+    assert_int_equal(report_field_check("ok"), CMDERR_NONE);
+    assert_int_equal(report_field_check("42"), CMDERR_NONE);
+    assert_int_equal(report_field_check("好的"), CMDERR_NONE);
+    assert_int_equal(report_field_check("ＯＫ"), CMDERR_NONE);
+    assert_int_equal(report_field_check("Übergröße"), CMDERR_NONE);
+    assert_int_equal(report_field_check("ремонт"), CMDERR_NONE);
+    assert_int_equal(report_field_check("line one\r\n\tline two"), CMDERR_NONE);
+    assert_int_equal(report_field_check("ab\xff"), CMDERR_BAD_UTF8);
+    assert_int_equal(report_field_check("ab\x1b[0m"), CMDERR_BAD_UTF8);
+
+    char *s = malloc(REPORT_FIELD_MAX + 2);
+    assert_non_null(s);
+    memset(s, 'a', REPORT_FIELD_MAX);
+    s[REPORT_FIELD_MAX] = '\0';
+    assert_int_equal(report_field_check(s), CMDERR_NONE);
+    s[REPORT_FIELD_MAX] = 'a';
+    s[REPORT_FIELD_MAX + 1] = '\0';
+    assert_int_equal(report_field_check(s), CMDERR_TOO_LONG);
+    free(s);
+}
+
+static void test_names(void **state)
+{
+    (void)state;
+    for (int k = CMD_HELP; k <= CMD_PENALTY; k++) {
+        const char *name = command_name((enum cmd_kind)k);
+        char buf[64];
+        enum cmd_kind got;
+        snprintf(buf, sizeof buf, "/%s", name);
+        assert_int_equal(command_kind_parse(buf, strlen(buf), &got), 0);
+        assert_int_equal(got, k);
+        assert_int_equal(command_kind_parse(name, strlen(name), &got), 0);
+        assert_int_equal(got, k);
+        /* Every English word parses as a command of its kind, whatever its arguments. */
+        struct command c;
+        enum cmd_error err;
+        struct dbot_diag diag = {{0}};
+        int rc = parse_n(buf, strlen(buf), &c, &err, &diag);
+        if (rc == 0) {
+            assert_int_equal(c.kind, k);
+            command_cleanup(&c);
+        } else {
+            assert_int_equal(rc, DBOT_ERR_INVALID);
+            assert_int_not_equal(err, CMDERR_UNKNOWN_COMMAND);
+        }
+    }
+    static const char *const zh[] = {"帮助", "受理", "方案", "结案", "状态",
+                                     "列表", "通过", "驳回", "重开", "取消",
+                                     "广播", "已读", "评分", "待改进", "处罚"};
+    for (int k = CMD_HELP; k <= CMD_PENALTY; k++) {
+        enum cmd_kind got;
+        char buf[64];
+        snprintf(buf, sizeof buf, "／%s", zh[k]);
+        assert_int_equal(command_kind_parse(buf, strlen(buf), &got), 0);
+        assert_int_equal(got, k);
+    }
+    enum cmd_kind got;
+    assert_int_equal(command_kind_parse("/UnderPerformers", 16, &got), 0);
+    assert_int_equal(got, CMD_UNDERPERFORMERS);
+    assert_int_equal(command_kind_parse("/foo", 4, &got), DBOT_ERR_INVALID);
+    assert_int_equal(command_kind_parse("/", 1, &got), DBOT_ERR_INVALID);
+    assert_string_equal(command_name(CMD_ACK), "ack");
+    command_cleanup(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_not_a_command),
+        cmocka_unit_test(test_help),
+        cmocka_unit_test(test_ack),
+        cmocka_unit_test(test_plan_reject_reopen),
+        cmocka_unit_test(test_close_fields),
+        cmocka_unit_test(test_close_long_field),
+        cmocka_unit_test(test_status_approve),
+        cmocka_unit_test(test_list),
+        cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_broadcast),
+        cmocka_unit_test(test_read),
+        cmocka_unit_test(test_scorecard_underperformers),
+        cmocka_unit_test(test_penalty),
+        cmocka_unit_test(test_unknown_and_word),
+        cmocka_unit_test(test_limits_and_encoding),
+        cmocka_unit_test(test_ids),
+        cmocka_unit_test(test_report_field_check),
+        cmocka_unit_test(test_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
