@@ -31,6 +31,15 @@ char *rfc3339_format(int64_t t, int32_t offset_s, char *buf, size_t len);
  * Not pure: reads the tz database. Returns buf. */
 char *rfc3339_format_local(int64_t t, char *buf, size_t len);
 
+/* The UTC offset (seconds east) of zone `tz` at instant t; NULL or "" = the process's local
+ * zone (TZ, set at start from the config). Not pure: reads the tz database, and sets and
+ * restores TZ for a named zone (main thread only). An unknown zone gives 0 (UTC). */
+int32_t timeutil_zone_offset(const char *tz, int64_t t);
+
+/* Formats t for people: "2026-11-24 09:30" at UTC offset `offset_s`. buf needs 17 bytes.
+ * Returns buf. */
+char *timeutil_format_wall(int64_t t, int32_t offset_s, char *buf, size_t len);
+
 /* True when `tz` names a compiled zone (a TZif file) under $TZDIR or /usr/share/zoneinfo.
  * Names that are absolute, contain "..", or use characters outside A-Z a-z 0-9 / _ - + are
  * refused without touching the file system. Reads the file system. */

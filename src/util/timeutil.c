@@ -284,6 +284,44 @@ char *rfc3339_format_local(int64_t t, char *buf, size_t len)
     return rfc3339_format(t, off, buf, len);
 }
 
+int32_t timeutil_zone_offset(const char *tz, int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!tz || !tz[0])
+        return localtime_r(&tt, &tm) ? (int32_t)tm.tm_gmtoff : 0;
+    if (!timeutil_zone_exists(tz))
+        return 0;
+    const char *old = getenv("TZ");
+    char *saved = old ? strdup(old) : NULL;
+    if (old && !saved)
+        return 0;
+    int32_t off = 0;
+    if (setenv("TZ", tz, 1) == 0) {
+        tzset();
+        if (localtime_r(&tt, &tm))
+            off = (int32_t)tm.tm_gmtoff;
+    }
+    if (saved)
+        setenv("TZ", saved, 1);
+    else
+        unsetenv("TZ");
+    tzset();
+    free(saved);
+    return off;
+}
+
+char *timeutil_format_wall(int64_t t, int32_t offset_s, char *buf, size_t len)
+{
+    char full[32];
+    rfc3339_format(t, offset_s, full, sizeof full);
+    /* "2026-11-24T09:30:00+08:00" -> "2026-11-24 09:30" */
+    full[10] = ' ';
+    full[16] = '\0';
+    snprintf(buf, len, "%s", full);
+    return buf;
+}
+
 int64_t timeutil_now(void)
 {
     struct timespec ts;

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -265,6 +266,32 @@ static void test_format_local(void **state)
     tzset();
 }
 
+/* Offsets of named zones at given instants, DST included; formatting for people. */
+static void test_zone_offset_and_wall(void **state)
+{
+    (void)state;
+    int64_t t;
+    assert_int_equal(rfc3339_parse("2026-01-15T12:00:00Z", &t), 0);
+    assert_int_equal(timeutil_zone_offset("Asia/Shanghai", t), 8 * 3600);
+    assert_int_equal(timeutil_zone_offset("Europe/Berlin", t), 3600);
+    assert_int_equal(rfc3339_parse("2026-07-15T12:00:00Z", &t), 0);
+    assert_int_equal(timeutil_zone_offset("Europe/Berlin", t), 7200);   /* summer time */
+    assert_int_equal(timeutil_zone_offset("No/Such_Zone", t), 0);
+    assert_int_equal(timeutil_zone_offset("../etc/passwd", t), 0);
+    /* the process's own zone is left as it was */
+    const char *tz = getenv("TZ");
+    char before[64];
+    snprintf(before, sizeof before, "%s", tz ? tz : "(unset)");
+    (void)timeutil_zone_offset("America/New_York", t);
+    tz = getenv("TZ");
+    assert_string_equal(tz ? tz : "(unset)", before);
+
+    char buf[17];
+    assert_int_equal(rfc3339_parse("2026-11-23T17:30:45Z", &t), 0);
+    assert_string_equal(timeutil_format_wall(t, 8 * 3600, buf, sizeof buf), "2026-11-24 01:30");
+    assert_string_equal(timeutil_format_wall(t, 0, buf, sizeof buf), "2026-11-23 17:30");
+}
+
 static void test_clocks(void **state)
 {
     (void)state;
@@ -288,6 +315,7 @@ int main(void)
         cmocka_unit_test(test_rfc3339_format),
         cmocka_unit_test(test_against_gmtime),
         cmocka_unit_test(test_format_local),
+        cmocka_unit_test(test_zone_offset_and_wall),
         cmocka_unit_test(test_clocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
