@@ -484,7 +484,7 @@ int messages_load(const char *dir, struct messages **out, struct dbot_diag *diag
             rc = dbot_diag_set(diag, DBOT_ERR_INVALID, "messages directory name too long");
             goto out;
         }
-        size_t len;
+        size_t len = 0;
         rc = read_file(path, &m->buf[l], &len, diag);
         if (rc)
             goto out;
@@ -612,7 +612,7 @@ char *messages_render(const char *tmpl, const struct msg_var *vars, size_t n)
         tmpl = "";
     if (!vars)
         n = 0;
-    size_t len;
+    size_t len = 0;
     if (!expand(tmpl, vars, n, NULL, &len))
         return NULL;
     char *out = xmalloc(len + 1);
