@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs missing dependencies, builds the `dev` preset
 # (Debug + ASan/UBSan + -Werror) and runs every CTest label (unit, integration, fuzz-regress).
+# The `release` preset is built too (no tests): -O2 finds warnings, made errors, that -O0
+# does not. DBOT_SKIP_RELEASE=1 skips it.
 # Extra arguments go to ctest, e.g. `scripts/test.sh -L unit` or `-R store`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +10,10 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 cmake --preset dev >/dev/null
 cmake --build --preset dev -j"$(nproc)"
+if [[ "${DBOT_SKIP_RELEASE:-0}" != 1 ]]; then
+    cmake --preset release >/dev/null
+    cmake --build --preset release -j"$(nproc)"
+fi
 # LeakSanitizer is on with ASan; abort on the first UBSan report instead of printing on.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
