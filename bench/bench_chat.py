@@ -143,9 +143,13 @@ def main():
         # ---- 1. raw relay ----
         pusher.join(p.room("relay-bench"), "pusher")
         observer.join(p.room("relay-bench"), "observer")
+        pcpu0 = cpu_seconds(p.pid)
         r = xmpp.relay_rate(pusher, observer, "relay-bench", n=a.messages)
-        print("relay: %d messages in %.2f s = %.0f msg/s at the receiver (lost %d)"
-              % (r["n"], r["seconds"], r["rate"], r["lost"]))
+        pcpu1 = cpu_seconds(p.pid)
+        print("relay: %d messages in %.2f s = %.0f msg/s at the receiver (lost %d);"
+              " Prosody CPU %.0f %% of a core"
+              % (r["n"], r["seconds"], r["rate"], r["lost"],
+                 100 * (pcpu1 - pcpu0) / r["seconds"]))
         if r["lost"]:
             ok = False
         observer.leave(p.room("relay-bench"))
@@ -163,9 +167,12 @@ def main():
         tag = "push-%s " % xmpp.new_id()
         pad = "x" * 30
         cpu0 = cpu_seconds(b.proc.pid)
+        pcpu0 = cpu_seconds(p.pid)
         enqueue(b, [("dealer-bench1", "%s%06d %s" % (tag, i, pad)) for i in range(a.messages)])
+        t0 = time.monotonic()
         t_first, t_last, got, doubled = count_at(observer, tag, a.messages, 120)
         cpu1 = cpu_seconds(b.proc.pid)
+        pcpu1 = cpu_seconds(p.pid)
         deadline = time.monotonic() + 30
         while pending(b) and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -174,10 +181,12 @@ def main():
         print("push: %d/%d messages at the observer, %d doubled, %.2f s first to last = %.0f msg/s"
               % (got, a.messages, doubled, t_last - t_first, rate))
         print("push/relay ratio: %.2f (target >= 0.8)" % (rate / r["rate"]))
-        print("push: bot CPU %.1f us/message, %d unconfirmed in the outbox after the run"
-              % ((cpu1 - cpu0) * 1e6 / max(got, 1), pending(b)))
+        print("push: bot CPU %.1f us/message, %d unconfirmed in the outbox after the run;"
+              " Prosody CPU %.0f %% of a core (the bot's stream is WebSocket, the relay's TCP)"
+              % ((cpu1 - cpu0) * 1e6 / max(got, 1), pending(b),
+                 100 * (pcpu1 - pcpu0) / max(t_last - t0, 1e-3)))
         print("push: confirm latency under the burst (window %s): p50 %s p90 %s p99 %s max %s"
-              % ("256", fmt_ms(m['dealerbot_chat_confirm_seconds{quantile="0.5"}']),
+              % ("1024", fmt_ms(m['dealerbot_chat_confirm_seconds{quantile="0.5"}']),
                  fmt_ms(m['dealerbot_chat_confirm_seconds{quantile="0.9"}']),
                  fmt_ms(m['dealerbot_chat_confirm_seconds{quantile="0.99"}']),
                  fmt_ms(m['dealerbot_chat_confirm_seconds{quantile="1"}'])))

@@ -22,7 +22,7 @@
 struct lws_context;
 struct xmpp_session;
 
-#define XMPP_SEND_WINDOW 256 /* unconfirmed chat_send messages at most */
+#define XMPP_SEND_WINDOW 1024 /* unconfirmed chat_send messages at most */
 
 /* Returns a new session (not connected) in *out; caller frees with xmpp_session_free().
  * DBOT_ERR_INVALID (bad url/jid/muc_service/nick, with diag), DBOT_ERR_NOMEM, DBOT_ERR_IO
