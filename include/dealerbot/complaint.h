@@ -114,6 +114,12 @@ struct complaint {
     int64_t ack_at;        /* 0 until met */
     int64_t solution_at;
     int64_t closed_at;
+    char *eta;             /* "YYYY-MM-DD" given with /ack, NULL when none */
+    char *solution;        /* /plan text, NULL until agreed */
+    char *cause, *fix, *prevent; /* the closing report, NULL until submitted */
+    int64_t report_at;     /* 0 until a report was submitted */
+    int reopened;          /* times reopened */
+    int rejected;          /* reports rejected */
 };
 
 void complaint_cleanup(struct complaint *c);

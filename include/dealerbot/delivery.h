@@ -29,6 +29,12 @@ int delivery_new(struct lws_context *ctx, const struct config *cfg, struct store
 /* Cancels the timers and writes pending confirmations; NULL allowed. */
 void delivery_free(struct delivery *d);
 
+/* Called for every confirmed message inside the transaction that records the confirmations
+ * (what a delivery changes is written with it); a non-zero return undoes the transaction,
+ * which is tried again later. */
+typedef int (*delivery_confirm_fn)(const char *msg_id, int64_t now, void *arg);
+void delivery_set_confirm_hook(struct delivery *d, delivery_confirm_fn fn, void *arg);
+
 /* The chat session is (again) up: resend everything unconfirmed, from the oldest. */
 void delivery_on_ready(struct delivery *d);
 void delivery_on_down(struct delivery *d);

@@ -1,8 +1,11 @@
 /*
- * engine.h — where decisions are made: events (intake, later chat commands and timers) go
- * through the pure domain and come out as one store transaction each.
+ * engine.h — where decisions are made: events (intake, chat messages, confirmations, later
+ * timers) go through the pure domain (lifecycle.h, command.h) and come out as one store
+ * transaction each: the state change, its timeline event and the chat messages it causes
+ * (outbox rows), together or not at all.
  *
- * Main thread only. The engine borrows the config and the store; it owns nothing else yet.
+ * Main thread only. The engine borrows the config and the store and owns the loaded chat
+ * texts (messages.h).
  */
 #ifndef DEALERBOT_ENGINE_H
 #define DEALERBOT_ENGINE_H
@@ -15,10 +18,34 @@
 #include "dealerbot/error.h"
 #include "dealerbot/store.h"
 
+struct chat_message;
+struct messages;
+
 struct engine {
     const struct config *cfg;
     struct store *store;
+    struct messages *msgs;   /* chat texts; NULL when chat.platform is "none" */
+    /* Called after a commit that wrote outbox rows (the daemon kicks the pump); may be NULL. */
+    void (*kick)(void *arg);
+    void *kick_arg;
+    bool wrote_outbox;       /* the transaction in hand wrote outbox rows */
 };
+
+/* Sets up the engine; with a chat platform configured, loads the chat texts from
+ * cfg->messages_dir. Returns 0, or the messages_load() error with diag. */
+int engine_init(struct engine *e, const struct config *cfg, struct store *st,
+                struct dbot_diag *diag);
+void engine_cleanup(struct engine *e);
+
+/* A chat message arrived (already de-duplicated): a command, an answer in a guided /close
+ * dialogue, or chatter to ignore. Everything it decides is committed before it returns;
+ * failures are logged and answered with an apology where possible. */
+void engine_on_message(struct engine *e, const struct chat_message *m, int64_t now);
+
+/* The chat server confirmed outbox message msg_id. Runs inside the caller's open
+ * transaction (the delivery pump's bookkeeping): a delivered card moves its complaint
+ * new -> notified. Returns 0 or a store error. */
+int engine_on_delivered(struct engine *e, const char *msg_id, int64_t now);
 
 /* The outcome of one intake. */
 struct intake_result {

@@ -93,6 +93,43 @@ typedef int (*store_complaint_fn)(const struct complaint *c, void *arg);
 int store_complaint_each(struct store *st, const struct complaint_filter *f,
                          store_complaint_fn fn, void *arg);
 
+/* What one lifecycle step changes; the fields left NULL / 0 / false stay as they are. */
+struct complaint_change {
+    enum complaint_state from, to;
+    const char *owner;
+    const char *eta;
+    const char *solution;
+    const char *cause, *fix, *prevent;
+    int64_t ack_at, solution_at, report_at, closed_at;
+    bool clear_closed;       /* reopen: closed_at back to NULL */
+    int64_t close_due;       /* reopen: the new close deadline */
+    bool count_reopen, count_reject;
+};
+
+/* Applies `ch` to complaint `id` if it is still in state ch->from (the caller decided on that
+ * state): 0, DBOT_ERR_NOTFOUND (no such complaint), DBOT_ERR_BUSY (its state changed
+ * meanwhile), or an error. */
+int store_complaint_change(struct store *st, int64_t id, const struct complaint_change *ch,
+                           int64_t now);
+
+/* Walks the open complaints (not closed or cancelled) of `dealer` (NULL: all) in id order,
+ * at most `limit` (<= 0: 1000). */
+int store_complaint_each_open(struct store *st, const char *dealer, int64_t limit,
+                              store_complaint_fn fn, void *arg);
+
+/* ---- dialogues: a person's guided /close report in progress (one per person) ---- */
+
+struct dialogue {
+    int64_t complaint_id;
+    char *cause, *fix, *prevent; /* NULL until given */
+};
+void dialogue_cleanup(struct dialogue *d);
+/* 0 and *out (heap copies), DBOT_ERR_NOTFOUND, or an error. */
+int store_dialogue_get(struct store *st, const char *jid, struct dialogue *out);
+/* Creates or replaces the person's dialogue. */
+int store_dialogue_put(struct store *st, const char *jid, const struct dialogue *d, int64_t now);
+int store_dialogue_delete(struct store *st, const char *jid);
+
 /* ---- timeline ---- */
 
 struct timeline_event {
@@ -125,10 +162,16 @@ struct outbox_row {
     int attempts;
 };
 
-/* Adds a pending message in the current transaction (or its own). msg_id (OUTBOX_ID_MAX
+/* Adds a pending message in the current transaction (or its own). `kind` says what it is
+ * ("card" notifies its complaint when delivered; NULL = "reply"). msg_id (OUTBOX_ID_MAX
  * bytes, may be NULL) receives the stable id. */
 int store_outbox_add(struct store *st, int64_t complaint_id, bool group, const char *target,
-                     const char *body, int64_t now, char *msg_id);
+                     const char *body, const char *kind, int64_t now, char *msg_id);
+
+/* The complaint (0 when none) and kind of the message with this id; DBOT_ERR_NOTFOUND when
+ * there is none. kind gets at most kind_len - 1 bytes. */
+int store_outbox_find(struct store *st, const char *msg_id, int64_t *complaint_id, char *kind,
+                      size_t kind_len);
 
 typedef int (*store_outbox_fn)(const struct outbox_row *row, void *arg);
 /* Walks undelivered messages with rowid > after_rowid in rowid order, at most `limit`. */

@@ -19,6 +19,7 @@
 #include "dealerbot/engine.h"
 #include "dealerbot/import.h"
 #include "dealerbot/log.h"
+#include "dealerbot/messages.h"
 #include "dealerbot/store.h"
 #include "dealerbot/timeutil.h"
 #include "dealerbot/utf8.h"
@@ -299,11 +300,22 @@ static int cmd_complaint(struct ctx *c, int argc, char **argv)
     }
     if (rc == CLI_OK)
         rc = ctx_store(c);
+    struct engine eng;
+    struct dbot_diag ediag = {{0}};
     if (rc == CLI_OK) {
-        struct engine eng = {.cfg = c->cfg, .store = c->st};
+        /* the card of the new complaint shows times in the configured zone */
+        setenv("TZ", c->cfg->timezone, 1);
+        tzset();
+        if (engine_init(&eng, c->cfg, c->st, &ediag) != 0) {
+            fprintf(stderr, "dealerbot: %s\n", ediag.msg);
+            rc = CLI_FAIL;
+        }
+    }
+    if (rc == CLI_OK) {
         struct intake *items[1] = {&in};
         struct intake_result res;
         engine_intake_batch(&eng, items, 1, timeutil_now(), "cli", &res);
+        engine_cleanup(&eng);
         if (res.err) {
             fprintf(stderr, "dealerbot: %s\n", res.diag.msg);
             rc = CLI_FAIL;
@@ -368,6 +380,27 @@ static int cmd_db(struct ctx *c, int argc, char **argv)
     return CLI_OK;
 }
 
+static void print_missing(const char *lang, const char *key, void *arg)
+{
+    (void)arg;
+    printf("# messages: %s has no \"%s\" (the other language's text is used)\n", lang, key);
+}
+
+/* The chat texts load (a syntax error fails check-config with its file and line); keys one
+ * language lacks are listed as comments before the configuration. */
+static int check_messages(const struct config *cfg)
+{
+    struct messages *m = NULL;
+    struct dbot_diag diag = {{0}};
+    if (messages_load(cfg->messages_dir, &m, &diag) != 0) {
+        fprintf(stderr, "dealerbot: %s\n", diag.msg);
+        return CLI_FAIL;
+    }
+    messages_missing(m, print_missing, NULL);
+    messages_free(m);
+    return CLI_OK;
+}
+
 /* ---- dispatch ---- */
 
 static int cmd_simple(struct ctx *c, const char *name, const char *usage, int argc, char **argv)
@@ -380,6 +413,8 @@ static int cmd_simple(struct ctx *c, const char *name, const char *usage, int ar
         return usage_error(usage, "unexpected argument '%s'", argv[0]);
     if (strcmp(name, "check-config") == 0) {
         int rc = ctx_config(c);
+        if (rc == CLI_OK && strcmp(c->cfg->chat.platform, "none") != 0)
+            rc = check_messages(c->cfg);
         if (rc == CLI_OK)
             config_print(c->cfg, stdout);
         return rc;

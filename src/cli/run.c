@@ -30,6 +30,12 @@ static void on_metrics(FILE *f, void *arg)
     chatlink_metrics(f, arg);
 }
 
+/* The engine committed outbox rows: the pump sends them now, not at its next poll. */
+static void on_kick(void *arg)
+{
+    chatlink_kick(arg);
+}
+
 static void on_stop_signal(int sig)
 {
     (void)sig;
@@ -71,7 +77,7 @@ int cli_run(const struct config *cfg, struct store *st)
     struct sigaction sa, old_term, old_int, old_pipe;
     struct dbot_diag diag;
     struct http_server *srv = NULL;
-    struct engine eng = {.cfg = cfg, .store = st};
+    struct engine eng;
     char iface[64];
     int port;
 
@@ -84,8 +90,14 @@ int cli_run(const struct config *cfg, struct store *st)
     tzset();
 
     dbot_diag_clear(&diag);
+    if (engine_init(&eng, cfg, st, &diag) != 0) {
+        log_error(MOD, "%s", diag.msg);
+        return 1;
+    }
+    dbot_diag_clear(&diag);
     if (http_listen_parse(cfg->http.listen, iface, sizeof iface, &port, &diag) != 0) {
         log_error(MOD, "%s", diag.msg);
+        engine_cleanup(&eng);
         return 1;
     }
 
@@ -106,6 +118,7 @@ int cli_run(const struct config *cfg, struct store *st)
     struct lws_context *ctx = lws_create_context(&info);
     if (!ctx) {
         log_error(MOD, "cannot create the event loop (libwebsockets context)");
+        engine_cleanup(&eng);
         return 1;
     }
 
@@ -113,6 +126,7 @@ int cli_run(const struct config *cfg, struct store *st)
     if (rc) {
         log_error(MOD, "%s", diag.msg);
         lws_context_destroy(ctx);
+        engine_cleanup(&eng);
         return 1;
     }
     struct chatlink *chat = NULL;
@@ -123,11 +137,15 @@ int cli_run(const struct config *cfg, struct store *st)
             http_server_stop(srv);
             lws_context_destroy(ctx);
             http_server_free(srv);
+            engine_cleanup(&eng);
             return 1;
         }
     }
-    if (chat)
+    if (chat) {
         http_server_set_metrics(srv, on_metrics, chat);
+        eng.kick = on_kick;
+        eng.kick_arg = chat;
+    }
     bool v6 = strchr(iface, ':') != NULL;
     log_info(MOD, "listening on %s%s%s:%d", v6 ? "[" : "", iface[0] ? iface : "*", v6 ? "]" : "",
              http_server_port(srv));
@@ -181,6 +199,7 @@ int cli_run(const struct config *cfg, struct store *st)
     lws_context_destroy(ctx);
     http_server_free(srv);
     chatlink_free(chat);
+    engine_cleanup(&eng);
 
     sigaction(SIGTERM, &old_term, NULL);
     sigaction(SIGINT, &old_int, NULL);

@@ -120,6 +120,11 @@ void complaint_cleanup(struct complaint *c)
     free(c->summary);
     free(c->details);
     free(c->owner);
+    free(c->eta);
+    free(c->solution);
+    free(c->cause);
+    free(c->fix);
+    free(c->prevent);
     memset(c, 0, sizeof *c);
 }
 

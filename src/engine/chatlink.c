@@ -51,24 +51,18 @@ static void on_delivered(const char *id, int64_t latency_us, void *arg)
 }
 
 /* Every message is acted on once: a resumed stream or a rejoin can deliver it again. */
+/* The engine acts on every message once: a resumed stream or a rejoin can deliver it again,
+ * and the engine records its platform id in the transaction of what it decided. */
 static void on_message(const struct chat_message *m, void *arg)
 {
     struct chatlink *cl = arg;
-    bool seen = false;
-    if (m->platform_id && m->platform_id[0]) {
-        int err = store_inbox_record(cl->eng->store, m->platform_id, timeutil_now(), &seen);
-        if (err) {
-            log_error(MOD, "cannot record message %s: %s", m->platform_id, dbot_strerror(err));
-            return;
-        }
-    }
-    if (seen) {
-        log_debug(MOD, "duplicate message %s from %s ignored", m->platform_id, m->sender);
-        return;
-    }
-    log_info(MOD, "%s message from %s%s%s (%zu bytes, id %s)", m->group ? "room" : "direct",
-             m->sender, m->group ? " in " : "", m->group ? m->room : "",
-             strlen(m->text), m->platform_id ? m->platform_id : "-");
+    engine_on_message(cl->eng, m, timeutil_now());
+}
+
+static int on_confirmed(const char *msg_id, int64_t now, void *arg)
+{
+    struct chatlink *cl = arg;
+    return engine_on_delivered(cl->eng, msg_id, now);
 }
 
 int chatlink_start(struct lws_context *ctx, const struct config *cfg, struct engine *eng,
@@ -88,6 +82,7 @@ int chatlink_start(struct lws_context *ctx, const struct config *cfg, struct eng
         dbot_diag_set(diag, err, "cannot start the outbox: %s", dbot_strerror(err));
         goto fail;
     }
+    delivery_set_confirm_hook(cl->delivery, on_confirmed, cl);
     if ((err = rooms_sync_all(eng->store, cfg, cl->chat)) != 0) {
         dbot_diag_set(diag, err, "cannot set up the chat rooms: %s", dbot_strerror(err));
         goto fail;

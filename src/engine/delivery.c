@@ -42,6 +42,8 @@ struct delivery {
     char **confirmed;       /* ids confirmed but not yet written */
     size_t n_confirmed;
     struct delivery_stats stats;
+    delivery_confirm_fn on_confirm;
+    void *on_confirm_arg;
     int64_t attempted[ATTEMPT_MAX]; /* rowids sent but not yet counted in the store */
     int n_attempted;
 };
@@ -89,6 +91,12 @@ int delivery_new(struct lws_context *ctx, const struct config *cfg, struct store
     lws_sul_schedule(ctx, 0, &d->sul_poll, on_poll_timer, POLL_US);
     *out = d;
     return 0;
+}
+
+void delivery_set_confirm_hook(struct delivery *d, delivery_confirm_fn fn, void *arg)
+{
+    d->on_confirm = fn;
+    d->on_confirm_arg = arg;
 }
 
 void delivery_free(struct delivery *d)
@@ -166,8 +174,11 @@ void delivery_flush(struct delivery *d)
     /* Attempts first: a message sent and confirmed since the last flush ends up delivered. */
     for (int i = 0; err == 0 && i < d->n_attempted; i++)
         err = store_outbox_attempted(d->st, d->attempted[i], now);
-    for (size_t i = 0; err == 0 && i < d->n_confirmed; i++)
+    for (size_t i = 0; err == 0 && i < d->n_confirmed; i++) {
         err = store_outbox_delivered(d->st, d->confirmed[i], now);
+        if (err == 0 && d->on_confirm)
+            err = d->on_confirm(d->confirmed[i], now, d->on_confirm_arg);
+    }
     if (err == 0)
         err = store_commit(d->st);
     else

@@ -3,7 +3,7 @@
  * timeline event, for a whole batch in one transaction (group commit: one fsync for many
  * complaints is what makes thousands per second durable on ordinary disks).
  */
-#include "dealerbot/engine.h"
+#include "engine_int.h"
 
 #include <string.h>
 
@@ -30,6 +30,8 @@ static void intake_one(struct engine *e, struct intake *in, int64_t now, const c
     deadlines_compute(pol, in->received_at, &due);
     r->err = store_complaint_insert(e->store, in, pol->name, &due, now, actor, &r->id,
                                     &r->created);
+    if (r->err == 0 && r->created && e->msgs)
+        r->err = eng__push_card(e, r->id, now);
     if (r->err == DBOT_ERR_NOTFOUND)
         dbot_diag_set(&r->diag, r->err, "unknown dealer: %s", in->dealer);
     else if (r->err)
@@ -45,11 +47,22 @@ int engine_intake_batch(struct engine *e, struct intake *const *items, int n, in
     if (n == 0)
         return 0;
 
+    e->wrote_outbox = false;
     int err = store_begin(e->store);
     if (err == 0) {
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n; i++) {
             intake_one(e, items[i], now, actor, &results[i]);
-        err = store_commit(e->store);
+            /* An unknown dealer is that item's own answer; a store failure (say, after the
+             * insert, on its card) would leave half a decision: the batch is undone. */
+            if (results[i].err && results[i].err != DBOT_ERR_NOTFOUND) {
+                err = results[i].err;
+                break;
+            }
+        }
+        if (err == 0)
+            err = store_commit(e->store);
+        else
+            store_rollback(e->store);
     }
     if (err) {
         log_error("engine", "intake batch of %d not committed: %s", n, dbot_strerror(err));
@@ -61,6 +74,9 @@ int engine_intake_batch(struct engine *e, struct intake *const *items, int n, in
         }
         return err;
     }
+    if (e->wrote_outbox && e->kick)
+        e->kick(e->kick_arg);
+    e->wrote_outbox = false;
     for (int i = 0; i < n; i++) {
         if (results[i].err == 0 && results[i].created) {
             char id[32];

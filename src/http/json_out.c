@@ -81,6 +81,19 @@ json_t *http__complaint_json(const struct complaint *c)
     set(o, "owner", http__str_json(c->owner), &bad);
     set(o, "deadlines", deadlines, &bad);
     set(o, "milestones", met, &bad);
+    set(o, "eta", http__str_json(c->eta), &bad);
+    set(o, "solution", http__str_json(c->solution), &bad);
+    if (c->report_at) {
+        json_t *report = json_pack("{s:o,s:o,s:o}", "cause", http__str_json(c->cause), "fix",
+                                   http__str_json(c->fix), "prevent",
+                                   http__str_json(c->prevent));
+        set(o, "report", report, &bad);
+        set(o, "report_at", http__time_json(c->report_at), &bad);
+    } else {
+        set(o, "report", json_null(), &bad);
+    }
+    set(o, "reopened", json_integer(c->reopened), &bad);
+    set(o, "rejected", json_integer(c->rejected), &bad);
     if (bad) {
         json_decref(o);
         return NULL;

@@ -40,6 +40,14 @@ int store__complaint_row(sqlite3_stmt *s, struct complaint *out)
     out->ack_at = col_time(s, 18);
     out->solution_at = col_time(s, 19);
     out->closed_at = col_time(s, 20);
+    out->eta = store__col_dup(s, 21, &oom);
+    out->solution = store__col_dup(s, 22, &oom);
+    out->cause = store__col_dup(s, 23, &oom);
+    out->fix = store__col_dup(s, 24, &oom);
+    out->prevent = store__col_dup(s, 25, &oom);
+    out->report_at = col_time(s, 26);
+    out->reopened = (int)sqlite3_column_int64(s, 27);
+    out->rejected = (int)sqlite3_column_int64(s, 28);
     if (oom) {
         complaint_cleanup(out);
         return DBOT_ERR_NOMEM;
@@ -142,17 +150,10 @@ int store_complaint_get(struct store *st, int64_t id, struct complaint *out)
     return err;
 }
 
-int store_complaint_each(struct store *st, const struct complaint_filter *f,
-                         store_complaint_fn fn, void *arg)
+/* Steps a bound complaint SELECT, calling fn for each row; resets the statement. */
+static int walk(struct store *st, sqlite3_stmt *s, store_complaint_fn fn, void *arg,
+                const char *what)
 {
-    sqlite3_stmt *s = store__stmt(st, SQL_COMPLAINT_LIST);
-    if (!s)
-        return DBOT_ERR_DB;
-    store__bind_text(s, 1, f->dealer);
-    store__bind_text(s, 2, f->state >= 0 ? complaint_state_name(f->state) : NULL);
-    sqlite3_bind_int(s, 3, f->overdue_only ? 1 : 0);
-    sqlite3_bind_int64(s, 4, f->now);
-    sqlite3_bind_int64(s, 5, f->limit > 0 ? f->limit : 1000);
     int rc, ret = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct complaint c;
@@ -164,7 +165,80 @@ int store_complaint_each(struct store *st, const struct complaint_filter *f,
             break;
     }
     if (!ret && rc != SQLITE_DONE)
-        ret = store__err(st, rc, "complaint list");
+        ret = store__err(st, rc, what);
     sqlite3_reset(s);
     return ret;
+}
+
+int store_complaint_each(struct store *st, const struct complaint_filter *f,
+                         store_complaint_fn fn, void *arg)
+{
+    sqlite3_stmt *s = store__stmt(st, SQL_COMPLAINT_LIST);
+    if (!s)
+        return DBOT_ERR_DB;
+    store__bind_text(s, 1, f->dealer);
+    store__bind_text(s, 2, f->state >= 0 ? complaint_state_name(f->state) : NULL);
+    sqlite3_bind_int(s, 3, f->overdue_only ? 1 : 0);
+    sqlite3_bind_int64(s, 4, f->now);
+    sqlite3_bind_int64(s, 5, f->limit > 0 ? f->limit : 1000);
+    return walk(st, s, fn, arg, "complaint list");
+}
+
+int store_complaint_each_open(struct store *st, const char *dealer, int64_t limit,
+                              store_complaint_fn fn, void *arg)
+{
+    sqlite3_stmt *s = store__stmt(st, SQL_COMPLAINT_OPEN);
+    if (!s)
+        return DBOT_ERR_DB;
+    store__bind_text(s, 1, dealer);
+    sqlite3_bind_int64(s, 2, limit > 0 ? limit : 1000);
+    return walk(st, s, fn, arg, "open complaints");
+}
+
+/* Binds an optional time: 0 is NULL (unchanged). */
+static void bind_time(sqlite3_stmt *s, int i, int64_t t)
+{
+    if (t)
+        sqlite3_bind_int64(s, i, t);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+int store_complaint_change(struct store *st, int64_t id, const struct complaint_change *ch,
+                           int64_t now)
+{
+    sqlite3_stmt *s = store__stmt(st, SQL_COMPLAINT_CHANGE);
+    if (!s)
+        return DBOT_ERR_DB;
+    sqlite3_bind_int64(s, 1, id);
+    store__bind_text(s, 2, complaint_state_name(ch->from));
+    store__bind_text(s, 3, complaint_state_name(ch->to));
+    sqlite3_bind_int64(s, 4, now);
+    store__bind_text(s, 5, ch->owner);
+    store__bind_text(s, 6, ch->eta);
+    store__bind_text(s, 7, ch->solution);
+    store__bind_text(s, 8, ch->cause);
+    store__bind_text(s, 9, ch->fix);
+    store__bind_text(s, 10, ch->prevent);
+    bind_time(s, 11, ch->ack_at);
+    bind_time(s, 12, ch->solution_at);
+    bind_time(s, 13, ch->report_at);
+    sqlite3_bind_int(s, 14, ch->clear_closed ? 1 : 0);
+    bind_time(s, 15, ch->closed_at);
+    bind_time(s, 16, ch->close_due);
+    sqlite3_bind_int(s, 17, ch->count_reopen ? 1 : 0);
+    sqlite3_bind_int(s, 18, ch->count_reject ? 1 : 0);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return store__err(st, rc, "complaint change");
+    if (sqlite3_changes(st->db) == 1)
+        return 0;
+    /* Nothing changed: gone, or no longer in the state the decision was made on. */
+    struct complaint c;
+    int err = store_complaint_get(st, id, &c);
+    if (err)
+        return err;
+    complaint_cleanup(&c);
+    return DBOT_ERR_BUSY;
 }

@@ -84,6 +84,27 @@ static const char *const migrations[] = {
     "  platform_id TEXT PRIMARY KEY,"
     "  received_at INTEGER NOT NULL);"
     "CREATE INDEX complaints_state_due ON complaints(state, close_due);",
+
+    /* 3: the lifecycle in chat — what each step records on the complaint, the kind of each
+     * outbox message (a delivered "card" notifies its complaint), and the guided /close
+     * dialogues, kept here so that they survive a restart. */
+    "ALTER TABLE complaints ADD COLUMN eta TEXT;"
+    "ALTER TABLE complaints ADD COLUMN solution TEXT;"
+    "ALTER TABLE complaints ADD COLUMN cause TEXT;"
+    "ALTER TABLE complaints ADD COLUMN fix TEXT;"
+    "ALTER TABLE complaints ADD COLUMN prevent TEXT;"
+    "ALTER TABLE complaints ADD COLUMN report_at INTEGER;"
+    "ALTER TABLE complaints ADD COLUMN reopened INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE complaints ADD COLUMN rejected INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'reply';"
+    "CREATE TABLE dialogues ("
+    "  jid TEXT PRIMARY KEY,"
+    "  complaint_id INTEGER NOT NULL REFERENCES complaints(id),"
+    "  cause TEXT,"
+    "  fix TEXT,"
+    "  prevent TEXT,"
+    "  started_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -127,6 +148,33 @@ static const char *const sql_text[SQL__COUNT] = {
         " updated_at, state, ack_due, solution_due, close_due)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, 'new', ?12, ?13, ?14)",
     [SQL_COMPLAINT_GET] = "SELECT " STORE_COMPLAINT_COLUMNS " FROM complaints WHERE id = ?1",
+    [SQL_COMPLAINT_CHANGE] =
+        "UPDATE complaints SET state = ?3, updated_at = ?4,"
+        " owner_jid = COALESCE(?5, owner_jid), eta = COALESCE(?6, eta),"
+        " solution = COALESCE(?7, solution), cause = COALESCE(?8, cause),"
+        " fix = COALESCE(?9, fix), prevent = COALESCE(?10, prevent),"
+        " ack_at = COALESCE(?11, ack_at), solution_at = COALESCE(?12, solution_at),"
+        " report_at = COALESCE(?13, report_at),"
+        " closed_at = CASE WHEN ?14 THEN NULL ELSE COALESCE(?15, closed_at) END,"
+        " close_due = COALESCE(?16, close_due),"
+        " reopened = reopened + ?17, rejected = rejected + ?18"
+        " WHERE id = ?1 AND state = ?2",
+    [SQL_COMPLAINT_OPEN] =
+        "SELECT " STORE_COMPLAINT_COLUMNS " FROM complaints"
+        " WHERE state NOT IN ('closed','cancelled') AND (?1 IS NULL OR dealer_code = ?1)"
+        " ORDER BY id LIMIT ?2",
+    [SQL_DIALOGUE_GET] =
+        "SELECT complaint_id, cause, fix, prevent FROM dialogues WHERE jid = ?1",
+    [SQL_DIALOGUE_PUT] =
+        "INSERT INTO dialogues (jid, complaint_id, cause, fix, prevent, started_at, updated_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
+        " ON CONFLICT(jid) DO UPDATE SET complaint_id = excluded.complaint_id,"
+        " cause = excluded.cause, fix = excluded.fix, prevent = excluded.prevent,"
+        " updated_at = excluded.updated_at,"
+        " started_at = CASE WHEN dialogues.complaint_id = excluded.complaint_id"
+        "   THEN dialogues.started_at ELSE excluded.started_at END",
+    [SQL_DIALOGUE_DELETE] = "DELETE FROM dialogues WHERE jid = ?1",
+    [SQL_OUTBOX_FIND] = "SELECT complaint_id, kind FROM outbox WHERE stanza_id = ?1",
     [SQL_COMPLAINT_LIST] =
         "SELECT " STORE_COMPLAINT_COLUMNS " FROM complaints"
         " WHERE (?1 IS NULL OR dealer_code = ?1)"
@@ -143,8 +191,8 @@ static const char *const sql_text[SQL__COUNT] = {
         "SELECT id, complaint_id, at, actor, kind, detail, message_id FROM timeline"
         " WHERE complaint_id = ?1 ORDER BY id",
     [SQL_OUTBOX_ADD] =
-        "INSERT INTO outbox (created_at, complaint_id, channel, target, body, stanza_id)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, 'dbot-' || lower(hex(randomblob(8))))"
+        "INSERT INTO outbox (created_at, complaint_id, channel, target, body, kind, stanza_id)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'dbot-' || lower(hex(randomblob(8))))"
         " RETURNING stanza_id",
     [SQL_OUTBOX_PENDING] =
         "SELECT id, complaint_id, channel, target, body, stanza_id, attempts FROM outbox"

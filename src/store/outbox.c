@@ -11,7 +11,7 @@
 #include <string.h>
 
 int store_outbox_add(struct store *st, int64_t complaint_id, bool group, const char *target,
-                     const char *body, int64_t now, char *msg_id)
+                     const char *body, const char *kind, int64_t now, char *msg_id)
 {
     sqlite3_stmt *s = store__stmt(st, SQL_OUTBOX_ADD);
     if (!s)
@@ -24,6 +24,7 @@ int store_outbox_add(struct store *st, int64_t complaint_id, bool group, const c
     store__bind_text(s, 3, group ? "group" : "direct");
     store__bind_text(s, 4, target);
     store__bind_text(s, 5, body);
+    store__bind_text(s, 6, kind ? kind : "reply");
     int rc = sqlite3_step(s);
     int err = 0;
     if (rc == SQLITE_ROW) {
@@ -94,6 +95,28 @@ int store_outbox_delivered(struct store *st, const char *msg_id, int64_t now)
 int store_outbox_attempted(struct store *st, int64_t rowid, int64_t now)
 {
     return exec_id_time(st, SQL_OUTBOX_ATTEMPTED, "outbox attempted", NULL, rowid, now);
+}
+
+int store_outbox_find(struct store *st, const char *msg_id, int64_t *complaint_id, char *kind,
+                      size_t kind_len)
+{
+    sqlite3_stmt *s = store__stmt(st, SQL_OUTBOX_FIND);
+    if (!s)
+        return DBOT_ERR_DB;
+    store__bind_text(s, 1, msg_id);
+    int rc = sqlite3_step(s);
+    int err = 0;
+    if (rc == SQLITE_ROW) {
+        *complaint_id = sqlite3_column_int64(s, 0);
+        const char *k = (const char *)sqlite3_column_text(s, 1);
+        snprintf(kind, kind_len, "%s", k ? k : "");
+    } else if (rc == SQLITE_DONE) {
+        err = DBOT_ERR_NOTFOUND;
+    } else {
+        err = store__err(st, rc, "outbox find");
+    }
+    sqlite3_reset(s);
+    return err;
 }
 
 int store_outbox_count(struct store *st, struct outbox_counts *out)

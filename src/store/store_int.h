@@ -15,7 +15,8 @@
 #define STORE_COMPLAINT_COLUMNS                                                              \
     "id, external_id, dealer_code, category, priority, policy, customer_name,"              \
     " customer_phone, summary, details, received_at, created_at, updated_at, state,"         \
-    " owner_jid, ack_due, solution_due, close_due, ack_at, solution_at, closed_at"
+    " owner_jid, ack_due, solution_due, close_due, ack_at, solution_at, closed_at,"          \
+    " eta, solution, cause, fix, prevent, report_at, reopened, rejected"
 
 enum store_sql {
     SQL_BEGIN,
@@ -33,6 +34,12 @@ enum store_sql {
     SQL_COMPLAINT_BY_EXTERNAL,
     SQL_COMPLAINT_INSERT,
     SQL_COMPLAINT_GET,
+    SQL_COMPLAINT_CHANGE,
+    SQL_COMPLAINT_OPEN,
+    SQL_DIALOGUE_GET,
+    SQL_DIALOGUE_PUT,
+    SQL_DIALOGUE_DELETE,
+    SQL_OUTBOX_FIND,
     SQL_COMPLAINT_LIST,
     SQL_TIMELINE_ADD,
     SQL_TIMELINE_EACH,

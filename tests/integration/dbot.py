@@ -28,6 +28,9 @@ import time
 import traceback
 
 BIN = os.environ.get("DEALERBOT_BIN", "")
+SOURCE_DIR = os.environ.get("DBOT_SOURCE_DIR") or os.path.normpath(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+MESSAGES_DIR = os.path.join(SOURCE_DIR, "config", "messages")
 TOKEN = "it-token-7f3a9c1e5b"
 START_TIMEOUT = 15.0   # seconds until /healthz must answer (ASan builds start slower)
 STOP_TIMEOUT = 15.0
@@ -103,10 +106,11 @@ class Bot:
                 'database = "%s";\n'
                 'timezone = "Asia/Shanghai";\n'
                 'log_level = "%s";\n'
+                'messages_dir = "%s";\n'
                 'http = { listen = "127.0.0.1:%d"; token_file = "%s"; %s };\n'
                 'chat = { %s };\n'
                 '%s\n'
-                % (os.path.join(self.dir, "dealerbot.db"), level, self.port,
+                % (os.path.join(self.dir, "dealerbot.db"), level, MESSAGES_DIR, self.port,
                    os.path.join(self.dir, "api.token"), http_extra, chat, extra))
         if dealers_csv is not None:
             path = os.path.join(self.dir, "dealers.csv")

@@ -356,10 +356,10 @@ static void test_outbox_and_inbox(void **state)
     struct store *st = open_store();
     char id1[OUTBOX_ID_MAX], id2[OUTBOX_ID_MAX], id3[OUTBOX_ID_MAX];
     assert_int_equal(store_begin(st), 0);
-    assert_int_equal(store_outbox_add(st, 0, true, "dealer-d001", "卡片", 100, id1), 0);
-    assert_int_equal(store_outbox_add(st, 0, false, "li@example.com", "hi", 100, id2), 0);
+    assert_int_equal(store_outbox_add(st, 0, true, "dealer-d001", "卡片", "card", 100, id1), 0);
+    assert_int_equal(store_outbox_add(st, 0, false, "li@example.com", "hi", NULL, 100, id2), 0);
     assert_int_equal(store_commit(st), 0);
-    assert_int_equal(store_outbox_add(st, 0, true, "brand-service", "x", 101, id3), 0);
+    assert_int_equal(store_outbox_add(st, 0, true, "brand-service", "x", NULL, 101, id3), 0);
     assert_true(strncmp(id1, "dbot-", 5) == 0 && strlen(id1) == 21);
     assert_string_not_equal(id1, id2);
 

@@ -1,0 +1,61 @@
+/*
+ * engine_int.h — what the engine's files share: texts for a reader, times in a dealer's zone,
+ * and writing chat messages into the outbox. Private to src/engine/.
+ */
+#ifndef DEALERBOT_ENGINE_INT_H
+#define DEALERBOT_ENGINE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dealerbot/engine.h"
+#include "dealerbot/messages.h"
+
+#define ENG_TIME_MAX 32 /* "2026-11-24 09:30" and room to spare */
+
+/* The template `key` in `lang`, rendered with vars: a new string (free()), NULL on OOM. */
+char *eng__text(const struct engine *e, const char *lang, const char *key,
+                const struct msg_var *vars, size_t n);
+
+/* A label (no placeholders) in `lang`, borrowed from the messages; the key itself when the
+ * messages lack it. */
+const char *eng__label(const struct engine *e, const char *lang, const char *key);
+
+/* The label of a state ("state_acknowledged") and a priority ("prio_vip"). */
+const char *eng__state_label(const struct engine *e, const char *lang,
+                             enum complaint_state s);
+const char *eng__prio_label(const struct engine *e, const char *lang, enum priority p);
+
+/* t as "2026-11-24 09:30" in zone tz (NULL: the configured zone). Returns buf. */
+char *eng__when(int64_t t, const char *tz, char *buf, size_t len);
+
+/* "2 days 3 h" style span in lang, the two largest units. Returns buf. */
+char *eng__span(const char *lang, int64_t secs, char *buf, size_t len);
+
+/* A deadline for people: "2026-11-24 09:30 (3 h left)", "(overdue by 2 h)" or "(met)".
+ * met_at 0 = not met yet. Returns buf. */
+char *eng__due(const struct engine *e, const char *lang, const char *tz, int64_t due,
+               int64_t met_at, int64_t now, char *buf, size_t len);
+
+/* The deadline the complaint works towards now (ack, solution or close), 0 when closed or
+ * cancelled. */
+int64_t eng__next_due(const struct complaint *c);
+
+/* Writes a chat message into the outbox in the current transaction and notes that the pump
+ * should be kicked after the commit. `text` is borrowed. */
+int eng__send(struct engine *e, int64_t complaint_id, bool group, const char *target,
+              const char *text, const char *kind, int64_t now);
+
+/* eng__text + eng__send; NULL text (OOM) is DBOT_ERR_NOMEM. */
+int eng__say(struct engine *e, int64_t complaint_id, bool group, const char *target,
+             const char *lang, const char *key, const struct msg_var *vars, size_t n,
+             const char *kind, int64_t now);
+
+#define DEALER_ROOM_MAX 64 /* "dealer-" + a dealer code */
+
+/* The card of a new complaint for the dealer room (and the staff room when urgent/VIP), in
+ * the current transaction. */
+int eng__push_card(struct engine *e, int64_t id, int64_t now);
+
+#endif
