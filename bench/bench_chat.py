@@ -43,25 +43,6 @@ def rss_kb(pid):
     return 0
 
 
-def metrics(bot):
-    r = bot.get("/metrics", token=None)
-    out = {}
-    for line in r.body.decode().splitlines():
-        if line and not line.startswith("#"):
-            k, v = line.rsplit(" ", 1)
-            out[k] = float(v)
-    return out
-
-
-def wait_log(bot, text, timeout, count=1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if bot.log_text().count(text) >= count:
-            return time.monotonic()
-        time.sleep(0.02)
-    raise dbot.TestFailure("no %r in the bot's log within %.0f s" % (text, timeout))
-
-
 def make_bot(p, name, dealers, people, rate_global, rate_room):
     chat = ('platform = "xmpp"; xmpp = { url = "%s"; jid = "dealerbot@localhost";'
             ' password = "%s"; muc_service = "%s"; }; rate_global = %d; rate_room = %d;'
@@ -160,8 +141,8 @@ def main():
                      people, 100000, 100000)
         bots.append(b)
         b.start()
-        wait_log(b, "session ready", 30)
-        wait_log(b, "member(s) added", 30)
+        b.wait_log("session ready", 30)
+        b.wait_log("member(s) added", 30)
         observer.join(p.room("dealer-bench1"), "observer")
         observer.drain(0.2)
         tag = "push-%s " % xmpp.new_id()
@@ -176,7 +157,7 @@ def main():
         deadline = time.monotonic() + 30
         while pending(b) and time.monotonic() < deadline:
             time.sleep(0.1)
-        m = metrics(b)
+        m = b.metrics()
         rate = (got - 1) / (t_last - t_first) if got > 1 else 0.0
         print("push: %d/%d messages at the observer, %d doubled, %.2f s first to last = %.0f msg/s"
               % (got, a.messages, doubled, t_last - t_first, rate))
@@ -202,12 +183,12 @@ def main():
         b = make_bot(p, "paced", dealers, None, 100, 10)
         bots.append(b)
         b.start()
-        wait_log(b, "session ready", 30)
+        b.wait_log("session ready", 30)
         enqueue(b, [("dealer-p%03d" % (i % 10), "paced %d" % i) for i in range(a.paced)])
         deadline = time.monotonic() + a.paced / 50 + 30
         while pending(b) and time.monotonic() < deadline:
             time.sleep(0.2)
-        m = metrics(b)
+        m = b.metrics()
         print("paced (rate_global 100/s, rate_room 10/s, 10 rooms): %d messages,"
               " confirm latency p50 %s p90 %s p99 %s max %s, %d unconfirmed"
               % (a.paced, fmt_ms(m['dealerbot_chat_confirm_seconds{quantile="0.5"}']),
@@ -228,8 +209,8 @@ def main():
             bots.append(b)
             t0 = time.monotonic()
             b.start()
-            t_ready = wait_log(b, "session ready", 600)
-            m = metrics(b)
+            t_ready = b.wait_log("session ready", 600)
+            m = b.metrics()
             print("rooms: %d dealer rooms (+2) joined, created and configured in %.1f s;"
                   " bot RSS %d kB (metrics %.0f kB), Prosody RSS %d kB"
                   % (a.rooms, t_ready - t0, rss_kb(b.proc.pid),

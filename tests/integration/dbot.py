@@ -191,6 +191,16 @@ class Bot:
         except OSError:
             return ""
 
+    def wait_log(self, text, timeout=15.0, count=1):
+        """Waits until `text` appears `count` times in the daemon's log; returns the monotonic
+        time it was seen."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.log_text().count(text) >= count:
+                return time.monotonic()
+            time.sleep(0.02)
+        raise TestFailure("no %r in the bot's log within %.0f s" % (text, timeout))
+
     def check_log_clean(self):
         text = self.log_text()
         for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
@@ -248,6 +258,17 @@ class Bot:
 
     def post(self, path, body, **kw):
         return self.request("POST", path, body=body, **kw)
+
+    def metrics(self):
+        """GET /metrics as {sample name with labels: value}."""
+        r = self.get("/metrics", token=None)
+        check(r.status == 200, "GET /metrics: %r" % r)
+        out = {}
+        for line in r.body.decode("utf-8").splitlines():
+            if line and not line.startswith("#"):
+                key, value = line.rsplit(" ", 1)
+                out[key] = float(value)
+        return out
 
     def put(self, path, body, **kw):
         return self.request("PUT", path, body=body, **kw)

@@ -36,10 +36,10 @@ def setup(t, start=True):
               chat=chat_conf(p))
     if start:
         b.start()
-        wait_log(b, "session ready")
+        b.wait_log("session ready")
         # the member lists are set right after the joins: 4 rooms (2 dealers, staff, under-
         # performers); a person who knocks before that is refused like an outsider
-        wait_log(b, "member(s) added", count=4)
+        b.wait_log("member(s) added", count=4)
     return p, b
 
 
@@ -50,13 +50,6 @@ def chat_conf(p):
             % (p.ws_url, ACCOUNTS["dealerbot"], p.muc))
 
 
-def wait_log(bot, text, timeout=15.0, count=1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if bot.log_text().count(text) >= count:
-            return
-        time.sleep(0.05)
-    raise dbot.TestFailure("no %r in the bot's log within %.0f s" % (text, timeout))
 
 
 def db(bot):
@@ -124,9 +117,9 @@ def test_receives_with_real_jid(t):
     wang = p.client("wang", ACCOUNTS["wang"])
     wang.join(p.room("dealer-sh001"), "不是王经理")  # the nickname claims nothing
     wang.send_groupchat(p.room("dealer-sh001"), "/help")
-    wait_log(b, "room message from wang@localhost in dealer-sh001")
+    b.wait_log("room message from wang@localhost in dealer-sh001")
     wang.send_chat("dealerbot@localhost", "你好")
-    wait_log(b, "direct message from wang@localhost")
+    b.wait_log("direct message from wang@localhost")
 
 
 def test_outsider_refused(t):
@@ -148,9 +141,7 @@ def test_outbox_delivered_and_confirmed(t):
         seen.add(m.id)
     m = li.wait_for_message(lambda m: m.type == "chat" and m.body == "私信", 10)
     check(m.from_.startswith("dealerbot@localhost"), m.from_)
-    r = b.get("/metrics", token=None)
-    metrics = dict(line.rsplit(" ", 1) for line in r.body.decode().splitlines()
-                   if line and not line.startswith("#"))
+    metrics = b.metrics()
     eq(float(metrics["dealerbot_chat_up"]), 1, "chat up")
     eq(float(metrics["dealerbot_outbox_pending"]), 0, "outbox drained")
     check(float(metrics["dealerbot_chat_delivered_total"]) >= 21, "confirmations counted")
@@ -166,7 +157,7 @@ def test_prosody_restart_loses_nothing(t):
     time.sleep(1.5)
     check(len(undelivered(b, ids)) == 10, "confirmed while the server was down")
     p.start()
-    wait_log(b, "session ready", timeout=45, count=2)
+    b.wait_log("session ready", timeout=45, count=2)
     wait_delivered(b, ids, timeout=30)
     li = p.client("li", ACCOUNTS["li"])
     li.join(p.room("dealer-sh001"), "li", history=20)

@@ -74,18 +74,11 @@ def setup(t, extra_chat="", sla=SLA):
             % (p.ws_url, BOT, ACCOUNTS["dealerbot"], p.muc, extra_chat))
     b = t.bot(start=False, dealers_csv=DEALERS, people_csv=PEOPLE, chat=chat, extra=sla)
     b.start()
-    wait_log(b, "session ready")
-    wait_log(b, "member(s) added", count=4)
+    b.wait_log("session ready")
+    b.wait_log("member(s) added", count=4)
     return p, b
 
 
-def wait_log(bot, text, timeout=15.0, count=1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if bot.log_text().count(text) >= count:
-            return
-        time.sleep(0.05)
-    raise dbot.TestFailure("no %r in the bot's log within %.0f s" % (text, timeout))
 
 
 def person(p, user, room=None, nick=None):
@@ -231,7 +224,7 @@ def test_guided_close_dialogue_survives_restart(t):
 
     b.stop()          # the dialogue lives in the store, not in memory
     b.start()
-    wait_log(b, "session ready", count=2)
+    b.wait_log("session ready", count=2)
     eq(state(b, cid)["state"], "solution_agreed", "nothing submitted yet")
 
     wang.send_chat(BOT, "交车前增加轮胎检查项")

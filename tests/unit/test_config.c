@@ -23,6 +23,8 @@
 
 #include "dealerbot/config.h"
 
+#include "unit_util.h"
+
 #define TOKEN "tok-0123456789abcdef" /* 20 characters */
 #define TOKEN_LINE "http = { token = \"" TOKEN "\"; };\n"
 #define PASSWORD "pa55-w0rd-never-shown"
@@ -126,18 +128,6 @@ static char *print_str(const struct config *cfg)
     config_print(cfg, f);
     assert_int_equal(fclose(f), 0);
     return buf;
-}
-
-static const char *source_dir(void)
-{
-    const char *e = getenv("DBOT_SOURCE_DIR");
-    if (e && *e)
-        return e;
-#ifdef DBOT_SOURCE_DIR
-    return DBOT_SOURCE_DIR;
-#else
-    return ".";
-#endif
 }
 
 /* A full configuration with every key, secrets from files. */

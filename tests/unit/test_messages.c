@@ -18,17 +18,7 @@
 #include "dealerbot/messages.h"
 #include "dealerbot/utf8.h"
 
-static const char *source_dir(void)
-{
-    const char *e = getenv("DBOT_SOURCE_DIR");
-    if (e && *e)
-        return e;
-#ifdef DBOT_SOURCE_DIR
-    return DBOT_SOURCE_DIR;
-#else
-    return ".";
-#endif
-}
+#include "unit_util.h"
 
 /* A temp directory for one test's .msg files. */
 struct fx {
