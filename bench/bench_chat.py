@@ -21,7 +21,6 @@ Prints one line per figure; exits 1 if a message was lost or doubled.
 
 import argparse
 import os
-import platform
 import sqlite3
 import sys
 import time
@@ -29,18 +28,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 import dbot  # noqa: E402
+from benchlib import cpu_seconds, fmt_ms, machine_line, rss_kb  # noqa: E402
 import xmpp  # noqa: E402
 
 BOT_PW = "bench-bot-pw"
 ACCOUNTS = {"dealerbot": BOT_PW, "pusher": "pusher-pw", "observer": "observer-pw"}
-
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def make_bot(p, name, dealers, people, rate_global, rate_room):
@@ -98,10 +90,6 @@ def count_at(client, tag, n, timeout):
     return first[0], last, len(seen), sum(c - 1 for c in seen.values())
 
 
-def fmt_ms(seconds):
-    return "%.1f ms" % (seconds * 1000)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--messages", type=int, default=20000, help="phase 1 and 2 (default 20000)")
@@ -110,8 +98,7 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the temp dirs")
     a = ap.parse_args()
 
-    print("machine: %d cores, %s, %s %s" % (os.cpu_count(), cpu_model(), platform.system(),
-                                            platform.release()))
+    print(machine_line())
     p = xmpp.Prosody()
     bots = []
     ok = True
@@ -225,23 +212,6 @@ def main():
         p.cleanup(keep=a.keep)
     print("result: %s" % ("ok" if ok else "FAILED (lost, doubled or unconfirmed messages)"))
     return 0 if ok else 1
-
-
-def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine()
 
 
 if __name__ == "__main__":

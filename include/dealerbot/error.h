@@ -25,6 +25,7 @@ enum dbot_err {
     DBOT_ERR_BUSY = -8,      /* try again later */
     DBOT_ERR_INTERNAL = -9,  /* a bug: should not happen */
     DBOT_ERR_DENIED = -10,   /* not allowed */
+    DBOT_ERR_CONFLICT = -11, /* the row changed since it was read (a decision is stale) */
 };
 
 /* Returns a static English phrase for a DBOT_ERR_* code ("out of memory", ...). */

@@ -107,13 +107,14 @@ struct complaint_change {
 };
 
 /* Applies `ch` to complaint `id` if it is still in state ch->from (the caller decided on that
- * state): 0, DBOT_ERR_NOTFOUND (no such complaint), DBOT_ERR_BUSY (its state changed
+ * state): 0, DBOT_ERR_NOTFOUND (no such complaint), DBOT_ERR_CONFLICT (its state changed
  * meanwhile), or an error. */
 int store_complaint_change(struct store *st, int64_t id, const struct complaint_change *ch,
                            int64_t now);
 
-/* Walks the open complaints (not closed or cancelled) of `dealer` (NULL: all) in id order,
- * at most `limit` (<= 0: 1000). */
+/* Walks the open complaints (not closed or cancelled) of `dealer` (NULL: all; any case) by
+ * the deadline each works towards next (ack, solution or close), then id; at most `limit`
+ * (<= 0: 1000), so the most urgent ones come first. */
 int store_complaint_each_open(struct store *st, const char *dealer, int64_t limit,
                               store_complaint_fn fn, void *arg);
 

@@ -236,7 +236,7 @@ static int change(struct ctx *x, const struct complaint *c, struct complaint_cha
 {
     ch->from = c->state;
     int err = store_complaint_change(x->e->store, c->id, ch, x->now);
-    if (err == DBOT_ERR_BUSY) {
+    if (err == DBOT_ERR_CONFLICT) {
         struct msg_var v[] = {{"id", x->cid},
                               {"state", eng__state_label(x->e, x->lang, c->state)}};
         err = reply(x, c->id, "err_state_other", v, 2);
@@ -598,15 +598,6 @@ static int collect(const struct complaint *c, void *arg)
     return 0;
 }
 
-static int by_next_due(const void *a, const void *b)
-{
-    int64_t x = eng__next_due(a), y = eng__next_due(b);
-    if (x != y)
-        return x < y ? -1 : 1;
-    int64_t i = ((const struct complaint *)a)->id, j = ((const struct complaint *)b)->id;
-    return (i > j) - (i < j);
-}
-
 static int do_list(struct ctx *x, const struct command *cmd)
 {
     struct engine *e = x->e;
@@ -619,9 +610,8 @@ static int do_list(struct ctx *x, const struct command *cmd)
         dealer = x->who.dealer;
     }
     struct listing l = {.overdue_only = cmd->overdue, .now = x->now};
+    /* the store hands them over most urgent first */
     int err = store_complaint_each_open(e->store, dealer, 0, collect, &l);
-    if (err == 0 && l.n > 1)
-        qsort(l.items, l.n, sizeof l.items[0], by_next_due);
 
     char *text = NULL;
     size_t len = 0;

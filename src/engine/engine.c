@@ -49,7 +49,7 @@ int engine_on_delivered(struct engine *e, const char *msg_id, int64_t now)
         if (err == 0)
             err = store_timeline_add(e->store, cid, now, "bot", "notify",
                                      "card delivered to the dealer room", msg_id);
-        if (err == DBOT_ERR_BUSY)
+        if (err == DBOT_ERR_CONFLICT)
             err = 0; /* acknowledged meanwhile: nothing to notify */
         if (err == 0) {
             char id[32];

@@ -240,5 +240,5 @@ int store_complaint_change(struct store *st, int64_t id, const struct complaint_
     if (err)
         return err;
     complaint_cleanup(&c);
-    return DBOT_ERR_BUSY;
+    return DBOT_ERR_CONFLICT;
 }

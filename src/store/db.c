@@ -161,8 +161,10 @@ static const char *const sql_text[SQL__COUNT] = {
         " WHERE id = ?1 AND state = ?2",
     [SQL_COMPLAINT_OPEN] =
         "SELECT " STORE_COMPLAINT_COLUMNS " FROM complaints"
-        " WHERE state NOT IN ('closed','cancelled') AND (?1 IS NULL OR dealer_code = ?1)"
-        " ORDER BY id LIMIT ?2",
+        " WHERE state NOT IN ('closed','cancelled')"
+        " AND (?1 IS NULL OR dealer_code = ?1 COLLATE NOCASE)"
+        " ORDER BY CASE WHEN state IN ('new','notified') THEN ack_due"
+        "  WHEN state = 'acknowledged' THEN solution_due ELSE close_due END, id LIMIT ?2",
     [SQL_DIALOGUE_GET] =
         "SELECT complaint_id, cause, fix, prevent FROM dialogues WHERE jid = ?1",
     [SQL_DIALOGUE_PUT] =
@@ -177,7 +179,7 @@ static const char *const sql_text[SQL__COUNT] = {
     [SQL_OUTBOX_FIND] = "SELECT complaint_id, kind FROM outbox WHERE stanza_id = ?1",
     [SQL_COMPLAINT_LIST] =
         "SELECT " STORE_COMPLAINT_COLUMNS " FROM complaints"
-        " WHERE (?1 IS NULL OR dealer_code = ?1)"
+        " WHERE (?1 IS NULL OR dealer_code = ?1 COLLATE NOCASE)"
         " AND (?2 IS NULL OR state = ?2)"
         " AND (?3 = 0"
         "  OR (state IN ('new','notified') AND ack_due < ?4)"

@@ -17,6 +17,7 @@ const char *dbot_strerror(int err)
     case DBOT_ERR_BUSY: return "busy, try again";
     case DBOT_ERR_INTERNAL: return "internal error";
     case DBOT_ERR_DENIED: return "not allowed";
+    case DBOT_ERR_CONFLICT: return "changed meanwhile";
     default: return "unknown error";
     }
 }

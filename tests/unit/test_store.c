@@ -1,7 +1,9 @@
 /*
  * test_store.c — the store on a real SQLite file: pragmas, migrations from every older schema
  * to the head with data in place, dealers/people upserts, idempotent complaint insert,
- * listing filters, the timeline, transactions and the online backup.
+ * listing filters, the timeline, transactions and the online backup; for schema 3 the
+ * lifecycle changes on a complaint, the open-complaint walk, the /close dialogues and the
+ * outbox message kinds.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -116,6 +118,20 @@ static void test_migrate_from_every_version(void **state)
                                                     &created), 0);
         }
         store_close(st);
+        if (from >= 2) {
+            /* Schema 2 has the outbox, without kinds: rows as the daemon wrote them then. */
+            sqlite3 *db;
+            assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+            assert_int_equal(
+                sqlite3_exec(db,
+                             "INSERT INTO outbox (created_at, complaint_id, channel, target, body,"
+                             " stanza_id) VALUES"
+                             " (2100, 1, 'group', 'dealer-d001', 'card', 'dbot-old-1'),"
+                             " (2200, NULL, 'direct', 'li@example.com', 'hi', 'dbot-old-2')",
+                             NULL, NULL, NULL),
+                SQLITE_OK);
+            sqlite3_close(db);
+        }
 
         st = open_store(); /* migrates to head */
         assert_int_equal(store_schema_version(st, &v), 0);
@@ -125,7 +141,39 @@ static void test_migrate_from_every_version(void **state)
             assert_int_equal(store_complaint_get(st, 1, &c), 0);
             assert_string_equal(c.external_id, "ext-1");
             assert_string_equal(c.summary, "空调异响");
+            /* The columns schema 3 added read as "not yet" on an old row. */
+            assert_null(c.eta);
+            assert_null(c.solution);
+            assert_null(c.cause);
+            assert_null(c.fix);
+            assert_null(c.prevent);
+            assert_int_equal(c.report_at, 0);
+            assert_int_equal(c.reopened, 0);
+            assert_int_equal(c.rejected, 0);
             complaint_cleanup(&c);
+
+            /* The counters start at 0, not NULL: an old row counts like a new one. */
+            struct complaint_change reopen = {.from = STATE_NEW, .to = STATE_NEW,
+                                              .count_reopen = true, .count_reject = true};
+            assert_int_equal(store_complaint_change(st, 1, &reopen, 3000), 0);
+            assert_int_equal(store_complaint_get(st, 1, &c), 0);
+            assert_int_equal(c.reopened, 1);
+            assert_int_equal(c.rejected, 1);
+            complaint_cleanup(&c);
+
+            struct dialogue d;
+            assert_int_equal(store_dialogue_get(st, "li@example.com", &d), DBOT_ERR_NOTFOUND);
+        }
+        if (from >= 2) {
+            /* Old messages are replies: none of them notifies its complaint when delivered. */
+            int64_t cid = -1;
+            char kind[16] = "";
+            assert_int_equal(store_outbox_find(st, "dbot-old-1", &cid, kind, sizeof kind), 0);
+            assert_int_equal(cid, 1);
+            assert_string_equal(kind, "reply");
+            assert_int_equal(store_outbox_find(st, "dbot-old-2", &cid, kind, sizeof kind), 0);
+            assert_int_equal(cid, 0);
+            assert_string_equal(kind, "reply");
         }
         store_close(st);
     }
@@ -404,6 +452,394 @@ static void test_outbox_and_inbox(void **state)
     store_close(st);
 }
 
+static int64_t insert_complaint(struct store *st, const char *ext, const char *dealer)
+{
+    struct intake in = sample_intake(ext, dealer);
+    int64_t id = 0;
+    bool created;
+    assert_int_equal(store_complaint_insert(st, &in, "default", &due, 2000, "api", &id, &created),
+                     0);
+    assert_true(created);
+    return id;
+}
+
+static void test_complaint_change(void **state)
+{
+    (void)state;
+    struct store *st = open_store();
+    add_dealer(st, "D001", "First");
+    int64_t id = insert_complaint(st, "crm-1", "D001");
+    struct complaint c;
+
+    /* A bare state change touches the state and updated_at only. */
+    struct complaint_change notify = {.from = STATE_NEW, .to = STATE_NOTIFIED};
+    assert_int_equal(store_complaint_change(st, id, &notify, 2500), 0);
+    assert_int_equal(store_complaint_get(st, id, &c), 0);
+    assert_int_equal(c.state, STATE_NOTIFIED);
+    assert_int_equal(c.updated_at, 2500);
+    assert_int_equal(c.created_at, 2000);
+    assert_null(c.owner);
+    assert_null(c.eta);
+    assert_null(c.solution);
+    assert_null(c.cause);
+    assert_int_equal(c.ack_at, 0);
+    assert_int_equal(c.solution_at, 0);
+    assert_int_equal(c.report_at, 0);
+    assert_int_equal(c.closed_at, 0);
+    assert_int_equal(c.due.close_due, due.close_due);
+    assert_int_equal(c.reopened, 0);
+    assert_int_equal(c.rejected, 0);
+    complaint_cleanup(&c);
+
+    struct complaint_change ack = {.from = STATE_NOTIFIED, .to = STATE_ACKNOWLEDGED,
+                                   .owner = "li@example.com", .eta = "2024-05-01",
+                                   .ack_at = 3000};
+    assert_int_equal(store_complaint_change(st, id, &ack, 3000), 0);
+    assert_int_equal(store_complaint_get(st, id, &c), 0);
+    assert_int_equal(c.state, STATE_ACKNOWLEDGED);
+    assert_string_equal(c.owner, "li@example.com");
+    assert_string_equal(c.eta, "2024-05-01");
+    assert_int_equal(c.ack_at, 3000);
+    assert_null(c.solution);
+    assert_int_equal(c.solution_at, 0);
+    complaint_cleanup(&c);
+
+    struct complaint_change plan = {.from = STATE_ACKNOWLEDGED, .to = STATE_SOLUTION_AGREED,
+                                    .solution = "更换压缩机", .solution_at = 4000};
+    assert_int_equal(store_complaint_change(st, id, &plan, 4000), 0);
+    assert_int_equal(store_complaint_get(st, id, &c), 0);
+    assert_int_equal(c.state, STATE_SOLUTION_AGREED);
+    assert_string_equal(c.solution, "更换压缩机");
+    assert_int_equal(c.solution_at, 4000);
+    assert_string_equal(c.owner, "li@example.com"); /* NULL in the change: kept */
+    assert_string_equal(c.eta, "2024-05-01");
+    assert_int_equal(c.ack_at, 3000);
+    complaint_cleanup(&c);
+
+    struct complaint_change report = {.from = STATE_SOLUTION_AGREED, .to = STATE_REPORT_SUBMITTED,
+                                      .cause = "风扇松动", .fix = "紧固", .prevent = "出厂检查",
+                                      .report_at = 5000};
+    assert_int_equal(store_complaint_change(st, id, &report, 5000), 0);
+    assert_int_equal(store_complaint_get(st, id, &c), 0);
+    assert_int_equal(c.state, STATE_REPORT_SUBMITTED);
+    assert_string_equal(c.cause, "风扇松动");
+    assert_string_equal(c.fix, "紧固");
+    assert_string_equal(c.prevent, "出厂检查");
+    assert_int_equal(c.report_at, 5000);
+    assert_string_equal(c.solution, "更换压缩机");
+    assert_int_equal(c.solution_at, 4000);
+    complaint_cleanup(&c);
+
+    /* Rejecting a report counts it; the report stays on record until the next one. */
+    struct complaint_change reject = {.from = STATE_REPORT_SUBMITTED,
+                                      .to = STATE_SOLUTION_AGREED, .count_reject = true};
+    assert_int_equal(store_complaint_change(st, id, &reject, 5100), 0);
+    assert_int_equal(store_complaint_get(st, id, &c), 0);
+    assert_int_equal(c.state, STATE_SOLUTION_AGREED);
+    assert_int_equal(c.rejected, 1);
+    assert_int_equal(c.reopened, 0);
+    assert_string_equal(c.cause, "风扇松动");
+    assert_int_equal(c.report_at, 5000);
+    complaint_cleanup(&c);
+
+    /* A second report replaces only what it gives. */
+    struct complaint_change report2 = {.from = STATE_SOLUTION_AGREED,
+                                       .to = STATE_REPORT_SUBMITTED, .cause = "线束磨损",
+                                       .report_at = 5500};
+    assert_int_equal(store_complaint_change(st, id, &report2, 5500), 0);
+    struct complaint_change close = {.from = STATE_REPORT_SUBMITTED, .to = STATE_CLOSED,
+                                     .closed_at = 6000};
+    assert_int_equal(store_complaint_change(st, id, &close, 6000), 0);
+    assert_int_equal(store_complaint_get(st, id, &c), 0);
+    assert_int_equal(c.state, STATE_CLOSED);
+    assert_int_equal(c.closed_at, 6000);
+    assert_string_equal(c.cause, "线束磨损");
+    assert_string_equal(c.fix, "紧固");
+    assert_string_equal(c.prevent, "出厂检查");
+    assert_int_equal(c.report_at, 5500);
+    assert_int_equal(c.rejected, 1);
+    complaint_cleanup(&c);
+
+    /* With neither closed_at nor clear_closed, closed_at and close_due stay. */
+    struct complaint_change reassign = {.from = STATE_CLOSED, .to = STATE_CLOSED,
+                                        .owner = "wang@example.com"};
+    assert_int_equal(store_complaint_change(st, id, &reassign, 6100), 0);
+    assert_int_equal(store_complaint_get(st, id, &c), 0);
+    assert_string_equal(c.owner, "wang@example.com");
+    assert_int_equal(c.closed_at, 6000);
+    assert_int_equal(c.due.close_due, due.close_due);
+    complaint_cleanup(&c);
+
+    /* Reopen: closed_at back to NULL, a new close deadline, counted; the rest stays. */
+    struct complaint_change reopen = {.from = STATE_CLOSED, .to = STATE_SOLUTION_AGREED,
+                                      .clear_closed = true, .close_due = 90000,
+                                      .count_reopen = true};
+    assert_int_equal(store_complaint_change(st, id, &reopen, 7000), 0);
+    assert_int_equal(store_complaint_get(st, id, &c), 0);
+    assert_int_equal(c.state, STATE_SOLUTION_AGREED);
+    assert_int_equal(c.closed_at, 0);
+    assert_int_equal(c.due.close_due, 90000);
+    assert_int_equal(c.due.ack_due, due.ack_due);
+    assert_int_equal(c.due.solution_due, due.solution_due);
+    assert_int_equal(c.reopened, 1);
+    assert_int_equal(c.rejected, 1);
+    assert_int_equal(c.ack_at, 3000);
+    assert_int_equal(c.solution_at, 4000);
+    assert_int_equal(c.report_at, 5500);
+    assert_int_equal(c.updated_at, 7000);
+    complaint_cleanup(&c);
+
+    /* A decision made on a state the complaint has left changes nothing. */
+    struct complaint_change stale = {.from = STATE_CLOSED, .to = STATE_CANCELLED,
+                                     .owner = "ghost@example.com", .eta = "2030-01-01",
+                                     .closed_at = 8000, .count_reopen = true,
+                                     .count_reject = true};
+    assert_int_equal(store_complaint_change(st, id, &stale, 8000), DBOT_ERR_CONFLICT);
+    assert_int_equal(store_complaint_get(st, id, &c), 0);
+    assert_int_equal(c.state, STATE_SOLUTION_AGREED);
+    assert_string_equal(c.owner, "wang@example.com");
+    assert_string_equal(c.eta, "2024-05-01");
+    assert_int_equal(c.closed_at, 0);
+    assert_int_equal(c.reopened, 1);
+    assert_int_equal(c.rejected, 1);
+    assert_int_equal(c.updated_at, 7000);
+    complaint_cleanup(&c);
+
+    assert_int_equal(store_complaint_change(st, id + 100, &notify, 8000), DBOT_ERR_NOTFOUND);
+
+    /* Inside an open transaction the change is part of it. */
+    assert_int_equal(store_begin(st), 0);
+    struct complaint_change cancel = {.from = STATE_SOLUTION_AGREED, .to = STATE_CANCELLED,
+                                      .closed_at = 9000};
+    assert_int_equal(store_complaint_change(st, id, &cancel, 9000), 0);
+    store_rollback(st);
+    assert_int_equal(store_complaint_get(st, id, &c), 0);
+    assert_int_equal(c.state, STATE_SOLUTION_AGREED);
+    assert_int_equal(c.closed_at, 0);
+    complaint_cleanup(&c);
+    store_close(st);
+}
+
+static void set_state(struct store *st, int64_t id, enum complaint_state to)
+{
+    struct complaint_change ch = {.from = STATE_NEW, .to = to};
+    assert_int_equal(store_complaint_change(st, id, &ch, 3000), 0);
+}
+
+static void test_complaint_each_open(void **state)
+{
+    (void)state;
+    struct store *st = open_store();
+    add_dealer(st, "D001", "First");
+    add_dealer(st, "D002", "Second");
+    /* ids 1..6; D001: 1 3 5, D002: 2 4 6. The states are chosen so that neither the state
+     * order nor the (dealer, state) index order is the id order. */
+    char ext[16];
+    for (int i = 0; i < 6; i++) {
+        snprintf(ext, sizeof ext, "e%d", i);
+        insert_complaint(st, ext, i % 2 ? "D002" : "D001");
+    }
+    set_state(st, 1, STATE_SOLUTION_AGREED);
+    set_state(st, 2, STATE_REPORT_SUBMITTED);
+    set_state(st, 3, STATE_CLOSED);
+    set_state(st, 4, STATE_CANCELLED);
+    set_state(st, 5, STATE_ACKNOWLEDGED);
+    /* 6 stays new */
+
+    /* Open ones by the deadline each works towards (all were received together): 6 (new:
+     * ack), 5 (acknowledged: solution), then 1 and 2 (close), ties by id. */
+    int64_t ids[8] = {0};
+    assert_int_equal(store_complaint_each_open(st, NULL, 0, collect_ids, ids), 0);
+    assert_int_equal(ids[0], 4);
+    assert_int_equal(ids[1], 6);
+    assert_int_equal(ids[2], 5);
+    assert_int_equal(ids[3], 1);
+    assert_int_equal(ids[4], 2);
+
+    memset(ids, 0, sizeof ids);
+    assert_int_equal(store_complaint_each_open(st, "D001", 0, collect_ids, ids), 0);
+    assert_int_equal(ids[0], 2);
+    assert_int_equal(ids[1], 5);
+    assert_int_equal(ids[2], 1);
+
+    /* the dealer code matches in any case, as everywhere else */
+    memset(ids, 0, sizeof ids);
+    assert_int_equal(store_complaint_each_open(st, "d001", 0, collect_ids, ids), 0);
+    assert_int_equal(ids[0], 2);
+
+    memset(ids, 0, sizeof ids);
+    assert_int_equal(store_complaint_each_open(st, "D002", -1, collect_ids, ids), 0);
+    assert_int_equal(ids[0], 2);
+    assert_int_equal(ids[1], 6);
+    assert_int_equal(ids[2], 2);
+
+    memset(ids, 0, sizeof ids);
+    assert_int_equal(store_complaint_each_open(st, NULL, 2, collect_ids, ids), 0);
+    assert_int_equal(ids[0], 2);
+    assert_int_equal(ids[1], 6);
+    assert_int_equal(ids[2], 5);
+
+    memset(ids, 0, sizeof ids);
+    assert_int_equal(store_complaint_each_open(st, "D404", 0, collect_ids, ids), 0);
+    assert_int_equal(ids[0], 0);
+    store_close(st);
+}
+
+static void test_dialogues(void **state)
+{
+    (void)state;
+    struct store *st = open_store();
+    add_dealer(st, "D001", "First");
+    int64_t id1 = insert_complaint(st, "crm-1", "D001");
+    int64_t id2 = insert_complaint(st, "crm-2", "D001");
+
+    /* NOTFOUND leaves *out as it was. */
+    struct dialogue d = {.complaint_id = 77};
+    assert_int_equal(store_dialogue_get(st, "li@example.com", &d), DBOT_ERR_NOTFOUND);
+    assert_int_equal(d.complaint_id, 77);
+
+    struct dialogue put = {.complaint_id = id1, .cause = (char *)"风扇松动"};
+    assert_int_equal(store_dialogue_put(st, "li@example.com", &put, 3000), 0);
+    assert_int_equal(store_dialogue_get(st, "li@example.com", &d), 0);
+    assert_int_equal(d.complaint_id, id1);
+    assert_string_equal(d.cause, "风扇松动");
+    assert_null(d.fix);
+    assert_null(d.prevent);
+    dialogue_cleanup(&d);
+
+    /* A second put replaces every field, a NULL one included. */
+    struct dialogue put2 = {.complaint_id = id1, .fix = (char *)"紧固", .prevent = (char *)"检查"};
+    assert_int_equal(store_dialogue_put(st, "li@example.com", &put2, 3100), 0);
+    assert_int_equal(store_dialogue_get(st, "li@example.com", &d), 0);
+    assert_int_equal(d.complaint_id, id1);
+    assert_null(d.cause);
+    assert_string_equal(d.fix, "紧固");
+    assert_string_equal(d.prevent, "检查");
+    dialogue_cleanup(&d);
+
+    struct dialogue put3 = {.complaint_id = id2, .cause = (char *)"c", .fix = (char *)"f",
+                            .prevent = (char *)"p"};
+    assert_int_equal(store_dialogue_put(st, "li@example.com", &put3, 3200), 0);
+    struct dialogue other = {.complaint_id = id1};
+    assert_int_equal(store_dialogue_put(st, "wang@example.com", &other, 3200), 0);
+    assert_int_equal(store_dialogue_get(st, "li@example.com", &d), 0);
+    assert_int_equal(d.complaint_id, id2);
+    assert_string_equal(d.cause, "c");
+    assert_string_equal(d.fix, "f");
+    assert_string_equal(d.prevent, "p");
+    /* cleanup frees and zeroes; a second cleanup and NULL are harmless. */
+    dialogue_cleanup(&d);
+    assert_int_equal(d.complaint_id, 0);
+    assert_null(d.cause);
+    assert_null(d.fix);
+    assert_null(d.prevent);
+    dialogue_cleanup(&d);
+    dialogue_cleanup(NULL);
+
+    /* One dialogue per person: deleting one leaves the other. */
+    assert_int_equal(store_dialogue_delete(st, "li@example.com"), 0);
+    assert_int_equal(store_dialogue_get(st, "li@example.com", &d), DBOT_ERR_NOTFOUND);
+    assert_int_equal(store_dialogue_delete(st, "li@example.com"), 0);
+    assert_int_equal(store_dialogue_get(st, "wang@example.com", &d), 0);
+    assert_int_equal(d.complaint_id, id1);
+    assert_null(d.cause);
+    dialogue_cleanup(&d);
+
+    /* A dialogue is about a stored complaint. */
+    struct dialogue ghost = {.complaint_id = 999};
+    assert_int_not_equal(store_dialogue_put(st, "g@example.com", &ghost, 3300), 0);
+    store_close(st);
+
+    /* Dialogues survive a restart. */
+    st = open_store();
+    assert_int_equal(store_dialogue_get(st, "wang@example.com", &d), 0);
+    assert_int_equal(d.complaint_id, id1);
+    dialogue_cleanup(&d);
+    store_close(st);
+}
+
+/* The stored state and attempts of one message, read past the store's API. */
+static void outbox_row_state(const char *msg_id, char *state_out, size_t len, int *attempts)
+{
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+    const char *sql = "SELECT state, attempts FROM outbox WHERE stanza_id = ?1";
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    sqlite3_bind_text(s, 1, msg_id, -1, SQLITE_TRANSIENT);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    snprintf(state_out, len, "%s", (const char *)sqlite3_column_text(s, 0));
+    *attempts = sqlite3_column_int(s, 1);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+}
+
+static void test_outbox_kinds(void **state)
+{
+    (void)state;
+    struct store *st = open_store();
+    add_dealer(st, "D001", "First");
+    int64_t id = insert_complaint(st, "crm-1", "D001");
+    char card[OUTBOX_ID_MAX], reply[OUTBOX_ID_MAX];
+    assert_int_equal(store_outbox_add(st, id, true, "dealer-d001", "卡片", "card", 100, card), 0);
+    assert_int_equal(store_outbox_add(st, 0, false, "li@example.com", "hi", NULL, 100, reply), 0);
+
+    int64_t cid = -1;
+    char kind[16] = "";
+    assert_int_equal(store_outbox_find(st, card, &cid, kind, sizeof kind), 0);
+    assert_int_equal(cid, id);
+    assert_string_equal(kind, "card");
+    assert_int_equal(store_outbox_find(st, reply, &cid, kind, sizeof kind), 0);
+    assert_int_equal(cid, 0);
+    assert_string_equal(kind, "reply");
+    /* kind is bounded by kind_len. */
+    char small[3];
+    assert_int_equal(store_outbox_find(st, card, &cid, small, sizeof small), 0);
+    assert_string_equal(small, "ca");
+
+    cid = -1;
+    snprintf(kind, sizeof kind, "untouched");
+    assert_int_equal(store_outbox_find(st, "dbot-unknown", &cid, kind, sizeof kind),
+                     DBOT_ERR_NOTFOUND);
+    assert_int_equal(cid, -1);
+    assert_string_equal(kind, "untouched");
+
+    /* An attempt on a pending message marks it sent; it is still pending delivery. */
+    struct pending_walk w = {0};
+    assert_int_equal(store_outbox_each_pending(st, 0, 10, collect_pending, &w), 0);
+    assert_int_equal(w.n, 2);
+    assert_string_equal(w.first_id, card);
+    int64_t card_rowid = w.last_rowid - 1;
+    char row_state[16];
+    int attempts = -1;
+    assert_int_equal(store_outbox_attempted(st, card_rowid, 101), 0);
+    outbox_row_state(card, row_state, sizeof row_state, &attempts);
+    assert_string_equal(row_state, "sent");
+    assert_int_equal(attempts, 1);
+
+    /* The receipt can overtake the attempt's bookkeeping (a resend after a reconnect): the
+     * attempt is counted, but a delivered message never goes back to 'sent'. */
+    assert_int_equal(store_outbox_delivered(st, card, 102), 0);
+    assert_int_equal(store_outbox_attempted(st, card_rowid, 103), 0);
+    outbox_row_state(card, row_state, sizeof row_state, &attempts);
+    assert_string_equal(row_state, "delivered");
+    assert_int_equal(attempts, 2);
+    struct outbox_counts counts;
+    assert_int_equal(store_outbox_count(st, &counts), 0);
+    assert_int_equal(counts.delivered, 1);
+    assert_int_equal(counts.pending, 1);
+    struct pending_walk w2 = {0};
+    assert_int_equal(store_outbox_each_pending(st, 0, 10, collect_pending, &w2), 0);
+    assert_int_equal(w2.n, 1);
+    assert_string_equal(w2.first_id, reply);
+
+    /* The kind is kept after delivery: the receipt is what looks it up. */
+    assert_int_equal(store_outbox_find(st, card, &cid, kind, sizeof kind), 0);
+    assert_int_equal(cid, id);
+    assert_string_equal(kind, "card");
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -417,6 +853,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_transaction_rollback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_and_inbox, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_complaint_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_complaint_each_open, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dialogues, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_kinds, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
