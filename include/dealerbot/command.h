@@ -17,13 +17,14 @@
  *   /cancel|/取消 [C-1 [reason]]        /underperformers|/待改进
  *   /broadcast|/广播 <all|underperformers|region:R|dealer:X> <standard|penalty|training|risk|
  *                   notice> [ack] <text>
- *   /penalty|/处罚 <dealer> <code> [C-1] [note]
+ *   /penalty|/处罚 <dealer> <code> [C-1] [note]   /penalties|/处罚记录 [dealer]
  * Separators are runs of ' ', '\t', U+3000 and line ends. A Chinese alias may be glued to its
- * first argument ("/受理C-1"), since Chinese is written without spaces. Ids accept full-width
- * letters, digits and hyphen ("Ｃ－１２") and leading zeros ("C-0012" is 12). A /close label
- * counts at the start of any word (start of a line, after the id, after a blank), so
- * "/close C-1 cause: a fix: b" works on one line; text before the first label and a repeated
- * label are CMDERR_BAD_ARGUMENT.
+ * first argument ("/受理C-1"), since Chinese is written without spaces; the longest alias
+ * wins, so "/处罚记录SH001" is /penalties, not /处罚 with "记录SH001". Ids accept
+ * full-width letters, digits and hyphen ("Ｃ－１２") and leading zeros ("C-0012" is 12). A
+ * /close label counts at the start of any word (start of a line, after the id, after a
+ * blank), so "/close C-1 cause: a fix: b" works on one line; text before the first label and
+ * a repeated label are CMDERR_BAD_ARGUMENT.
  */
 #ifndef DEALERBOT_COMMAND_H
 #define DEALERBOT_COMMAND_H
@@ -55,6 +56,7 @@ enum cmd_kind {
     CMD_SCORECARD,
     CMD_UNDERPERFORMERS,
     CMD_PENALTY,
+    CMD_PENALTIES, /* added last: the values above are stable */
 };
 
 enum cmd_error {
@@ -80,7 +82,7 @@ struct command {
     char *cause, *fix, *prevent; /* /close report fields, trimmed, each passed
                                     report_field_check; NULL when missing (the engine asks) */
     bool overdue;          /* /list overdue */
-    char *dealer;          /* /list dealer=X, /scorecard X, /penalty X (dealer code
+    char *dealer;          /* /list dealer=X, /scorecard X, /penalty X, /penalties X (dealer code
                               [A-Za-z0-9_-]{1,32}, upper-cased); NULL when none */
     char *audience;        /* /broadcast: "underperformers" | "all" | "region:<r>" (r as typed) |
                               "dealer:<CODE>" (upper-cased) */

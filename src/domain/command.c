@@ -40,6 +40,7 @@ static const struct {
     [CMD_SCORECARD] = {"scorecard", "评分"},
     [CMD_UNDERPERFORMERS] = {"underperformers", "待改进"},
     [CMD_PENALTY] = {"penalty", "处罚"},
+    [CMD_PENALTIES] = {"penalties", "处罚记录"}, /* extends 处罚: see glued_alias */
 };
 #define NCOMMANDS (sizeof names / sizeof names[0])
 
@@ -854,6 +855,7 @@ static int parse_args(enum cmd_kind k, struct cursor *c, struct command *cmd,
     case CMD_READ:
         return parse_read(c, cmd, err, diag);
     case CMD_SCORECARD:
+    case CMD_PENALTIES:
         if (next_token(c, &tok, &len)) {
             rc = take_dealer(tok, len, k, &cmd->dealer, err, diag);
             if (rc)
@@ -880,6 +882,22 @@ static bool lookup(const char *s, size_t len, enum cmd_kind *out)
         }
     }
     return false;
+}
+
+/* The longest Chinese alias that is a proper prefix of s[0..len) ("/受理C-1"); sets *out and
+ * returns its byte length, or returns 0. Longest, because one alias may extend another:
+ * "处罚记录SH001" is /penalties SH001, not /处罚 with the dealer "记录SH001". */
+static size_t glued_alias(const char *s, size_t len, enum cmd_kind *out)
+{
+    size_t best = 0;
+    for (size_t k = 0; k < NCOMMANDS; k++) {
+        size_t n = strlen(names[k].zh);
+        if (len > n && n > best && memcmp(s, names[k].zh, n) == 0) {
+            best = n;
+            *out = (enum cmd_kind)k;
+        }
+    }
+    return best;
 }
 
 int command_kind_parse(const char *s, size_t len, enum cmd_kind *out)
@@ -949,10 +967,9 @@ int command_parse(const char *text, size_t len, struct command *out, enum cmd_er
     /* The word: exact, or a Chinese alias glued to its first argument ("/受理C-1"). */
     enum cmd_kind kind = CMD_HELP;
     bool known = lookup(text + wstart, wend - wstart, &kind);
-    for (size_t k = 0; !known && k < NCOMMANDS; k++) {
-        size_t n = strlen(names[k].zh);
-        if (wend - wstart > n && memcmp(text + wstart, names[k].zh, n) == 0) {
-            kind = (enum cmd_kind)k;
+    if (!known) {
+        size_t n = glued_alias(text + wstart, wend - wstart, &kind);
+        if (n) {
             known = true;
             wend = wstart + n;
         }

@@ -469,6 +469,96 @@ static void test_penalty(void **state)
     bad("/penalty D1 迟到", CMDERR_BAD_ARGUMENT, "is not a penalty code");
 }
 
+static void test_penalties(void **state)
+{
+    (void)state;
+    struct command c;
+    ok("/penalties", CMD_PENALTIES, &c);
+    assert_null(c.dealer);
+    assert_null(c.penalty_code);
+    assert_null(c.text);
+    assert_int_equal(c.ticket, 0);
+    assert_string_equal(last_word, "/penalties");
+    command_cleanup(&c);
+    ok("/处罚记录", CMD_PENALTIES, &c);
+    assert_null(c.dealer);
+    assert_string_equal(last_word, "/处罚记录");
+    command_cleanup(&c);
+    ok("/penalties sh001", CMD_PENALTIES, &c);
+    assert_string_equal(c.dealer, "SH001");
+    command_cleanup(&c);
+    ok("/PENALTIES  Sh-0_1\t", CMD_PENALTIES, &c);
+    assert_string_equal(c.dealer, "SH-0_1");
+    command_cleanup(&c);
+    ok("/处罚记录 d001", CMD_PENALTIES, &c);
+    assert_string_equal(c.dealer, "D001");
+    command_cleanup(&c);
+    ok(FWSL "处罚记录" IDSP "sh001" IDSP, CMD_PENALTIES, &c);
+    assert_string_equal(c.dealer, "SH001");
+    assert_string_equal(last_word, FWSL "处罚记录");
+    command_cleanup(&c);
+    ok(FWSL "penalties", CMD_PENALTIES, &c);
+    assert_null(c.dealer);
+    command_cleanup(&c);
+
+    /* Glued alias: the longest alias wins, so this is not /处罚 with the dealer "记录SH001". */
+    ok("/处罚记录SH001", CMD_PENALTIES, &c);
+    assert_string_equal(c.dealer, "SH001");
+    assert_null(c.penalty_code);
+    assert_string_equal(last_word, "/处罚记录");
+    command_cleanup(&c);
+    ok(FWSL "处罚记录sh001", CMD_PENALTIES, &c);
+    assert_string_equal(c.dealer, "SH001");
+    command_cleanup(&c);
+
+    bad("/penalties SH001 extra", CMDERR_BAD_ARGUMENT, "/penalties: unexpected \"extra\"");
+    bad("/处罚记录 D1 D2", CMDERR_BAD_ARGUMENT, "/penalties: unexpected \"D2\"");
+    bad("/处罚记录SH001 P-01", CMDERR_BAD_ARGUMENT, "/penalties: unexpected \"P-01\"");
+    bad("/penalties 上海店", CMDERR_BAD_ARGUMENT, "/penalties: \"上海店\" is not a dealer code");
+    bad("/penalties D.1", CMDERR_BAD_ARGUMENT, "is not a dealer code");
+    bad("/penalties 123456789012345678901234567890123", CMDERR_BAD_ARGUMENT,
+        "is not a dealer code");
+    bad("/penaltie", CMDERR_UNKNOWN_COMMAND, "unknown command /penaltie");
+    bad("/penaltiesSH001", CMDERR_UNKNOWN_COMMAND, "unknown command /penaltiesSH001");
+}
+
+/* "/处罚" and "/处罚记录" share a prefix: each spelling must reach its own command. */
+static void test_penalty_alias_prefix(void **state)
+{
+    (void)state;
+    struct command c;
+    enum cmd_kind k;
+    assert_int_equal(command_kind_parse("/处罚记录", strlen("/处罚记录"), &k), 0);
+    assert_int_equal(k, CMD_PENALTIES);
+    assert_int_equal(command_kind_parse("/处罚", strlen("/处罚"), &k), 0);
+    assert_int_equal(k, CMD_PENALTY);
+    assert_int_equal(command_kind_parse("处罚记", strlen("处罚记"), &k), DBOT_ERR_INVALID);
+
+    /* /处罚 glued to its dealer still works, and so does a dealer that starts like 记录. */
+    ok("/处罚D1 X1", CMD_PENALTY, &c);
+    assert_string_equal(c.dealer, "D1");
+    assert_string_equal(c.penalty_code, "X1");
+    assert_string_equal(last_word, "/处罚");
+    command_cleanup(&c);
+    ok("/处罚 D1 X1 记录在案", CMD_PENALTY, &c);
+    assert_string_equal(c.text, "记录在案");
+    command_cleanup(&c);
+    /* "/处罚记" is the glued /处罚 with the non-code "记". */
+    bad("/处罚记 D1", CMDERR_BAD_ARGUMENT, "/penalty: \"记\" is not a dealer code");
+    assert_string_equal(last_word, "/处罚");
+    /* "/处罚记录" is never /处罚 + "记录": with arguments /penalty would take, it refuses them
+       as /penalties rather than reading "记录" as a dealer. */
+    bad("/处罚记录 D1 X1", CMDERR_BAD_ARGUMENT, "/penalties: unexpected \"X1\"");
+    assert_string_equal(last_word, "/处罚记录");
+    bad("/处罚记录D1 X1 C-5 note", CMDERR_BAD_ARGUMENT, "/penalties: unexpected \"X1\"");
+    assert_string_equal(last_word, "/处罚记录");
+    /* And "/penalty" is not a prefix match of "/penalties" or the other way round. */
+    ok("/penalty D1 X1", CMD_PENALTY, &c);
+    command_cleanup(&c);
+    ok("/penalties D1", CMD_PENALTIES, &c);
+    command_cleanup(&c);
+}
+
 static void test_unknown_and_word(void **state)
 {
     (void)state;
@@ -628,7 +718,7 @@ static void test_report_field_check(void **state)
 static void test_names(void **state)
 {
     (void)state;
-    for (int k = CMD_HELP; k <= CMD_PENALTY; k++) {
+    for (int k = CMD_HELP; k <= CMD_PENALTIES; k++) {
         const char *name = command_name((enum cmd_kind)k);
         char buf[64];
         enum cmd_kind got;
@@ -652,8 +742,10 @@ static void test_names(void **state)
     }
     static const char *const zh[] = {"帮助", "受理", "方案", "结案", "状态",
                                      "列表", "通过", "驳回", "重开", "取消",
-                                     "广播", "已读", "评分", "待改进", "处罚"};
-    for (int k = CMD_HELP; k <= CMD_PENALTY; k++) {
+                                     "广播", "已读", "评分", "待改进", "处罚",
+                                     "处罚记录"};
+    assert_int_equal(sizeof zh / sizeof zh[0], CMD_PENALTIES + 1);
+    for (int k = CMD_HELP; k <= CMD_PENALTIES; k++) {
         enum cmd_kind got;
         char buf[64];
         snprintf(buf, sizeof buf, "／%s", zh[k]);
@@ -666,6 +758,10 @@ static void test_names(void **state)
     assert_int_equal(command_kind_parse("/foo", 4, &got), DBOT_ERR_INVALID);
     assert_int_equal(command_kind_parse("/", 1, &got), DBOT_ERR_INVALID);
     assert_string_equal(command_name(CMD_ACK), "ack");
+    assert_string_equal(command_name(CMD_PENALTIES), "penalties");
+    /* New kinds are added at the end: stored and logged values keep their numbers. */
+    assert_int_equal(CMD_PENALTY, 14);
+    assert_int_equal(CMD_PENALTIES, 15);
     command_cleanup(NULL);
 }
 
@@ -685,6 +781,8 @@ int main(void)
         cmocka_unit_test(test_read),
         cmocka_unit_test(test_scorecard_underperformers),
         cmocka_unit_test(test_penalty),
+        cmocka_unit_test(test_penalties),
+        cmocka_unit_test(test_penalty_alias_prefix),
         cmocka_unit_test(test_unknown_and_word),
         cmocka_unit_test(test_limits_and_encoding),
         cmocka_unit_test(test_ids),
