@@ -1,6 +1,7 @@
 """Tests of the chat-server harness itself (scripts/prosody.sh + tests/integration/xmpp.py)
 against a real Prosody on loopback: start/stop by PID with nothing left behind, accounts,
-groupchat with real JIDs, direct messages, members-only rooms, restarts, parallel instances.
+groupchat with real JIDs, direct messages, members-only rooms, restarts, parallel instances,
+the client over WebSocket (RFC 7395).
 Run by CTest (label integration); or by hand:
     /usr/bin/python3 tests/integration/test_prosody.py [test_name...]
 """
@@ -274,6 +275,145 @@ def test_relay_rate(t):
     print("     relay: %(n)d msgs in %(seconds).3f s = %(rate).0f msg/s at the receiver, "
           "%(echo_rate).0f msg/s echoed, lost %(lost)d" % r)
     eq(r["lost"], 0, "lost messages")
+
+
+def ws_read_frame(sock):
+    """(fin, opcode, unmasked payload) of one client frame; fails unless it is masked."""
+    def exactly(n):
+        b = b""
+        while len(b) < n:
+            chunk = sock.recv(n - len(b))
+            check(chunk, "the client closed the connection")
+            b += chunk
+        return b
+    b0, b1 = exactly(2)
+    check(b1 & 0x80, "client frames are masked")
+    n = b1 & 0x7F
+    if n == 126:
+        n = int.from_bytes(exactly(2), "big")
+    elif n == 127:
+        n = int.from_bytes(exactly(8), "big")
+    key = exactly(4)
+    return bool(b0 & 0x80), b0 & 0x0F, xmpp.ws_mask(exactly(n), key)
+
+
+def test_websocket_framing(t):
+    """The client's RFC 6455/7395 framing against a scripted server on a socketpair: <open/>,
+    one frame per element with its namespace, fragmented messages (with a ping between the
+    fragments) reassembled, ping answered with pong, close frame answered."""
+    eq(xmpp.ws_mask(xmpp.ws_mask(b"abcdefg", b"\x01\x02\x03\x04"), b"\x01\x02\x03\x04"),
+       b"abcdefg", "masking twice")
+    eq(xmpp.ws_mask(b"\x00" * 6, b"\x01\x02\x03\x04"), b"\x01\x02\x03\x04\x01\x02", "key repeats")
+    cli, srv = socket.socketpair()
+    try:
+        srv.settimeout(5)
+        c = xmpp.Client("alice", "pw", transport="ws", ws_url="ws://127.0.0.1:1/xmpp-websocket")
+        c.sock, c._closed = cli, False
+        frame = xmpp.ws_frame
+        srv.sendall(frame(xmpp.WS_TEXT, b"<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' "
+                          b"from='localhost' version='1.0'/>", mask=False)
+                    + frame(xmpp.WS_TEXT, b"<stream:features xmlns='jabber:client' xmlns:stream="
+                            b"'http://etherx.jabber.org/streams'><mechanisms xmlns='urn:ietf:params"
+                            b":xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms>"
+                            b"</stream:features>", mask=False))
+        feats = c._open_stream(5)
+        eq([m.text for m in feats.iter(xmpp.tag(xmpp.NS_SASL, "mechanism"))], ["PLAIN"], "features")
+        fin, op, data = ws_read_frame(srv)
+        eq((fin, op), (True, xmpp.WS_TEXT), "one text frame")
+        eq(data, b'<open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="localhost" version=\'1.0\'/>',
+           "open")
+        c.send_raw("<presence/><message to='bob@localhost'><body>a</body></message>")
+        eq(ws_read_frame(srv)[2], b'<presence xmlns="jabber:client"/>', "first element")
+        eq(ws_read_frame(srv)[2], b'<message xmlns="jabber:client" to=\'bob@localhost\'>'
+           b"<body>a</body></message>", "second element, namespaced")
+        msg = ("<message xmlns='jabber:client' from='bob@localhost/x' type='chat' id='m1'>"
+               "<body>%s</body></message>" % ("z" * 300)).encode()
+        srv.sendall(frame(xmpp.WS_TEXT, msg[:100], mask=False, fin=False)
+                    + frame(xmpp.WS_PING, b"are you there", mask=False)
+                    + frame(xmpp.WS_CONT, msg[100:200], mask=False, fin=False))
+        c.pump(5)
+        eq(ws_read_frame(srv), (True, xmpp.WS_PONG, b"are you there"), "pong between fragments")
+        check(not c.inbox, "no message before its last fragment")
+        srv.sendall(frame(xmpp.WS_CONT, msg[200:], mask=False))
+        m = c.wait_for_message(timeout=5)
+        eq((m.id, m.body), ("m1", "z" * 300), "reassembled")
+        srv.sendall(frame(xmpp.WS_CLOSE, (1001).to_bytes(2, "big"), mask=False))
+        check(not c.pump(5), "a close frame ends the stream")
+        eq(c.ws_close_code, 1001, "close code")
+        eq(ws_read_frame(srv), (True, xmpp.WS_CLOSE, (1001).to_bytes(2, "big")), "close answered")
+        c.disconnect()
+        check(c.sock is None, "closed")
+    finally:
+        cli.close()
+        srv.close()
+
+
+def test_websocket_client(t):
+    """The harness client over WebSocket (RFC 7395, the bot's transport) beside one over TCP:
+    the same room, groupchat and direct messages both ways, and relay_rate with a ws sender."""
+    p = xmpp.prosody(t)
+    p.register_many(USERS)
+    w = p.client("alice", USERS["alice"], transport="ws")          # SCRAM-SHA-1 over ws
+    eq((w.transport, w.ws_url), ("ws", p.ws_url), "ws transport on the server's URL")
+    eq(w.jid, "alice@localhost/test", "bound over ws")
+    check("urn:xmpp:sm:3" in w.stream_features, "features after the second <open/>: %r"
+          % w.stream_features)
+    eq(p.client("eve", USERS["eve"], transport="ws", mechanism="PLAIN").jid, "eve@localhost/test",
+       "PLAIN over ws")
+    b = p.client("bob", USERS["bob"])                               # tcp
+    eq(b.transport, "tcp", "default transport")
+    check(w.ping() < 5, "ping over ws")
+    room = p.room("mixed")
+    w.join(room, "Alice")
+    w.configure_room(room, non_anonymous=True)
+    b.join(room, "Bob")
+    eq(w.wait_for_occupant(room, lambda o: o.nick == "Bob").jid, "bob@localhost", "ws sees tcp")
+    eq(b.occupants(room)["Alice"].jid, "alice@localhost", "tcp sees ws")
+    # groupchat both ways; a body with markup, quotes and non-ASCII; several stanzas in one
+    # send_raw go out as one frame each
+    mid = w.send_groupchat(room, "from ws <b> & 'q' \"dq\" 你好")
+    m = b.wait_for_message(lambda m: m.id == mid, timeout=5)
+    eq((m.body, m.room, m.nick, m.real_jid, m.type),
+       ("from ws <b> & 'q' \"dq\" 你好", room, "Alice", "alice@localhost", "groupchat"), "ws -> tcp")
+    w.wait_for_message(lambda m: m.id == mid, timeout=5)           # the room's echo, over ws
+    mid = b.send_groupchat(room, "from tcp")
+    m = w.wait_for_message(lambda m: m.id == mid, timeout=5)
+    eq((m.body, m.nick, m.real_jid), ("from tcp", "Bob", "bob@localhost"), "tcp -> ws")
+    w.send_raw("".join("<message to=%s type='groupchat' id='batch%d'><body>batch %d</body></message>"
+                       % (xmpp.q(room), i, i) for i in range(3)))
+    eq([m.body for m in b.wait_for_messages(3, lambda m: m.id.startswith("batch"), timeout=5)],
+       ["batch 0", "batch 1", "batch 2"], "three stanzas of one send_raw")
+    # a large stanza: 16-bit and 64-bit frame lengths both ways
+    big = "x" * 70000
+    mid = w.send_groupchat(room, big)
+    eq(b.wait_for_message(lambda m: m.id == mid, timeout=5).body, big, "70 kB ws -> tcp")
+    eq(w.wait_for_message(lambda m: m.id == mid, timeout=5).body, big, "70 kB echo to ws")
+    # direct messages both ways
+    mid = w.send_chat(p.jid("bob"), "direct from ws")
+    m = b.wait_for_message(lambda m: m.type == "chat", timeout=5)
+    eq((m.body, m.id, m.from_, m.real_jid), ("direct from ws", mid, "alice@localhost/test",
+                                             "alice@localhost"), "ws -> tcp chat")
+    mid = b.send_chat(w.jid, "direct from tcp")
+    m = w.wait_for_message(lambda m: m.type == "chat", timeout=5)
+    eq((m.body, m.id, m.from_), ("direct from tcp", mid, "bob@localhost/test"), "tcp -> ws chat")
+    w.drain()
+    b.drain()
+    # relay_rate with a ws sender (select on .sock, pump, message_hook)
+    r = xmpp.relay_rate(w, b, room, n=int(os.environ.get("RELAY_N", "2000")))
+    print("     relay ws -> tcp: %(n)d msgs in %(seconds).3f s = %(rate).0f msg/s at the receiver, "
+          "%(echo_rate).0f msg/s echoed, lost %(lost)d" % r)
+    eq(r["lost"], 0, "lost messages")
+    check(not w.inbox and not b.inbox, "relay messages consumed by the hooks")
+    # leaving and a clean close: <close/> answered, then the WebSocket close frame
+    w.leave(room)
+    b.wait_for_presence(lambda pr: pr.nick == "Alice" and pr.type == "unavailable", timeout=5)
+    w.disconnect()
+    check(w.sock is None and w._closed, "ws client closed")
+    b.disconnect()
+    # the same ws client connects again
+    w.connect()
+    check(w.ping() < 5, "ws reconnect")
+    w.disconnect()
 
 
 if __name__ == "__main__":

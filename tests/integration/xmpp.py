@@ -3,14 +3,15 @@
 
 Prosody: a private, unprivileged Prosody 0.12 in a temp directory, started and stopped by PID
 through scripts/prosody.sh (free loopback ports, WebSocket + c2s TCP, MUC "conference.localhost",
-no TLS). Client: a small synchronous XMPP client over c2s TCP (SASL SCRAM-SHA-1 or PLAIN, bind,
-presence, MUC join/leave/configure/affiliations, groupchat and direct messages, disco, ping).
+no TLS). Client: a small synchronous XMPP client over c2s TCP, or over WebSocket (RFC 7395, as the
+bot speaks it) with transport="ws" (SASL SCRAM-SHA-1 or PLAIN, bind, presence, MUC
+join/leave/configure/affiliations, groupchat and direct messages, disco, ping).
 Everything waits on a condition with a timeout; nothing sleeps for a fixed time.
 
     p = xmpp.Prosody().start()               # or, inside a dbot test: p = xmpp.prosody(t)
     p.register_many({"alice": "pw-a", "bob": "pw-b"})
     a = p.client("alice", "pw-a")            # connected, bound, available
-    b = p.client("bob", "pw-b")
+    b = p.client("bob", "pw-b", transport="ws")   # the same client over p.ws_url
     room = p.room("dealer-sh001")            # "dealer-sh001@conference.localhost"
     a.join(room, "Alice")                    # the creator becomes owner
     a.configure_room(room, persistent=True, members_only=True, non_anonymous=True)
@@ -32,6 +33,8 @@ import ctypes
 import hashlib
 import hmac
 import os
+import random
+import re
 import select
 import signal
 import socket
@@ -39,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import uuid
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape as _esc
@@ -68,6 +72,8 @@ NS_DATA = "jabber:x:data"
 NS_DELAY = "urn:xmpp:delay"
 NS_PING = "urn:xmpp:ping"
 NS_SID = "urn:xmpp:sid:0"
+NS_FRAMING = "urn:ietf:params:xml:ns:xmpp-framing"   # RFC 7395 <open/> and <close/>
+WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"      # RFC 6455 accept key
 
 try:
     from dbot import TestFailure  # one failure type for the whole test suite
@@ -312,11 +318,14 @@ class Prosody:
     def room(self, name):
         return name if "@" in name else "%s@%s" % (name, self.muc)
 
-    def client(self, user, password, resource="test", connect=True, **kw):
+    def client(self, user, password, resource="test", connect=True, transport="tcp", **kw):
         """A Client for user@localhost; connected (auth, bind, initial presence) unless
-        connect=False. Closed by stop()/cleanup()."""
+        connect=False. transport="ws": over this server's WebSocket endpoint (ws_url) instead of
+        c2s TCP. Closed by stop()/cleanup()."""
+        if transport == "ws":
+            kw.setdefault("ws_url", self.ws_url)
         c = Client(user, password, port=self.c2s_port, domain=self.domain, resource=resource,
-                   muc=self.muc, **kw)
+                   muc=self.muc, transport=transport, **kw)
         self.clients.append(c)
         if connect:
             c.connect()
@@ -474,10 +483,88 @@ def _parse_form(x):
     return fields
 
 
+# ---- WebSocket framing (RFC 6455) --------------------------------------------------------------
+
+WS_CONT, WS_TEXT, WS_BINARY, WS_CLOSE, WS_PING, WS_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
+
+
+def ws_mask(payload, key):
+    """payload XOR the 4-byte key repeated (both ways: masking and unmasking), in one big-int
+    operation instead of a Python loop over the bytes."""
+    n = len(payload)
+    if not n:
+        return b""
+    keys = (key * ((n >> 2) + 1))[:n]
+    return (int.from_bytes(payload, "little") ^ int.from_bytes(keys, "little")).to_bytes(n, "little")
+
+
+def ws_frame(opcode, payload, mask=True, fin=True):
+    """One frame; client frames are masked (RFC 6455 5.3), server frames not."""
+    n = len(payload)
+    head = bytes([(0x80 if fin else 0) | opcode])
+    mbit = 0x80 if mask else 0
+    if n < 126:
+        head += bytes([mbit | n])
+    elif n < 65536:
+        head += bytes([mbit | 126]) + n.to_bytes(2, "big")
+    else:
+        head += bytes([mbit | 127]) + n.to_bytes(8, "big")
+    if not mask:
+        return head + payload
+    key = random.getrandbits(32).to_bytes(4, "little")
+    return head + key + ws_mask(payload, key)
+
+
+# the top-level elements of a string of XMPP stanzas, for one WebSocket frame each: tags (with
+# the quoted attribute values that may hold '>'), and comments, CDATA and declarations to skip
+_XML_TOKEN = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|<(/?)(?:[^>\"']|\"[^\"]*\"|'[^']*')*?(/?)>",
+                        re.S)
+_XMLNS_ATTR = re.compile(r"\sxmlns\s*=")
+_TAG_NAME_END = re.compile(r"[\s/>]")
+
+
+def split_elements(data, default_ns=None):
+    """(complete top-level elements, rest) of XML text; a stream header or <?xml?> declaration
+    between elements is left out, a </stream:stream> becomes the RFC 7395 <close/>. default_ns:
+    declared on each element that has no xmlns of its own (RFC 7395 3.3.3: every stanza names
+    its namespace, as it is a document of its own)."""
+    out, depth, start, pos, head = [], 0, 0, 0, ""
+    for m in _XML_TOKEN.finditer(data):
+        tok = m.group(0)
+        if tok.startswith(("<!--", "<![CDATA[", "<?")):
+            continue
+        closing, empty = m.group(1), m.group(2)
+        if depth == 0:
+            if closing:
+                if tok.startswith("</stream:stream"):
+                    out.append("<close xmlns=%s/>" % q(NS_FRAMING))
+                pos = m.end()
+                continue
+            if tok.startswith("<stream:stream"):
+                pos = m.end()
+                continue
+            start, head = m.end(), tok         # the start tag, and where its content begins
+            if default_ns and not _XMLNS_ATTR.search(tok):
+                end = _TAG_NAME_END.search(tok, 1).start()
+                head = tok[:end] + " xmlns=" + q(default_ns) + tok[end:]
+        if closing:
+            depth -= 1
+        elif not empty:
+            depth += 1
+        if depth == 0:
+            out.append(head + data[start:m.end()])
+            pos = m.end()
+    return out, data[pos:]
+
+
 # ---- the client -------------------------------------------------------------------------------
 
 class Client:
-    """A synchronous XMPP client over c2s TCP (no TLS: the server is loopback-only).
+    """A synchronous XMPP client over c2s TCP (no TLS: the server is loopback-only), or over
+    WebSocket with transport="ws" and ws_url="ws://host:port/path" (RFC 7395: subprotocol
+    "xmpp", <open/> and <close/> instead of the stream header and its end, one element per text
+    frame; frames to the server masked). Both transports feed the same incremental parser and
+    stanza handling, and .sock is the socket to select() on either way.
 
     Incoming messages queue in an inbox until a wait_for_message() takes them; presences update
     the occupant lists (self.rooms[room_jid][nick] -> Occupant); IQ requests from others get a
@@ -486,7 +573,12 @@ class Client:
 
     def __init__(self, user, password, host="127.0.0.1", port=5222, domain=DOMAIN,
                  resource="test", muc=MUC, mechanism=None, timeout=TIMEOUT,
-                 initial_presence=True):
+                 initial_presence=True, transport="tcp", ws_url=None):
+        if transport not in ("tcp", "ws"):
+            raise ValueError("transport must be 'tcp' or 'ws', not %r" % (transport,))
+        if transport == "ws" and not ws_url:
+            raise ValueError("transport='ws' needs ws_url")
+        self.transport, self.ws_url = transport, ws_url
         self.user, self.password = user, password
         self.host, self.port, self.domain, self.muc = host, port, domain, muc
         self.resource, self.mechanism, self.timeout = resource, mechanism, timeout
@@ -510,6 +602,10 @@ class Client:
         self._stream_features = None
         self.mechanisms = []
         self.stream_features = set()    # namespaces of the post-auth stream features
+        self._ws_buf = bytearray()      # received bytes not yet a complete frame
+        self._ws_parts = []             # payloads of a fragmented message so far
+        self._ws_close_sent = False
+        self.ws_close_code = None       # status code of the server's WebSocket close frame
 
     # -- connection --
 
@@ -521,8 +617,11 @@ class Client:
             self.close()
         # a new session: no rooms joined, no answers pending (the inbox is kept)
         self.rooms, self.nicks, self.joined, self._iq_results = {}, {}, set(), {}
-        self.sock = socket.create_connection((self.host, self.port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.transport == "ws":
+            self._ws_connect(timeout)
+        else:
+            self.sock = socket.create_connection((self.host, self.port), timeout=timeout)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.settimeout(None)
         self._closed = False
         feats = self._open_stream(timeout)
@@ -548,11 +647,73 @@ class Client:
             self.ping(timeout=timeout)
         return self
 
+    def _ws_connect(self, timeout):
+        """TCP connection to the ws_url's host and the HTTP/1.1 upgrade (RFC 6455 4.1) with
+        subprotocol xmpp; checks the 101, the accept key and the subprotocol."""
+        u = urllib.parse.urlsplit(self.ws_url)
+        if u.scheme != "ws":
+            raise TestFailure("%s: only ws:// URLs (no TLS): %s" % (self.bare, self.ws_url))
+        host, port = u.hostname, u.port or 80
+        path = (u.path or "/") + ("?" + u.query if u.query else "")
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._ws_buf, self._ws_parts = bytearray(), []
+        self._ws_close_sent, self.ws_close_code = False, None
+        key = base64.b64encode(os.urandom(16)).decode()
+        hostport = host if u.port is None else "%s:%d" % (host, port)
+        self.sock.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
+                           "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                           "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: xmpp\r\n\r\n"
+                           % (path, hostport, key)).encode())
+        data = b""
+        deadline = time.monotonic() + timeout
+        while b"\r\n\r\n" not in data:
+            self.sock.settimeout(max(0.001, deadline - time.monotonic()))
+            try:
+                chunk = self.sock.recv(4096)
+            except socket.timeout:
+                raise Timeout("%s: no answer to the WebSocket upgrade in %.1f s"
+                              % (self.bare, timeout))
+            if not chunk:
+                raise ConnectionClosed("%s: connection closed during the WebSocket upgrade: %r"
+                                       % (self.bare, data))
+            data += chunk
+        head, rest = data.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            headers[k.strip().lower()] = v.strip()
+        status = lines[0].split()
+        if len(status) < 2 or status[1] != "101":
+            raise TestFailure("%s: WebSocket upgrade refused: %r" % (self.bare, lines[0]))
+        want = base64.b64encode(hashlib.sha1(key.encode() + WS_GUID).digest()).decode()
+        if headers.get("sec-websocket-accept") != want:
+            raise TestFailure("%s: bad Sec-WebSocket-Accept %r (want %r)"
+                              % (self.bare, headers.get("sec-websocket-accept"), want))
+        if headers.get("sec-websocket-protocol") != "xmpp":
+            raise TestFailure("%s: subprotocol %r, not xmpp"
+                              % (self.bare, headers.get("sec-websocket-protocol")))
+        if headers.get("upgrade", "").lower() != "websocket":
+            raise TestFailure("%s: Upgrade: %r" % (self.bare, headers.get("upgrade")))
+        self._ws_buf += rest
+        if DEBUG:
+            print("%s: websocket %s open" % (self.user, self.ws_url))
+
     def _open_stream(self, timeout):
         self._parser = ET.XMLPullParser(events=("start", "end"))
         self._depth = 0
         self._root = None
         self._stream_features = None
+        if self.transport == "ws":
+            # every frame is a complete element: they go to the parser under a synthetic root,
+            # so that they come out at depth 2 like the stanzas of a TCP stream
+            self._parser.feed(b"<ws xmlns='jabber:client' xmlns:stream='%s'>" % NS_STREAM.encode())
+            self.send_raw("<open xmlns=%s to=%s version='1.0'/>" % (q(NS_FRAMING), q(self.domain)))
+            if self._ws_buf:                # frames that came with the 101
+                self._feed(self._ws_receive(b""))
+            self._pump_until(lambda: self._stream_features is not None, timeout, "stream features")
+            return self._stream_features
         self.send_raw("<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
                       "xmlns:stream='http://etherx.jabber.org/streams' to=%s version='1.0'>"
                       % q(self.domain))
@@ -609,16 +770,20 @@ class Client:
             raise XmppError("SASL SCRAM", "server signature mismatch")
 
     def disconnect(self, timeout=2.0):
-        """Unavailable presence, </stream:stream>, wait for the server's close, close."""
+        """Unavailable presence, </stream:stream> (WebSocket: <close/>), wait for the server's
+        close, close (WebSocket: with a close frame)."""
         if self.sock is None:
             return
         try:
             if not self._closed:
-                self.send_raw("<presence type='unavailable'/></stream:stream>")
+                self.send_raw("<presence type='unavailable'/></stream:stream>")  # ws: <close/>
                 try:
                     self._pump_until(lambda: self._closed, timeout, "stream close")
                 except (Timeout, XmppError):
                     pass
+            if self.transport == "ws" and not self._ws_close_sent:
+                self._ws_close_sent = True
+                self.sock.sendall(ws_frame(WS_CLOSE, (1000).to_bytes(2, "big")))
         except OSError:
             pass
         self.close()
@@ -643,11 +808,89 @@ class Client:
     # -- I/O --
 
     def send_raw(self, data):
+        """Sends XML text as it is (TCP), or as one masked text frame per top-level element
+        (WebSocket; all of them in one write)."""
         if self.sock is None:
             raise ConnectionClosed("%s: not connected" % self.bare)
+        if self.transport == "ws":
+            if isinstance(data, bytes):
+                data = data.decode("utf-8")
+            els, rest = split_elements(data, NS_CLIENT)
+            if rest.strip():
+                raise TestFailure("%s: not complete elements, cannot frame for WebSocket: %r"
+                                  % (self.bare, rest[:200]))
+            if DEBUG:
+                print("%s >> %s" % (self.user, " | ".join(els)))
+            self.sock.sendall(b"".join(ws_frame(WS_TEXT, e.encode("utf-8")) for e in els))
+            return
         if DEBUG:
             print("%s >> %s" % (self.user, data))
         self.sock.sendall(data.encode("utf-8") if isinstance(data, str) else data)
+
+    def _ws_receive(self, data):
+        """Takes received bytes; returns the payloads of the complete text messages among them,
+        concatenated (each one a complete element). Pings are answered, a close frame is
+        answered and ends the stream."""
+        buf = self._ws_buf
+        buf += data
+        out = []
+        pos, n = 0, len(buf)
+        while n - pos >= 2:
+            b0, b1 = buf[pos], buf[pos + 1]
+            fin, op, ln = b0 & 0x80, b0 & 0x0F, b1 & 0x7F
+            if b0 & 0x70:
+                raise TestFailure("%s: WebSocket frame with RSV bits %#x" % (self.bare, b0))
+            if b1 & 0x80:
+                raise TestFailure("%s: masked WebSocket frame from the server" % self.bare)
+            hl = 2
+            if ln == 126:
+                if n - pos < 4:
+                    break
+                ln, hl = int.from_bytes(buf[pos + 2:pos + 4], "big"), 4
+            elif ln == 127:
+                if n - pos < 10:
+                    break
+                ln, hl = int.from_bytes(buf[pos + 2:pos + 10], "big"), 10
+            if n - pos < hl + ln:
+                break
+            payload = bytes(buf[pos + hl:pos + hl + ln])
+            pos += hl + ln
+            if op == WS_TEXT or op == WS_BINARY or op == WS_CONT:
+                if op != WS_CONT and self._ws_parts:
+                    raise TestFailure("%s: new WebSocket message inside a fragmented one" % self.bare)
+                if op == WS_CONT and not self._ws_parts:
+                    raise TestFailure("%s: WebSocket continuation without a start" % self.bare)
+                if fin and not self._ws_parts:
+                    out.append(payload)
+                else:
+                    self._ws_parts.append(payload)
+                    if fin:
+                        out.append(b"".join(self._ws_parts))
+                        self._ws_parts = []
+            elif op == WS_PING:
+                if DEBUG:
+                    print("%s << ws ping %r" % (self.user, payload))
+                if not self._ws_close_sent:
+                    self.sock.sendall(ws_frame(WS_PONG, payload))
+            elif op == WS_PONG:
+                pass
+            elif op == WS_CLOSE:
+                self.ws_close_code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+                if DEBUG:
+                    print("%s << ws close %s" % (self.user, self.ws_close_code))
+                if not self._ws_close_sent:
+                    self._ws_close_sent = True
+                    try:
+                        self.sock.sendall(ws_frame(WS_CLOSE, payload[:2]))
+                    except OSError:
+                        pass
+                self._closed = True
+                pos = n                 # nothing after a close frame counts
+                break
+            else:
+                raise TestFailure("%s: WebSocket opcode %#x" % (self.bare, op))
+        del buf[:pos]
+        return b"".join(out)
 
     def pump(self, timeout=0.0):
         """Reads what has arrived (waiting up to timeout for the first bytes) and handles it.
@@ -664,6 +907,13 @@ class Client:
         if not data:
             self._closed = True
             return False
+        if self.transport == "ws":
+            data = self._ws_receive(data)
+        self._feed(data)
+        return not self._closed
+
+    def _feed(self, data):
+        """Parses received XML and hands every complete stanza to _handle."""
         if DEBUG:
             print("%s << %s" % (self.user, data.decode("utf-8", "replace")))
         self._parser.feed(data)
@@ -679,7 +929,6 @@ class Client:
                     self._handle(el)
                 elif self._depth == 0:
                     self._closed = True     # </stream:stream>
-        return not self._closed
 
     def _pump_until(self, cond, timeout, what):
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
@@ -704,6 +953,10 @@ class Client:
             self._on_iq(el)
         elif t == tag(NS_STREAM, "features"):
             self._stream_features = el
+        elif t == tag(NS_FRAMING, "close"):
+            self._closed = True             # RFC 7395: the end of the stream
+        elif t == tag(NS_FRAMING, "open"):
+            pass                            # RFC 7395: the server's stream header
         elif t.startswith("{%s}" % NS_SASL):
             self._sasl = el
         elif t == tag(NS_STREAM, "error"):
