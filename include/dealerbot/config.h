@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 #include "dealerbot/error.h"
+#include "dealerbot/sla.h"
 
 #define SLA_REMIND_MAX 8
 #define SLA_POLICY_MAX 16
@@ -83,6 +84,12 @@ struct config {
     struct escalation_level escalation[ESCALATION_MAX];
     int n_escalation;
 
+    struct calendar calendars[CAL_MAX]; /* `calendars`, in file order; names are unique */
+    int n_calendars;
+    char *default_calendar;   /* sla.calendar: the calendar of dealers that name none, always
+                               * one of calendars[]; NULL: calendar time */
+    struct quiet_hours quiet; /* sla.quiet_hours; quiet.on is false when unset */
+
     struct {
         int64_t window_s;
         int64_t min_complaints;
@@ -120,6 +127,11 @@ void config_print(const struct config *cfg, FILE *fp);
 /* The policy with this name, or NULL. */
 const struct sla_policy *config_policy(const struct config *cfg, const char *name);
 
+/* The business calendar called `name`; with a NULL or empty name (a dealer that names none)
+ * the default calendar (sla.calendar). NULL when that is unset (deadlines run in calendar
+ * time) or the name is unknown. Borrows cfg; the result lives as long as cfg. */
+const struct calendar *config_calendar(const struct config *cfg, const char *name);
+
 /* The path that `-c` falls back to: $DEALERBOT_CONFIG, else "config/dealerbot.conf". */
 const char *config_default_path(void);
 
@@ -127,9 +139,10 @@ const char *config_default_path(void);
  * documented example and its test). All strings are static. */
 struct config_key_info {
     const char *name;  /* dotted path: "http.listen"; "sla.<policy>.ack" for the fields of
-                        * every SLA policy; "sla.escalation.[].after" for escalation levels */
+                        * every SLA policy; "sla.escalation.[].after" for escalation levels;
+                        * "calendars.<name>.days" for the fields of every business calendar */
     const char *type;  /* "string", "int", "float", "bool", "duration", "duration list",
-                        * "secret", "secret file" */
+                        * "secret", "secret file", "weekday list", "hours", "date list" */
     const char *def;   /* default as written in the file, or NULL when there is none */
     const char *doc;   /* one line */
     bool required;     /* must be given (secrets: the key or its *_file twin) */

@@ -19,6 +19,7 @@ struct dealer {
     char *region;         /* "" when none */
     int64_t sales_volume; /* units sold per year; -1 when unknown */
     char *timezone;       /* IANA name; NULL = the configured default */
+    char *calendar;       /* business calendar name (config `calendars`); NULL = sla.calendar */
 };
 
 enum person_role { ROLE_AGENT = 0, ROLE_MANAGER, ROLE_SUPERVISOR, ROLE_ADMIN };
@@ -39,11 +40,14 @@ const char *person_role_name(enum person_role r);
 
 /* Validation of one row's fields (pure). Fills *out with copies; on failure returns
  * DBOT_ERR_INVALID and diag names the field ("code: must be 1-32 of A-Z a-z 0-9 _ -").
- * sales_volume "" means unknown; timezone "" means default. A timezone must name a zone under
- * /usr/share/zoneinfo — that check is done by the importer, not here. */
+ * sales_volume "" means unknown; timezone "" means default; calendar "" means none (the
+ * configured sla.calendar applies). A NULL field reads as "". A timezone must name a zone
+ * under /usr/share/zoneinfo and a calendar one of the configured `calendars` — those checks
+ * are done by the caller (importer, API), here only their shape: a calendar name is 1-31 of
+ * a-z 0-9 _ - (as in the config). */
 int dealer_from_fields(const char *code, const char *name, const char *region,
-                       const char *sales_volume, const char *timezone, struct dealer *out,
-                       struct dbot_diag *diag);
+                       const char *sales_volume, const char *timezone, const char *calendar,
+                       struct dealer *out, struct dbot_diag *diag);
 
 /* dealer "brand" means brand staff; roles agent|manager for dealers, agent|supervisor|admin for
  * brand; language zh-CN|en (""=zh-CN). The JID is checked for a local@domain shape and

@@ -29,6 +29,10 @@ struct engine {
     void (*kick)(void *arg);
     void *kick_arg;
     bool wrote_outbox;       /* the transaction in hand wrote outbox rows */
+    /* Called after a commit that planned SLA events (the scheduler re-arms); may be NULL. */
+    void (*sla_kick)(void *arg);
+    void *sla_kick_arg;
+    bool wrote_sla;          /* the transaction in hand planned SLA events */
 };
 
 /* Sets up the engine; with a chat platform configured, loads the chat texts from
@@ -41,6 +45,22 @@ void engine_cleanup(struct engine *e);
  * dialogue, or chatter to ignore. Everything it decides is committed before it returns;
  * failures are logged and answered with an apology where possible. */
 void engine_on_message(struct engine *e, const struct chat_message *m, int64_t now);
+
+/* Fires the SLA events due at now_us (wall clock, µs; at most `limit`, earliest first) in
+ * one transaction. *fired counts the ones that said something (not cancelled ones), *seen
+ * all that were taken; *seen == limit means more may be due. Each fired event's lateness
+ * (now_us - its due time) goes into `lateness` when not NULL. Returns 0 or a store error
+ * (then nothing was kept). */
+struct histogram;
+int engine_fire_due(struct engine *e, int64_t now_us, int limit, int *fired, int *seen,
+                    struct histogram *lateness);
+
+/* The watchdog's alarm in the staff room: `count` events overdue, the oldest due at
+ * `earliest`. Its own transaction. 0 or an error. */
+int engine_sla_alarm(struct engine *e, int64_t count, int64_t earliest, int64_t now);
+
+/* The earliest pending SLA event: 0 and *due, DBOT_ERR_NOTFOUND when none, or an error. */
+int engine_next_due(struct engine *e, int64_t *due);
 
 /* The chat server confirmed outbox message msg_id. Runs inside the caller's open
  * transaction (the delivery pump's bookkeeping): a delivered card moves its complaint

@@ -9,14 +9,15 @@
  * "people.csv: row 7: role: must be agent or manager for a dealer".
  *
  * Files:
- *   dealers  header `code,name,region,sales_volume[,timezone]`
+ *   dealers  header `code,name,region,sales_volume[,timezone[,calendar]]`
  *   people   header `jid,dealer,role,name,language`; dealer `brand` for brand staff
  * Header names are matched case-insensitively after trimming spaces; the columns must come
  * in this order and there must be no others. Every data row has as many fields as the header.
  * Rows whose fields are all empty (what Excel writes for an empty sheet row) are skipped.
  * A dealer's timezone, when given, must be a compiled zone under /usr/share/zoneinfo (or
- * $TZDIR). A person's dealer must already be in the store (its code is matched
- * case-insensitively and stored as the store spells it).
+ * $TZDIR), and its calendar one of the configuration's `calendars`. A person's dealer must
+ * already be in the store (its code is matched case-insensitively and stored as the store
+ * spells it).
  *
  * Main thread only (it uses the store). Must be called outside a transaction.
  */
@@ -25,15 +26,18 @@
 
 #include <stddef.h>
 
+#include "dealerbot/config.h"
 #include "dealerbot/error.h"
 #include "dealerbot/store.h"
 
 #define IMPORT_FILE_MAX ((size_t)64 * 1024 * 1024)
 
-/* Imports dealers from the CSV file at `path`. Returns 0 with *count = rows upserted, or
- * DBOT_ERR_INVALID (bad content), DBOT_ERR_NOTFOUND (no such file), DBOT_ERR_IO,
+/* Imports dealers from the CSV file at `path`. Borrows cfg, which says which calendars a
+ * row may name (NULL: none). Returns 0 with *count = rows upserted, or DBOT_ERR_INVALID (bad
+ * content, an unknown calendar), DBOT_ERR_NOTFOUND (no such file), DBOT_ERR_IO,
  * DBOT_ERR_TOOBIG (over IMPORT_FILE_MAX), DBOT_ERR_NOMEM or DBOT_ERR_DB, with diag. */
-int import_dealers(struct store *st, const char *path, size_t *count, struct dbot_diag *diag);
+int import_dealers(struct store *st, const struct config *cfg, const char *path, size_t *count,
+                   struct dbot_diag *diag);
 
 /* Imports people likewise; an unknown dealer is DBOT_ERR_INVALID naming the row. */
 int import_people(struct store *st, const char *path, size_t *count, struct dbot_diag *diag);

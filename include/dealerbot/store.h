@@ -21,6 +21,7 @@
 #include "dealerbot/complaint.h"
 #include "dealerbot/directory.h"
 #include "dealerbot/error.h"
+#include "dealerbot/sla.h"
 
 struct store;
 
@@ -130,6 +131,75 @@ int store_dialogue_get(struct store *st, const char *jid, struct dialogue *out);
 /* Creates or replaces the person's dialogue. */
 int store_dialogue_put(struct store *st, const char *jid, const struct dialogue *d, int64_t now);
 int store_dialogue_delete(struct store *st, const char *jid);
+
+/* ---- SLA events: the planned reminders, breaches and escalations ---- */
+
+struct sla_row {
+    int64_t id;
+    int64_t complaint_id;
+    enum sla_milestone milestone;
+    enum sla_kind kind;
+    int level;
+    int64_t due_at;
+    const char *notify;   /* "" when none */
+    const char *state;    /* "pending" | "fired" | "cancelled" (store_sla_each only) */
+    int64_t fired_at;     /* 0 when not */
+    bool late;
+};
+typedef int (*store_sla_fn)(const struct sla_row *row, void *arg);
+
+int store_sla_add(struct store *st, int64_t complaint_id, const struct sla_event *ev);
+/* Cancels the pending events of the milestones in `which` (1u << MS_*). */
+int store_sla_cancel(struct store *st, int64_t complaint_id, unsigned which, int64_t now);
+/* The earliest pending due time: 0 and *due, or DBOT_ERR_NOTFOUND when nothing is pending. */
+int store_sla_next(struct store *st, int64_t *due);
+/* Walks pending events due at or before `now`, earliest first, at most `limit`. */
+int store_sla_each_due(struct store *st, int64_t now, int limit, store_sla_fn fn, void *arg);
+/* Marks event `id` fired (or cancelled when `cancel`) if it is still pending; *done is false
+ * when it was not pending any more (someone fired it already: do nothing). */
+int store_sla_fire(struct store *st, int64_t id, int64_t now, bool late, bool cancel,
+                   bool *done);
+/* How many pending events are due before `before`, and the earliest of them (0 if none). */
+int store_sla_overdue(struct store *st, int64_t before, int64_t *count, int64_t *earliest);
+/* Walks every event of a complaint (any state) by due time. */
+int store_sla_each(struct store *st, int64_t complaint_id, store_sla_fn fn, void *arg);
+
+/* ---- penalties: the catalogue ("处罚大全") and each dealer's ledger ---- */
+
+struct penalty_rule {
+    char *code;          /* matched case-insensitively */
+    char *violation;
+    int points;
+    char *standard;
+    char *how_to_avoid;
+};
+void penalty_rule_cleanup(struct penalty_rule *r);
+int store_penalty_rule_upsert(struct store *st, const struct penalty_rule *r);
+/* 0 and *out (heap copies), DBOT_ERR_NOTFOUND, or an error. */
+int store_penalty_rule_get(struct store *st, const char *code, struct penalty_rule *out);
+typedef int (*store_penalty_rule_fn)(const struct penalty_rule *r, void *arg);
+int store_penalty_rule_each(struct store *st, store_penalty_rule_fn fn, void *arg);
+
+struct penalty_entry {
+    int64_t id;
+    const char *dealer;
+    const char *code;      /* a catalogue code, or SLA-ACK / SLA-SOLUTION / SLA-CLOSE */
+    int points;
+    int64_t complaint_id;  /* 0 when none */
+    const char *note;      /* NULL when none */
+    const char *actor;     /* a JID, or "bot" */
+    int64_t at;
+};
+/* Adds to a dealer's ledger (the dealer must exist: DBOT_ERR_NOTFOUND). */
+int store_penalty_add(struct store *st, const char *dealer, const char *code, int points,
+                      int64_t complaint_id, const char *note, const char *actor, int64_t now);
+typedef int (*store_penalty_fn)(const struct penalty_entry *e, void *arg);
+/* Walks ledger entries of `dealer` (NULL: all) since `since`, oldest first, at most `limit`
+ * (<= 0: 1000). */
+int store_penalty_each(struct store *st, const char *dealer, int64_t since, int64_t limit,
+                       store_penalty_fn fn, void *arg);
+/* The dealer's points since `since`. */
+int store_penalty_total(struct store *st, const char *dealer, int64_t since, int64_t *points);
 
 /* ---- timeline ---- */
 

@@ -32,7 +32,7 @@ static const char usage_main[] =
     "commands:\n"
     "  run                      run the daemon (HTTP intake API; chat when configured)\n"
     "  check-config             validate the configuration and print it, secrets masked\n"
-    "  dealers import FILE      import dealers from CSV (code,name,region,sales_volume[,timezone])\n"
+    "  dealers import FILE      import dealers from CSV (code,name,region,sales_volume[,...])\n"
     "  dealers list             list dealers\n"
     "  people import FILE       import people from CSV (jid,dealer,role,name,language)\n"
     "  people list              list people\n"
@@ -64,10 +64,11 @@ static const char usage_dealers[] =
     "usage: dealerbot [-c FILE] dealers import FILE\n"
     "       dealerbot [-c FILE] dealers list\n"
     "\n"
-    "import: a UTF-8 CSV file with the header code,name,region,sales_volume[,timezone]\n"
-    "(Excel exports with a BOM, quotes and CRLF are fine). Dealers are inserted or updated by\n"
-    "code; the whole file is imported or, on the first bad row, nothing.\n"
-    "list: prints code, name, region, sales volume and timezone, tab-separated.\n";
+    "import: a UTF-8 CSV file with the header\n"
+    "code,name,region,sales_volume[,timezone[,calendar]] (Excel exports with a BOM, quotes and\n"
+    "CRLF are fine); a calendar must be one of the configuration's calendars. Dealers are\n"
+    "inserted or updated by code; the whole file is imported or, on the first bad row, nothing.\n"
+    "list: prints code, name, region, sales volume, timezone and calendar, tab-separated.\n";
 
 static const char usage_people[] =
     "usage: dealerbot [-c FILE] people import FILE\n"
@@ -159,8 +160,8 @@ static int print_dealer(const struct dealer *d, void *arg)
     char vol[32] = "";
     if (d->sales_volume >= 0)
         snprintf(vol, sizeof vol, "%" PRId64, d->sales_volume);
-    printf("%s\t%s\t%s\t%s\t%s\n", d->code, d->name, or_empty(d->region), vol,
-           or_empty(d->timezone));
+    printf("%s\t%s\t%s\t%s\t%s\t%s\n", d->code, d->name, or_empty(d->region), vol,
+           or_empty(d->timezone), or_empty(d->calendar));
     return 0;
 }
 
@@ -195,7 +196,7 @@ static int cmd_directory(struct ctx *c, bool dealers, int argc, char **argv)
     struct dbot_diag diag = {0};
     if (import) {
         size_t n = 0;
-        int err = dealers ? import_dealers(c->st, argv[1], &n, &diag)
+        int err = dealers ? import_dealers(c->st, c->cfg, argv[1], &n, &diag)
                           : import_people(c->st, argv[1], &n, &diag);
         if (err) {
             fprintf(stderr, "dealerbot: %s\n", diag.msg[0] ? diag.msg : dbot_strerror(err));

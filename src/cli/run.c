@@ -19,21 +19,38 @@
 #include "dealerbot/engine.h"
 #include "dealerbot/http.h"
 #include "dealerbot/log.h"
+#include "dealerbot/scheduler.h"
 
 #define MOD "run"
 
 static volatile sig_atomic_t stop_requested;
 static struct lws_context *volatile signal_ctx;
 
+/* What the daemon runs besides the HTTP server, for the hooks below. */
+struct parts {
+    struct chatlink *chat;       /* NULL without a chat platform */
+    struct scheduler *sched;
+};
+
 static void on_metrics(FILE *f, void *arg)
 {
-    chatlink_metrics(f, arg);
+    struct parts *p = arg;
+    if (p->chat)
+        chatlink_metrics(f, p->chat);
+    if (p->sched)
+        scheduler_metrics(f, p->sched);
 }
 
 /* The engine committed outbox rows: the pump sends them now, not at its next poll. */
 static void on_kick(void *arg)
 {
     chatlink_kick(arg);
+}
+
+/* The engine planned SLA events: the scheduler re-arms for the earliest. */
+static void on_sla_kick(void *arg)
+{
+    scheduler_kick(arg);
 }
 
 static void on_stop_signal(int sig)
@@ -141,8 +158,20 @@ int cli_run(const struct config *cfg, struct store *st)
             return 1;
         }
     }
+    struct parts parts = {.chat = chat};
+    if (scheduler_start(ctx, &eng, &parts.sched) != 0) {
+        log_error(MOD, "cannot start the SLA scheduler: out of memory");
+        chatlink_stop(chat);
+        lws_context_destroy(ctx);
+        http_server_free(srv);
+        chatlink_free(chat);
+        engine_cleanup(&eng);
+        return 1;
+    }
+    http_server_set_metrics(srv, on_metrics, &parts);
+    eng.sla_kick = on_sla_kick;
+    eng.sla_kick_arg = parts.sched;
     if (chat) {
-        http_server_set_metrics(srv, on_metrics, chat);
         eng.kick = on_kick;
         eng.kick_arg = chat;
     }
@@ -182,6 +211,11 @@ int cli_run(const struct config *cfg, struct store *st)
     if (http_server_busy(srv))
         log_warn(MOD, "stopped with answers still unwritten after %d ms", RUN_DRAIN_MS);
     lws_sul_cancel(&drain.sul);
+
+    /* No more timers of ours: the scheduler goes before the chat closes. */
+    eng.sla_kick = NULL;
+    scheduler_free(parts.sched);
+    parts.sched = NULL;
 
     /* Close the chat stream politely and give the loop a moment to write the close. */
     if (chat) {

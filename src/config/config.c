@@ -11,12 +11,18 @@
  *   - config_print() (`dealerbot check-config`) and config_key_at(), which the test of
  *     config/dealerbot.example.conf uses to prove the example documents every key.
  *
- * Three scopes share the table. SC_TOP keys live directly in struct config. The `sla` group
+ * Four scopes share the table. SC_TOP keys live directly in struct config. The `sla` group
  * holds any number of named policies (SC_POLICY keys are the fields of each, stored in a
- * struct sla_policy) and the `escalation` list (SC_LEVEL keys are the fields of each level,
- * stored in a struct escalation_level). Policy "default" is always policies[0]; it takes the
- * table defaults for fields it leaves out, and every other policy takes the default policy's
- * value for the fields it leaves out ("vip = { ack = "2h"; };" only changes the ack time).
+ * struct sla_policy), the `escalation` list (SC_LEVEL keys are the fields of each level,
+ * stored in a struct escalation_level) and two plain keys, sla.calendar and sla.quiet_hours
+ * (SC_TOP, read by the sla walk and printed inside the sla group). Policy "default" is always
+ * policies[0]; it takes the table defaults for fields it leaves out, and every other policy
+ * takes the default policy's value for the fields it leaves out ("vip = { ack = "2h"; };"
+ * only changes the ack time). The `calendars` group holds up to CAL_MAX named business
+ * calendars (SC_CALENDAR keys are the fields of each, stored in a struct calendar); a
+ * calendar takes the table defaults for what it leaves out. sla.calendar must name one of
+ * them, which is checked once the whole file has been read (the groups may come in any
+ * order).
  *
  * Secrets (`http.token`, `chat.xmpp.password`) have a `*_file` twin. Exactly one of the two may
  * be given; the file is read here. Secret values are never put in a message and config_print()
@@ -58,18 +64,25 @@ enum key_type {
     KT_DURATIONS, /* list of durations, stored as int64_t[] plus an int count */
     KT_SECRET,
     KT_SECRET_FILE, /* path of a file holding the secret named by `alt` */
+    KT_WEEKDAYS,    /* list of ISO weekdays 1..7, stored as a uint8_t mask (bit 0 = Sunday) */
+    KT_HOURS,       /* "HH:MM-HH:MM", stored as two int32_t seconds after midnight; both 0
+                     * (start == end, which a value never has) means unset */
+    KT_DATES,       /* list of "YYYY-MM-DD", stored sorted and de-duplicated as int32_t day
+                     * numbers plus an int count */
 };
 
 enum key_scope {
     SC_TOP,    /* offset into struct config */
     SC_POLICY, /* offset into struct sla_policy */
     SC_LEVEL,  /* offset into struct escalation_level */
+    SC_CALENDAR, /* offset into struct calendar */
 };
 
 /* Flags. */
 #define K_REQUIRED 0x1u /* must be given (for a secret: it or its *_file twin) */
 #define K_XMPP 0x2u     /* required when chat.platform = "xmpp" */
 #define K_RANGE 0x4u    /* lo..hi applies */
+#define K_WRAP 0x8u     /* KT_HOURS: the end may be before the start (wraps midnight) */
 
 /* An extra check on a string value. Returns NULL when fine, else a short reason. */
 typedef const char *(*check_fn)(const char *value);
@@ -80,7 +93,8 @@ struct key {
     size_t off;
     enum key_type type;
     size_t cap;       /* fixed char array capacity; 0 for a heap char * */
-    size_t count_off; /* KT_DURATIONS: offset of the int count */
+    size_t count_off; /* KT_DURATIONS, KT_DATES: offset of the int count; KT_HOURS: offset of
+                       * the int32_t end (off is the start) */
     const char *def;  /* default, as written in the file; NULL = none */
     unsigned flags;
     double lo, hi;
@@ -109,6 +123,7 @@ static const char *check_no_slash(const char *v);
 #define TOP(f) .scope = SC_TOP, .off = offsetof(struct config, f)
 #define POL(f) .scope = SC_POLICY, .off = offsetof(struct sla_policy, f)
 #define LVL(f) .scope = SC_LEVEL, .off = offsetof(struct escalation_level, f)
+#define CAL(f) .scope = SC_CALENDAR, .off = offsetof(struct calendar, f)
 #define RANGE(a, b) .flags = K_RANGE, .lo = (a), .hi = (b)
 
 /*
@@ -181,6 +196,15 @@ static const struct key keys[] = {
      .def = "false",
      .doc = "allow SASL PLAIN over an unencrypted ws:// connection (loopback tests only)"},
 
+    {.path = "calendars.<name>.days", CAL(days), .type = KT_WEEKDAYS, .def = "1,2,3,4,5",
+     .doc = "working days, ISO weekdays 1 (Monday) .. 7 (Sunday), at least one"},
+    {.path = "calendars.<name>.hours", CAL(open_s), .type = KT_HOURS,
+     .count_off = offsetof(struct calendar, close_s), .def = "09:00-18:00",
+     .doc = "working hours of a working day, HH:MM-HH:MM local, the start before the end"},
+    {.path = "calendars.<name>.holidays", CAL(holidays), .type = KT_DATES,
+     .count_off = offsetof(struct calendar, n_holidays),
+     .doc = "dates that do not work although their weekday does, YYYY-MM-DD (at most 128)"},
+
     {.path = "sla.<policy>.ack", POL(ack_s), .type = KT_DURATION, .def = "12h",
      RANGE(1, DAYS(3650)), .doc = "the dealer acknowledges within this time of receipt"},
     {.path = "sla.<policy>.solution", POL(solution_s), .type = KT_DURATION, .def = "5d",
@@ -199,6 +223,13 @@ static const struct key keys[] = {
      .cap = sizeof(((struct escalation_level *)0)->notify), .flags = K_REQUIRED,
      .check = check_notify,
      .doc = "who is notified: dealer_managers | supervisors | admins | a person's JID"},
+    {.path = "sla.calendar", TOP(default_calendar), .type = KT_STRING,
+     .doc = "business calendar of the dealers that name none (optional; unset: deadlines run "
+            "in calendar time)"},
+    {.path = "sla.quiet_hours", TOP(quiet.start_s), .type = KT_HOURS, .flags = K_WRAP,
+     .count_off = offsetof(struct config, quiet.end_s),
+     .doc = "local hours, HH:MM-HH:MM (may wrap midnight), during which reminders are held "
+            "(optional)"},
 
     {.path = "underperformers.window", TOP(underperformers.window_s), .type = KT_DURATION,
      .def = "90d", RANGE(1, DAYS(3650)),
@@ -496,6 +527,9 @@ static const char *type_name(enum key_type t)
     case KT_DURATIONS: return "duration list";
     case KT_SECRET: return "secret";
     case KT_SECRET_FILE: return "secret file";
+    case KT_WEEKDAYS: return "weekday list";
+    case KT_HOURS: return "hours";
+    case KT_DATES: return "date list";
     }
     return "?";
 }
@@ -512,6 +546,9 @@ static const char *expected(enum key_type t)
     case KT_BOOL: return "true or false";
     case KT_DURATION: return "a duration string like \"12h\"";
     case KT_DURATIONS: return "a list of durations like [ \"2h\", \"30m\" ]";
+    case KT_WEEKDAYS: return "a list of weekdays like [ 1, 2, 3, 4, 5 ] (1 = Monday .. 7 = Sunday)";
+    case KT_HOURS: return "a string like \"09:00-18:00\"";
+    case KT_DATES: return "a list of dates like [ \"2026-10-01\", \"2026-10-02\" ]";
     }
     return "?";
 }
@@ -559,13 +596,16 @@ static void where(const struct loader *ld, unsigned line, const config_setting_t
     } while (0)
 
 /* Printable form of the concrete key a setting stands for (a policy field shows its policy
- * name, an escalation field its level number). */
+ * name, a calendar field its calendar name (also passed as `policy`), an escalation field its
+ * level number). */
 static void concrete_path(const struct key *k, const char *policy, int level, char *buf, size_t len)
 {
     if (k->scope == SC_POLICY)
         snprintf(buf, len, "sla.%s.%s", policy, leaf(k));
     else if (k->scope == SC_LEVEL)
         snprintf(buf, len, "sla.escalation.[%d].%s", level, leaf(k));
+    else if (k->scope == SC_CALENDAR)
+        snprintf(buf, len, "calendars.%s.%s", policy, leaf(k));
     else
         snprintf(buf, len, "%s", k->path);
 }
@@ -805,6 +845,72 @@ static int store_durations(struct loader *ld, const struct key *k, void *base,
     return 0;
 }
 
+/* Stores a set of ISO weekdays (1 = Monday .. 7 = Sunday) as a mask with bit 0 = Sunday. */
+static int store_weekdays(struct loader *ld, const struct key *k, void *base, const int64_t *v,
+                          int n, const config_setting_t *s, const char *kp)
+{
+    unsigned mask = 0;
+    if (n == 0)
+        FAIL(ld, DBOT_ERR_INVALID, s, "%s: at least one working day is needed", kp);
+    for (int i = 0; i < n; i++) {
+        if (v[i] < 1 || v[i] > 7)
+            FAIL(ld, DBOT_ERR_INVALID, s, "%s: %lld is not a weekday (1 = Monday .. 7 = Sunday)",
+                 kp, (long long)v[i]);
+        unsigned bit = 1u << (v[i] % 7);
+        if (mask & bit)
+            FAIL(ld, DBOT_ERR_INVALID, s, "%s: %lld is listed twice", kp, (long long)v[i]);
+        mask |= bit;
+    }
+    *(uint8_t *)((char *)base + k->off) = (uint8_t)mask;
+    return 0;
+}
+
+/* Stores "HH:MM-HH:MM" (sla_hours_parse) as two second counts; without K_WRAP the start must
+ * come before the end. */
+static int store_hours(struct loader *ld, const struct key *k, void *base, const char *v,
+                       const config_setting_t *s, const char *kp)
+{
+    int32_t start, end;
+    if (sla_hours_parse(v, &start, &end) != 0)
+        FAIL(ld, DBOT_ERR_INVALID, s,
+             "%s: bad value \"%.*s\": expected HH:MM-HH:MM (00:00..24:00, start and end "
+             "differ)",
+             kp, QUOTE_MAX, v);
+    if (!(k->flags & K_WRAP) && start >= end)
+        FAIL(ld, DBOT_ERR_INVALID, s, "%s: bad value \"%.*s\": the start must be before the end",
+             kp, QUOTE_MAX, v);
+    *(int32_t *)((char *)base + k->off) = start;
+    *(int32_t *)((char *)base + k->count_off) = end;
+    return 0;
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Stores a list of dates (sla_date_parse) as day numbers, sorted, each once. */
+static int store_dates(struct loader *ld, const struct key *k, void *base,
+                       const char *const *items, int n, const config_setting_t *s, const char *kp)
+{
+    int32_t vals[CAL_HOLIDAYS_MAX];
+    if (n > CAL_HOLIDAYS_MAX)
+        FAIL(ld, DBOT_ERR_INVALID, s, "%s: at most %d entries", kp, CAL_HOLIDAYS_MAX);
+    for (int i = 0; i < n; i++)
+        if (sla_date_parse(items[i], &vals[i]) != 0)
+            FAIL(ld, DBOT_ERR_INVALID, s, "%s: bad date \"%.*s\" (use YYYY-MM-DD)", kp,
+                 QUOTE_MAX, items[i]);
+    qsort(vals, (size_t)n, sizeof vals[0], cmp_i32);
+    int32_t *dst = (int32_t *)((char *)base + k->off);
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (m == 0 || dst[m - 1] != vals[i])
+            dst[m++] = vals[i];
+    *(int *)((char *)base + k->count_off) = m;
+    return 0;
+}
+
 /*
  * Stores the value of setting s into the field of key k inside base, after checking the
  * setting's type and the value. Lists and groups where a scalar is expected are type errors.
@@ -854,8 +960,63 @@ static int store_setting(struct loader *ld, const struct key *k, void *base,
         }
         return store_durations(ld, k, base, items, n, s, kp);
     }
+    case KT_WEEKDAYS: {
+        if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
+            break;
+        /* Eight entries cannot all be distinct weekdays, so the first eight are enough to
+         * find what is wrong with a longer list. */
+        int n = config_setting_length(s);
+        if (n > 8)
+            n = 8;
+        int64_t days[8];
+        for (int i = 0; i < n; i++) {
+            const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+            int et = config_setting_type(e);
+            if (et != CONFIG_TYPE_INT && et != CONFIG_TYPE_INT64)
+                FAIL(ld, DBOT_ERR_INVALID, s, "%s: expected %s", kp, expected(k->type));
+            days[i] = config_setting_get_int64(e);
+        }
+        return store_weekdays(ld, k, base, days, n, s, kp);
+    }
+    case KT_HOURS:
+        if (t != CONFIG_TYPE_STRING)
+            break;
+        return store_hours(ld, k, base, config_setting_get_string(s), s, kp);
+    case KT_DATES: {
+        if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
+            break;
+        int n = config_setting_length(s);
+        if (n > CAL_HOLIDAYS_MAX)
+            FAIL(ld, DBOT_ERR_INVALID, s, "%s: at most %d entries", kp, CAL_HOLIDAYS_MAX);
+        const char *items[CAL_HOLIDAYS_MAX];
+        for (int i = 0; i < n; i++) {
+            const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+            if (config_setting_type(e) != CONFIG_TYPE_STRING)
+                FAIL(ld, DBOT_ERR_INVALID, s, "%s: expected %s", kp, expected(k->type));
+            items[i] = config_setting_get_string(e);
+        }
+        return store_dates(ld, k, base, items, n, s, kp);
+    }
     }
     FAIL(ld, DBOT_ERR_INVALID, s, "%s: expected %s", kp, expected(k->type));
+}
+
+/* Splits a list default, comma-separated in the table ("2h,30m"), into at most max items that
+ * point into buf. Returns how many. */
+static int split_default(const char *d, char *buf, size_t len, const char **items, int max)
+{
+    int n = 0;
+    snprintf(buf, len, "%s", d);
+    char *p = buf;
+    while (*p && n < max) {
+        items[n++] = p;
+        char *c = strchr(p, ',');
+        if (!c)
+            break;
+        *c = '\0';
+        p = c + 1;
+    }
+    return n;
 }
 
 /* Applies the table default of k (a bug if it does not pass its own checks). */
@@ -873,21 +1034,26 @@ static int store_default(struct loader *ld, const struct key *k, void *base)
     case KT_BOOL: *(bool *)((char *)base + k->off) = !strcmp(d, "true"); return 0;
     case KT_DURATION: return parse_duration_value(ld, k, d, NULL, k->path, i64_at(base, k));
     case KT_DURATIONS: {
-        /* Comma-separated in the table: "2h,30m". */
         char buf[128];
         const char *items[SLA_REMIND_MAX];
-        int n = 0;
-        snprintf(buf, sizeof buf, "%s", d);
-        char *p = buf;
-        while (*p && n < SLA_REMIND_MAX) {
-            items[n++] = p;
-            char *c = strchr(p, ',');
-            if (!c)
-                break;
-            *c = '\0';
-            p = c + 1;
-        }
+        int n = split_default(d, buf, sizeof buf, items, SLA_REMIND_MAX);
         return store_durations(ld, k, base, items, n, NULL, k->path);
+    }
+    case KT_WEEKDAYS: {
+        char buf[128];
+        const char *items[7];
+        int64_t days[7];
+        int n = split_default(d, buf, sizeof buf, items, 7);
+        for (int i = 0; i < n; i++)
+            days[i] = strtoll(items[i], NULL, 10);
+        return store_weekdays(ld, k, base, days, n, NULL, k->path);
+    }
+    case KT_HOURS: return store_hours(ld, k, base, d, NULL, k->path);
+    case KT_DATES: {
+        char buf[256];
+        const char *items[16];
+        int n = split_default(d, buf, sizeof buf, items, 16);
+        return store_dates(ld, k, base, items, n, NULL, k->path);
     }
     }
     return 0;
@@ -895,10 +1061,11 @@ static int store_default(struct loader *ld, const struct key *k, void *base)
 
 /* ---- the sla group ---- */
 
-static bool policy_name_ok(const char *n)
+/* A policy or calendar name: lower-case letters, digits, '_', '-'; shorter than cap. */
+static bool name_ok(const char *n, size_t cap)
 {
     size_t len = strlen(n);
-    if (len == 0 || len >= sizeof(((struct sla_policy *)0)->name))
+    if (len == 0 || len >= cap)
         return false;
     for (const char *p = n; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
@@ -912,7 +1079,7 @@ static int parse_policy(struct loader *ld, const config_setting_t *g, int idx)
     const char *name = config_setting_name(g);
     char kp[PATH_MAX_KEY];
 
-    if (!policy_name_ok(name))
+    if (!name_ok(name, sizeof pol->name))
         FAIL(ld, DBOT_ERR_INVALID, g,
              "sla.%s: bad policy name (lower-case letters, digits, '_', '-'; at most 31)", name);
     if (!config_setting_is_group(g))
@@ -1054,6 +1221,17 @@ static int parse_sla(struct loader *ld, const config_setting_t *sla)
             have_escalation = true;
             continue;
         }
+        char path[PATH_MAX_KEY];
+        snprintf(path, sizeof path, "sla.%s", name);
+        const struct key *k = key_by_path(path);
+        if (k && k->scope == SC_TOP) { /* sla.calendar, sla.quiet_hours */
+            int rc = store_setting(ld, k, cfg, s, path);
+            if (rc)
+                return rc;
+            ld->seen[k - keys] = true;
+            ld->line[k - keys] = config_setting_source_line(s);
+            continue;
+        }
         if (!config_setting_is_group(s))
             FAIL(ld, DBOT_ERR_INVALID, s, "unknown key \"sla.%s\" (a policy must be a group)",
                  name);
@@ -1073,6 +1251,64 @@ static int parse_sla(struct loader *ld, const config_setting_t *sla)
     return 0;
 }
 
+/* ---- the calendars group ---- */
+
+static int parse_calendar(struct loader *ld, const config_setting_t *g, struct calendar *cal)
+{
+    const char *name = config_setting_name(g);
+    char kp[PATH_MAX_KEY];
+    bool seen[N_KEYS] = {false};
+
+    if (!name_ok(name, sizeof cal->name))
+        FAIL(ld, DBOT_ERR_INVALID, g,
+             "calendars.%s: bad calendar name (lower-case letters, digits, '_', '-'; at most 31)",
+             name);
+    if (!config_setting_is_group(g))
+        FAIL(ld, DBOT_ERR_INVALID, g,
+             "calendars.%s: expected a group { days = ...; hours = ...; holidays = ...; }", name);
+    memcpy(cal->name, name, strlen(name) + 1);
+
+    int n = config_setting_length(g);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+        const struct key *k = key_by_leaf(SC_CALENDAR, config_setting_name(s));
+        if (!k)
+            FAIL(ld, DBOT_ERR_INVALID, s, "unknown key \"calendars.%s.%s\"", name,
+                 config_setting_name(s));
+        concrete_path(k, name, 0, kp, sizeof kp);
+        int rc = store_setting(ld, k, cal, s, kp);
+        if (rc)
+            return rc;
+        seen[k - keys] = true;
+    }
+    for (size_t i = 0; i < N_KEYS; i++) {
+        if (keys[i].scope != SC_CALENDAR || seen[i])
+            continue;
+        int rc = store_default(ld, &keys[i], cal);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int parse_calendars(struct loader *ld, const config_setting_t *g)
+{
+    struct config *cfg = ld->cfg;
+    if (!config_setting_is_group(g))
+        FAIL(ld, DBOT_ERR_INVALID, g,
+             "calendars: expected a group { <name> = { days = ...; hours = ...; }; ... }");
+    int n = config_setting_length(g);
+    if (n > CAL_MAX)
+        FAIL(ld, DBOT_ERR_INVALID, g, "calendars: at most %d calendars", CAL_MAX);
+    for (int i = 0; i < n; i++) {
+        int rc = parse_calendar(ld, config_setting_get_elem(g, (unsigned)i), &cfg->calendars[i]);
+        if (rc)
+            return rc;
+    }
+    cfg->n_calendars = n;
+    return 0;
+}
+
 /* ---- the top-level walk ---- */
 
 static int walk_group(struct loader *ld, const config_setting_t *g, const char *prefix)
@@ -1085,6 +1321,12 @@ static int walk_group(struct loader *ld, const config_setting_t *g, const char *
 
         if (!strcmp(path, "sla")) {
             int rc = parse_sla(ld, s);
+            if (rc)
+                return rc;
+            continue;
+        }
+        if (!strcmp(path, "calendars")) {
+            int rc = parse_calendars(ld, s);
             if (rc)
                 return rc;
             continue;
@@ -1113,7 +1355,8 @@ static int walk_group(struct loader *ld, const config_setting_t *g, const char *
 
 /*
  * After the walk: defaults for what was left out, then the rules that involve more than one
- * key (secret pairs, keys required by chat.platform = "xmpp").
+ * key (secret pairs, keys required by chat.platform = "xmpp", sla.calendar naming one of
+ * the calendars).
  */
 static int finish(struct loader *ld, bool sla_seen)
 {
@@ -1163,6 +1406,14 @@ static int finish(struct loader *ld, bool sla_seen)
             FAIL_AT(ld, DBOT_ERR_INVALID, 0,
                     "missing required key %s, needed when chat.platform = \"xmpp\"", k->path);
     }
+
+    if (cfg->default_calendar && !config_calendar(cfg, cfg->default_calendar)) {
+        size_t i = (size_t)(key_by_path("sla.calendar") - keys);
+        FAIL_AT(ld, DBOT_ERR_INVALID, ld->line[i],
+                "sla.calendar: unknown calendar \"%.*s\" (not defined under calendars)",
+                QUOTE_MAX, cfg->default_calendar);
+    }
+    cfg->quiet.on = cfg->quiet.start_s != cfg->quiet.end_s;
     return 0;
 }
 
@@ -1391,6 +1642,40 @@ static void print_key(FILE *fp, const struct config *cfg, const struct key *k, c
         fputs(" ]", fp);
         break;
     }
+    case KT_WEEKDAYS: {
+        unsigned mask = *(const uint8_t *)p;
+        int n = 0;
+        fprintf(fp, "%s = [", name);
+        for (int iso = 1; iso <= 7; iso++)
+            if (mask & (1u << (iso % 7)))
+                fprintf(fp, "%s %d", n++ ? "," : "", iso);
+        fputs(" ]", fp);
+        break;
+    }
+    case KT_HOURS: {
+        int32_t start = *(const int32_t *)p;
+        int32_t end = *(const int32_t *)((const char *)base + k->count_off);
+        if (start == end) {
+            fprintf(fp, "# %s is not set\n", name);
+            return;
+        }
+        fprintf(fp, "%s = \"%02d:%02d-%02d:%02d\"", name, (int)(start / 3600),
+                (int)(start % 3600 / 60), (int)(end / 3600), (int)(end % 3600 / 60));
+        break;
+    }
+    case KT_DATES: {
+        const int32_t *v = (const int32_t *)p;
+        int n = *(const int *)((const char *)base + k->count_off);
+        fprintf(fp, "%s = [", name);
+        for (int i = 0; i < n; i++) {
+            /* The date part of midnight UTC of that day. */
+            rfc3339_format((int64_t)v[i] * 86400, 0, buf, sizeof buf);
+            buf[10] = '\0';
+            fprintf(fp, "%s \"%s\"", i ? "," : "", buf);
+        }
+        fputs(" ]", fp);
+        break;
+    }
     }
     fputs(one_line ? "; " : ";\n", fp);
 }
@@ -1415,6 +1700,26 @@ static void print_sla(FILE *fp, const struct config *cfg)
         fputs("}", fp);
     }
     fputs(cfg->n_escalation ? "\n  );\n" : " );\n", fp);
+    for (size_t j = 0; j < N_KEYS; j++)
+        if (keys[j].scope == SC_TOP && !strncmp(keys[j].path, "sla.", 4))
+            print_key(fp, cfg, &keys[j], cfg, 1, false);
+    fputs("};\n", fp);
+}
+
+static void print_calendars(FILE *fp, const struct config *cfg)
+{
+    if (cfg->n_calendars == 0) {
+        fputs("calendars = { };\n", fp);
+        return;
+    }
+    fputs("calendars = {\n", fp);
+    for (int i = 0; i < cfg->n_calendars; i++) {
+        fprintf(fp, "  %s = {\n", cfg->calendars[i].name);
+        for (size_t j = 0; j < N_KEYS; j++)
+            if (keys[j].scope == SC_CALENDAR)
+                print_key(fp, cfg, &keys[j], &cfg->calendars[i], 2, false);
+        fputs("  };\n", fp);
+    }
     fputs("};\n", fp);
 }
 
@@ -1457,8 +1762,9 @@ static void close_groups(FILE *fp, int from, int to)
 }
 
 /*
- * Walks the table in order; consecutive keys of one group are printed inside it. The sla
- * group is printed whole where its first key stands.
+ * Walks the table in order; consecutive keys of one group are printed inside it. The
+ * calendars and sla groups are printed whole where their first key stands (sla.calendar and
+ * sla.quiet_hours with the rest of sla).
  */
 void config_print(const struct config *cfg, FILE *fp)
 {
@@ -1468,11 +1774,21 @@ void config_print(const struct config *cfg, FILE *fp)
             cfg->path ? cfg->path : "(unknown)");
 
     struct components open = {0}; /* the groups currently open */
-    bool sla_done = false;
+    bool sla_done = false, calendars_done = false;
 
     for (size_t i = 0; i < N_KEYS; i++) {
         const struct key *k = &keys[i];
-        if (k->scope != SC_TOP) {
+        if (k->scope == SC_CALENDAR) {
+            if (!calendars_done) {
+                close_groups(fp, open.n, 0);
+                open.n = 0;
+                fputc('\n', fp);
+                print_calendars(fp, cfg);
+                calendars_done = true;
+            }
+            continue;
+        }
+        if (k->scope != SC_TOP || !strncmp(k->path, "sla.", 4)) {
             if (!sla_done) {
                 close_groups(fp, open.n, 0);
                 open.n = 0;
@@ -1510,6 +1826,21 @@ const struct sla_policy *config_policy(const struct config *cfg, const char *nam
     for (int i = 0; i < cfg->n_policies; i++)
         if (!strcmp(cfg->policies[i].name, name))
             return &cfg->policies[i];
+    return NULL;
+}
+
+const struct calendar *config_calendar(const struct config *cfg, const char *name)
+{
+    if (!cfg)
+        return NULL;
+    if (!name || !*name) {
+        if (!cfg->default_calendar)
+            return NULL;
+        name = cfg->default_calendar;
+    }
+    for (int i = 0; i < cfg->n_calendars; i++)
+        if (!strcmp(cfg->calendars[i].name, name))
+            return &cfg->calendars[i];
     return NULL;
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dealerbot/sla.h"
 #include "dealerbot/utf8.h"
 
 #define NAME_MAX_CP 128
@@ -20,6 +21,7 @@
 #define TIMEZONE_MAX 64
 #define JID_PART_MAX 1023
 #define SALES_VOLUME_MAX 1000000000LL
+#define CALENDAR_MAX (sizeof(((struct calendar *)0)->name) - 1) /* 31 */
 
 void dealer_cleanup(struct dealer *d)
 {
@@ -29,7 +31,8 @@ void dealer_cleanup(struct dealer *d)
     free(d->name);
     free(d->region);
     free(d->timezone);
-    d->code = d->name = d->region = d->timezone = NULL;
+    free(d->calendar);
+    d->code = d->name = d->region = d->timezone = d->calendar = NULL;
     d->sales_volume = -1;
 }
 
@@ -178,6 +181,19 @@ static bool timezone_ok(struct span v)
     return true;
 }
 
+/* A calendar name as the config allows it: 1-31 of a-z 0-9 _ -. */
+static bool calendar_ok(struct span v)
+{
+    if (v.len < 1 || v.len > CALENDAR_MAX)
+        return false;
+    for (size_t i = 0; i < v.len; i++) {
+        char c = v.s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
 /* Parses a non-negative decimal with nothing else around it. */
 static bool parse_volume(struct span v, int64_t *out)
 {
@@ -196,11 +212,11 @@ static bool parse_volume(struct span v, int64_t *out)
 }
 
 int dealer_from_fields(const char *code, const char *name, const char *region,
-                       const char *sales_volume, const char *timezone, struct dealer *out,
-                       struct dbot_diag *diag)
+                       const char *sales_volume, const char *timezone, const char *calendar,
+                       struct dealer *out, struct dbot_diag *diag)
 {
     struct span c = trim(code), n = trim(name), rg = trim(region), sv = trim(sales_volume),
-                tz = trim(timezone);
+                tz = trim(timezone), cal = trim(calendar);
     struct dealer d = {.sales_volume = -1};
     int rc;
 
@@ -220,12 +236,17 @@ int dealer_from_fields(const char *code, const char *name, const char *region,
     if (tz.len && !timezone_ok(tz))
         return dbot_diag_set(diag, DBOT_ERR_INVALID,
                              "timezone: must be an IANA zone name like Asia/Shanghai, or empty");
+    if (cal.len && !calendar_ok(cal))
+        return dbot_diag_set(diag, DBOT_ERR_INVALID,
+                             "calendar: must be a calendar name (1-%zu of a-z 0-9 _ -), or empty",
+                             CALENDAR_MAX);
 
     d.code = span_dup(c);
     d.name = span_dup(n);
     d.region = span_dup(rg);
     d.timezone = tz.len ? span_dup(tz) : NULL;
-    if (!d.code || !d.name || !d.region || (tz.len && !d.timezone)) {
+    d.calendar = cal.len ? span_dup(cal) : NULL;
+    if (!d.code || !d.name || !d.region || (tz.len && !d.timezone) || (cal.len && !d.calendar)) {
         dealer_cleanup(&d);
         return dbot_diag_set(diag, DBOT_ERR_NOMEM, "out of memory");
     }

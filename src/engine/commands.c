@@ -264,6 +264,8 @@ static int do_ack(struct ctx *x, const struct complaint *c, const struct command
              cmd->text ? cmd->text : "");
     if ((err = event(x, c->id, "ack", detail[0] ? detail : NULL)) != 0)
         return err;
+    if ((err = store_sla_cancel(x->e->store, c->id, 1u << MS_ACK, x->now)) != 0)
+        return err;
     const char *none = eng__label(x->e, room_lang(x), "value_none");
     struct msg_var v[] = {{"id", x->cid}, {"owner", display(&x->who)},
                           {"eta", cmd->eta ? cmd->eta : none}};
@@ -278,6 +280,8 @@ static int do_plan(struct ctx *x, const struct complaint *c, const struct comman
     if (err)
         return err;
     if ((err = event(x, c->id, "plan", cmd->text)) != 0)
+        return err;
+    if ((err = store_sla_cancel(x->e->store, c->id, 1u << MS_SOLUTION, x->now)) != 0)
         return err;
     struct msg_var v[] = {{"id", x->cid}, {"who", display(&x->who)}, {"solution", cmd->text}};
     return announce(x, c, "plan_ok", v, 3);
@@ -385,8 +389,23 @@ static int do_approve(struct ctx *x, const struct complaint *c, enum complaint_s
     int err = change(x, c, &ch);
     if (err == 0)
         err = event(x, c->id, "approve", NULL);
+    if (err == 0)
+        err = store_sla_cancel(x->e->store, c->id, MS_ALL, x->now);
     struct msg_var v[] = {{"id", x->cid}, {"who", display(&x->who)}};
     return err ? err : announce(x, c, "approved", v, 2);
+}
+
+static int replan_close(struct ctx *x, const struct complaint *c)
+{
+    struct dealer d = {0};
+    int err = store_dealer_get(x->e->store, c->dealer, &d);
+    const struct sla_policy *pol = eng__policy(x->e->cfg, c->policy);
+    if (err == 0)
+        err = store_sla_cancel(x->e->store, c->id, 1u << MS_CLOSE, x->now);
+    if (err == 0 && pol)
+        err = eng__plan_sla(x->e, c->id, &c->due, pol, &d, 1u << MS_CLOSE, x->now, true);
+    dealer_cleanup(&d);
+    return err;
 }
 
 static int do_reject(struct ctx *x, const struct complaint *c, const struct command *cmd,
@@ -396,6 +415,11 @@ static int do_reject(struct ctx *x, const struct complaint *c, const struct comm
     int err = change(x, c, &ch);
     if (err == 0)
         err = event(x, c->id, "reject", cmd->text);
+    /* Back with the dealer: the close clock's messages that fell in the review were dropped;
+     * what is still ahead of the (unchanged) close deadline is planned again. A deadline that
+     * passed during the review is not the dealer's breach. */
+    if (err == 0)
+        err = replan_close(x, c);
     struct msg_var v[] = {{"id", x->cid}, {"who", display(&x->who)}, {"reason", cmd->text}};
     return err ? err : announce(x, c, "rejected", v, 3);
 }
@@ -403,26 +427,37 @@ static int do_reject(struct ctx *x, const struct complaint *c, const struct comm
 static int do_reopen(struct ctx *x, const struct complaint *c, const struct command *cmd,
                      enum complaint_state to)
 {
-    /* The close clock starts again: the complaint's policy's close duration from now. */
-    const struct sla_policy *pol = config_policy(x->e->cfg, c->policy);
-    if (!pol)
-        pol = config_policy(x->e->cfg, "default");
-    int64_t span = pol ? pol->close_s : c->due.close_due - c->received_at;
-    struct complaint_change ch = {.to = to, .clear_closed = true, .close_due = x->now + span,
-                                  .count_reopen = true};
-    int err = change(x, c, &ch);
-    if (err == 0)
-        err = event(x, c->id, "reopen", cmd->text);
+    /* The close clock starts again: the policy's close time from now, in the dealer's
+     * business time, with its reminders, breach and escalations planned anew. */
+    struct dealer d = {0};
+    int err = store_dealer_get(x->e->store, c->dealer, &d);
     if (err)
         return err;
-    struct dealer d = {0};
-    if ((err = store_dealer_get(x->e->store, c->dealer, &d)) != 0)
-        return err;
-    char due[ENG_TIME_MAX];
-    eng__when(ch.close_due, d.timezone, due, sizeof due);
+    const struct sla_policy *pol = eng__policy(x->e->cfg, c->policy);
+    struct deadlines due = c->due;
+    if (pol) {
+        struct deadlines fresh;
+        eng__deadlines(x->e, pol, &d, x->now, &fresh);
+        due.close_due = fresh.close_due;
+    } else {
+        due.close_due = x->now + (c->due.close_due - c->received_at);
+    }
+    struct complaint_change ch = {.to = to, .clear_closed = true, .close_due = due.close_due,
+                                  .count_reopen = true};
+    err = change(x, c, &ch);
+    if (err == 0)
+        err = event(x, c->id, "reopen", cmd->text);
+    if (err == 0)
+        err = store_sla_cancel(x->e->store, c->id, 1u << MS_CLOSE, x->now);
+    if (err == 0 && pol)
+        err = eng__plan_sla(x->e, c->id, &due, pol, &d, 1u << MS_CLOSE, x->now, false);
+    char when[ENG_TIME_MAX];
+    eng__when(due.close_due, d.timezone, when, sizeof when);
     dealer_cleanup(&d);
+    if (err)
+        return err;
     struct msg_var v[] = {{"id", x->cid}, {"who", display(&x->who)}, {"reason", cmd->text},
-                          {"close_due", due}};
+                          {"close_due", when}};
     return announce(x, c, "reopened", v, 4);
 }
 
@@ -433,6 +468,8 @@ static int do_cancel_ticket(struct ctx *x, const struct complaint *c,
     int err = change(x, c, &ch);
     if (err == 0)
         err = event(x, c->id, "cancel", cmd->text);
+    if (err == 0)
+        err = store_sla_cancel(x->e->store, c->id, MS_ALL, x->now);
     const char *none = eng__label(x->e, room_lang(x), "value_none");
     struct msg_var v[] = {{"id", x->cid}, {"who", display(&x->who)},
                           {"reason", cmd->text ? cmd->text : none}};
@@ -653,6 +690,172 @@ static int do_list(struct ctx *x, const struct command *cmd)
     return err;
 }
 
+/* ---- penalties ---- */
+
+static bool is_supervisor(const struct person *p)
+{
+    return !p->dealer && (p->role == ROLE_SUPERVISOR || p->role == ROLE_ADMIN);
+}
+
+/* The window penalty totals are counted over (the scorecards' window). */
+static int64_t penalty_since(const struct ctx *x)
+{
+    return x->now - x->e->cfg->underperformers.window_s;
+}
+
+/* /penalty <dealer> <code> [C-n] [note]: a catalogue penalty, by a supervisor or admin. */
+static int do_penalty(struct ctx *x, const struct command *cmd)
+{
+    struct engine *e = x->e;
+    if (!is_supervisor(&x->who)) {
+        struct msg_var v[] = {{"command", x->word}};
+        return reply(x, 0, "err_not_allowed", v, 1);
+    }
+    struct dealer d = {0};
+    struct penalty_rule rule = {0};
+    struct complaint c = {0};
+    bool have_c = false;
+    int err = store_dealer_get(e->store, cmd->dealer, &d);
+    if (err == DBOT_ERR_NOTFOUND) {
+        struct msg_var v[] = {{"code", cmd->dealer}};
+        return reply(x, 0, "err_unknown_dealer", v, 1);
+    }
+    if (err == 0 && (err = store_penalty_rule_get(e->store, cmd->penalty_code, &rule)) ==
+                        DBOT_ERR_NOTFOUND) {
+        struct msg_var v[] = {{"code", cmd->penalty_code}};
+        err = reply(x, 0, "err_unknown_penalty", v, 1);
+        goto out;
+    }
+    if (err == 0 && cmd->ticket) {
+        err = load(x, cmd->ticket, &c);
+        if (err) {
+            err = err > 0 ? 0 : err;
+            goto out;
+        }
+        have_c = true;
+        if (strcasecmp(c.dealer, d.code) != 0) {
+            struct msg_var v[] = {{"id", x->cid}};
+            err = reply(x, c.id, "err_other_dealer", v, 1);
+            goto out;
+        }
+    }
+    if (err)
+        goto out;
+    err = store_penalty_add(e->store, d.code, rule.code, rule.points, have_c ? c.id : 0,
+                            cmd->text, x->who.jid, x->now);
+    int64_t total = 0;
+    if (err == 0)
+        err = store_penalty_total(e->store, d.code, penalty_since(x), &total);
+    if (err == 0 && have_c) {
+        char detail[160];
+        snprintf(detail, sizeof detail, "%s %d", rule.code, rule.points);
+        err = event(x, c.id, "penalty", detail);
+    }
+    if (err == 0) {
+        log_info(MOD, "penalty %s (%d) for %s by %s", rule.code, rule.points, d.code,
+                 x->who.jid);
+        char pts[16], tot[24], room[DEALER_ROOM_MAX];
+        snprintf(pts, sizeof pts, "%d", rule.points);
+        snprintf(tot, sizeof tot, "%lld", (long long)total);
+        const char *none = eng__label(e, room_lang(x), "value_none");
+        struct msg_var v[] = {{"dealer_code", d.code},  {"dealer_name", d.name},
+                              {"code", rule.code},      {"violation", rule.violation},
+                              {"points", pts},          {"total", tot},
+                              {"id", have_c ? x->cid : none},
+                              {"who", display(&x->who)}, {"note", cmd->text ? cmd->text : none}};
+        size_t n = sizeof v / sizeof v[0];
+        dealer_room_name(d.code, room, sizeof room);
+        err = eng__say(e, have_c ? c.id : 0, true, room, room_lang(x), "penalty_added", v, n,
+                       "notice", x->now);
+        if (err == 0 && !(x->m->group && strcmp(x->m->room, room) == 0))
+            err = reply(x, have_c ? c.id : 0, "penalty_added", v, n);
+    }
+out:
+    if (have_c)
+        complaint_cleanup(&c);
+    penalty_rule_cleanup(&rule);
+    dealer_cleanup(&d);
+    return err;
+}
+
+struct ledger {
+    struct ctx *x;
+    char *text;
+    size_t len;
+    int n;
+};
+
+static int ledger_line(const struct penalty_entry *p, void *arg)
+{
+    struct ledger *l = arg;
+    struct ctx *x = l->x;
+    char when[ENG_TIME_MAX], pts[16], id[32];
+    const char *none = eng__label(x->e, x->lang, "value_none");
+    eng__when(p->at, NULL, when, sizeof when);
+    snprintf(pts, sizeof pts, "%d", p->points);
+    struct msg_var v[] = {{"time", when},
+                          {"code", p->code},
+                          {"points", pts},
+                          {"id", p->complaint_id ? complaint_id_format(p->complaint_id, id,
+                                                                       sizeof id)
+                                                 : none},
+                          {"note", p->note ? p->note : none}};
+    char *s = eng__text(x->e, x->lang, "penalties_item", v, 5);
+    int err = append(&l->text, &l->len, s);
+    free(s);
+    l->n++;
+    return err;
+}
+
+/* /penalties [dealer]: a dealer's ledger over the window; dealers see their own. */
+static int do_penalties(struct ctx *x, const struct command *cmd)
+{
+    struct engine *e = x->e;
+    const char *dealer = cmd->dealer;
+    if (x->who.dealer) {
+        if (dealer && strcasecmp(dealer, x->who.dealer) != 0) {
+            struct msg_var v[] = {{"command", x->word}};
+            return reply(x, 0, "err_not_allowed", v, 1);
+        }
+        dealer = x->who.dealer;
+    } else if (!dealer) {
+        struct msg_var v[] = {{"command", x->word}};
+        return reply(x, 0, "err_bad_argument", v, 1);
+    }
+    struct dealer d = {0};
+    int err = store_dealer_get(e->store, dealer, &d);
+    if (err == DBOT_ERR_NOTFOUND) {
+        struct msg_var v[] = {{"code", dealer}};
+        return reply(x, 0, "err_unknown_dealer", v, 1);
+    }
+    int64_t total = 0;
+    if (err == 0)
+        err = store_penalty_total(e->store, d.code, penalty_since(x), &total);
+    struct ledger l = {.x = x};
+    if (err == 0)
+        err = store_penalty_each(e->store, d.code, penalty_since(x), 20, ledger_line, &l);
+    if (err == 0) {
+        char tot[24], cnt[24];
+        snprintf(tot, sizeof tot, "%lld", (long long)total);
+        snprintf(cnt, sizeof cnt, "%d", l.n);
+        struct msg_var v[] = {{"dealer_code", d.code}, {"total", tot}, {"count", cnt}};
+        char *head = eng__text(e, x->lang, l.n ? "penalties_head" : "penalties_empty", v, 3);
+        char *body = NULL;
+        size_t blen = 0;
+        err = append(&body, &blen, head);
+        free(head);
+        if (err == 0 && l.text)
+            err = append(&body, &blen, l.text);
+        if (err == 0)
+            err = eng__send(e, 0, x->m->group, x->m->group ? x->m->room : x->m->sender, body,
+                            "reply", x->now);
+        free(body);
+    }
+    free(l.text);
+    dealer_cleanup(&d);
+    return err;
+}
+
 /* ---- /help ---- */
 
 static int do_help(struct ctx *x)
@@ -688,6 +891,10 @@ static int do_help(struct ctx *x)
             continue;
         err = append(&text, &len, eng__label(e, x->lang, lines[i].key));
     }
+    if (err == 0 && is_supervisor(&x->who))
+        err = append(&text, &len, eng__label(e, x->lang, "help_penalty"));
+    if (err == 0)
+        err = append(&text, &len, eng__label(e, x->lang, "help_penalties"));
     if (err == 0)
         err = eng__send(e, 0, x->m->group, x->m->group ? x->m->room : x->m->sender, text,
                         "reply", x->now);
@@ -835,6 +1042,8 @@ static int dispatch(struct ctx *x, const struct command *cmd)
 {
     switch (cmd->kind) {
     case CMD_HELP: return do_help(x);
+    case CMD_PENALTY: return do_penalty(x, cmd);
+    case CMD_PENALTIES: return do_penalties(x, cmd);
     case CMD_LIST: return do_list(x, cmd);
     case CMD_CANCEL:
         if (!cmd->ticket)
@@ -900,7 +1109,7 @@ void engine_on_message(struct engine *e, const struct chat_message *m, int64_t n
     /* A store failure below undoes the inbox record too: the message can be acted on when
      * it comes again. */
     struct ctx x = {.e = e, .m = m, .now = now, .lang = e->cfg->language};
-    e->wrote_outbox = false;
+    eng__forget(e);
     int err = store_begin(e->store);
     bool seen = false;
     if (err == 0 && m->platform_id && m->platform_id[0])
@@ -925,7 +1134,7 @@ void engine_on_message(struct engine *e, const struct chat_message *m, int64_t n
         /* Nothing of the decision was kept; say so, in a transaction of its own. */
         log_error(MOD, "message %s from %s not handled: %s", m->platform_id ? m->platform_id : "-",
                   m->sender, dbot_strerror(err));
-        e->wrote_outbox = false;
+        eng__forget(e);
         if (store_begin(e->store) == 0) {
             if (reply(&x, 0, "err_internal", NULL, 0) == 0)
                 store_commit(e->store);
@@ -934,7 +1143,5 @@ void engine_on_message(struct engine *e, const struct chat_message *m, int64_t n
         }
     }
     person_cleanup(&x.who);
-    if (e->wrote_outbox && e->kick)
-        e->kick(e->kick_arg);
-    e->wrote_outbox = false;
+    eng__after_commit(e);
 }

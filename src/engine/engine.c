@@ -4,8 +4,10 @@
 #include "engine_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "dealerbot/histogram.h"
 #include "dealerbot/lifecycle.h"
 #include "dealerbot/log.h"
 
@@ -26,6 +28,112 @@ void engine_cleanup(struct engine *e)
 {
     messages_free(e->msgs);
     e->msgs = NULL;
+}
+
+void eng__after_commit(struct engine *e)
+{
+    bool outbox = e->wrote_outbox, sla = e->wrote_sla;
+    eng__forget(e);
+    if (outbox && e->kick)
+        e->kick(e->kick_arg);
+    if (sla && e->sla_kick)
+        e->sla_kick(e->sla_kick_arg);
+}
+
+void eng__forget(struct engine *e)
+{
+    e->wrote_outbox = false;
+    e->wrote_sla = false;
+}
+
+struct due_batch {
+    struct sla_row *rows;
+    char (*notify)[64];
+    int n;
+};
+
+static int take_due(const struct sla_row *r, void *arg)
+{
+    struct due_batch *b = arg;
+    b->rows[b->n] = *r;
+    snprintf(b->notify[b->n], sizeof b->notify[0], "%s", r->notify ? r->notify : "");
+    b->rows[b->n].notify = b->notify[b->n];
+    b->rows[b->n].state = NULL;
+    b->n++;
+    return 0;
+}
+
+int engine_fire_due(struct engine *e, int64_t now_us, int limit, int *fired, int *seen,
+                    struct histogram *lateness)
+{
+    int64_t now = now_us / 1000000;
+    *fired = *seen = 0;
+    if (limit <= 0)
+        return 0;
+    struct due_batch b = {.rows = calloc((size_t)limit, sizeof *b.rows),
+                          .notify = calloc((size_t)limit, sizeof *b.notify)};
+    if (!b.rows || !b.notify) {
+        free(b.rows);
+        free(b.notify);
+        return DBOT_ERR_NOMEM;
+    }
+    eng__forget(e);
+    int err = store_begin(e->store);
+    /* The rows are copied out first: firing writes to the same table. */
+    if (err == 0)
+        err = store_sla_each_due(e->store, now, limit, take_due, &b);
+    int n_fired = 0;
+    for (int i = 0; err == 0 && i < b.n; i++) {
+        bool f;
+        err = eng__fire_sla(e, &b.rows[i], now, &f);
+        n_fired += f;
+        if (f && lateness)
+            histogram_add(lateness, now_us - b.rows[i].due_at * 1000000);
+    }
+    if (err == 0)
+        err = store_commit(e->store);
+    else if (store_in_transaction(e->store))
+        store_rollback(e->store);
+    if (err) {
+        log_error(MOD, "SLA events not fired: %s (tried again)", dbot_strerror(err));
+        eng__forget(e);
+    } else {
+        *fired = n_fired;
+        *seen = b.n;
+        eng__after_commit(e);
+    }
+    free(b.rows);
+    free(b.notify);
+    return err;
+}
+
+int engine_sla_alarm(struct engine *e, int64_t count, int64_t earliest, int64_t now)
+{
+    if (!e->msgs)
+        return 0;
+    char n[24], when[ENG_TIME_MAX];
+    snprintf(n, sizeof n, "%lld", (long long)count);
+    eng__when(earliest, NULL, when, sizeof when);
+    struct msg_var v[] = {{"count", n}, {"oldest", when}};
+    eng__forget(e);
+    int err = store_begin(e->store);
+    if (err == 0)
+        err = eng__say(e, 0, true, e->cfg->chat.staff_room, e->cfg->language, "watchdog_staff",
+                       v, 2, "alarm", now);
+    if (err == 0)
+        err = store_commit(e->store);
+    else if (store_in_transaction(e->store))
+        store_rollback(e->store);
+    if (err)
+        eng__forget(e);
+    else
+        eng__after_commit(e);
+    return err;
+}
+
+int engine_next_due(struct engine *e, int64_t *due)
+{
+    return store_sla_next(e->store, due);
 }
 
 int engine_on_delivered(struct engine *e, const char *msg_id, int64_t now)

@@ -53,6 +53,33 @@ int eng__say(struct engine *e, int64_t complaint_id, bool group, const char *tar
              const char *kind, int64_t now);
 
 #define DEALER_ROOM_MAX 64 /* "dealer-" + a dealer code */
+#define SLA_LATE_S 5       /* an event fired later than this after its due time says so */
+
+struct dealer;
+struct sla_row;
+
+/* After a commit: kicks the outbox pump and the scheduler for what the transaction wrote,
+ * and forgets it. After a rollback: forgets it. */
+void eng__after_commit(struct engine *e);
+void eng__forget(struct engine *e);
+
+/* ---- deadlines.c ---- */
+
+/* sla_offset_fn for a zone name (arg: const char *, NULL = the configured zone). */
+int32_t eng__offset(int64_t t, void *arg);
+/* The named policy, else "default". */
+const struct sla_policy *eng__policy(const struct config *cfg, const char *name);
+/* The deadlines of a complaint received at received_at at dealer d (its calendar and zone). */
+void eng__deadlines(const struct engine *e, const struct sla_policy *pol,
+                    const struct dealer *d, int64_t received_at, struct deadlines *out);
+/* Writes the planned events of the milestones in `which` (current transaction); with
+ * future_only, events already due at `now` (a breach, escalations) are left out. */
+int eng__plan_sla(struct engine *e, int64_t complaint_id, const struct deadlines *due,
+                  const struct sla_policy *pol, const struct dealer *d, unsigned which,
+                  int64_t now, bool future_only);
+/* Fires one due event (current transaction): *fired false when it was cancelled (milestone
+ * met) or taken by someone else. */
+int eng__fire_sla(struct engine *e, const struct sla_row *row, int64_t now, bool *fired);
 
 /* The card of a new complaint for the dealer room (and the staff room when urgent/VIP), in
  * the current transaction. */

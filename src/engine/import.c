@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dealerbot/config.h"
 #include "dealerbot/csv.h"
 #include "dealerbot/directory.h"
 #include "dealerbot/timeutil.h"
@@ -33,15 +34,15 @@
 
 /* What differs between the dealers file and the people file. */
 struct import_kind {
-    const char *header;         /* for messages: "code,name,region,sales_volume[,timezone]" */
+    const char *header;         /* for messages: "jid,dealer,role,name,language" */
     const char *const *columns; /* expected header names, in order */
     size_t n_required;          /* columns that must be there */
     size_t n_columns;           /* columns that may be there */
     const char *key_name;       /* the key column, for duplicate messages */
     size_t rec_size;
     /* Validates one row (n fields, as many as the header had) into *rec. */
-    int (*parse)(struct store *st, const char *const *f, size_t n, void *rec,
-                 struct dbot_diag *diag);
+    int (*parse)(struct store *st, const struct config *cfg, const char *const *f, size_t n,
+                 void *rec, struct dbot_diag *diag);
     const char *(*key)(const void *rec);
     int (*upsert)(struct store *st, const void *rec);
     void (*cleanup)(void *rec);
@@ -49,18 +50,24 @@ struct import_kind {
 
 /* ---- dealers ---- */
 
-static int dealer_parse(struct store *st, const char *const *f, size_t n, void *rec,
-                        struct dbot_diag *diag)
+/* Validates the row, then what the row alone cannot tell: the time zone must be a compiled
+ * zone and the calendar one the configuration defines. */
+static int dealer_parse(struct store *st, const struct config *cfg, const char *const *f,
+                        size_t n, void *rec, struct dbot_diag *diag)
 {
     (void)st;
     struct dealer *d = rec;
-    int rc = dealer_from_fields(f[0], f[1], f[2], f[3], n > 4 ? f[4] : "", d, diag);
+    int rc = dealer_from_fields(f[0], f[1], f[2], f[3], n > 4 ? f[4] : "", n > 5 ? f[5] : "", d,
+                                diag);
     if (rc)
         return rc;
-    if (d->timezone && !timeutil_zone_exists(d->timezone)) {
+    if (d->timezone && !timeutil_zone_exists(d->timezone))
         rc = dbot_diag_set(diag, DBOT_ERR_INVALID, "timezone: unknown zone \"%s\"", d->timezone);
+    else if (d->calendar && !config_calendar(cfg, d->calendar))
+        rc = dbot_diag_set(diag, DBOT_ERR_INVALID, "calendar: unknown calendar \"%s\"",
+                           d->calendar);
+    if (rc)
         dealer_cleanup(d);
-    }
     return rc;
 }
 
@@ -79,13 +86,14 @@ static void dealer_rec_cleanup(void *rec)
     dealer_cleanup(rec);
 }
 
-static const char *const dealer_columns[] = {"code", "name", "region", "sales_volume", "timezone"};
+static const char *const dealer_columns[] = {"code",         "name",     "region",
+                                             "sales_volume", "timezone", "calendar"};
 
 static const struct import_kind dealer_kind = {
-    .header = "code,name,region,sales_volume[,timezone]",
+    .header = "code,name,region,sales_volume[,timezone[,calendar]]",
     .columns = dealer_columns,
     .n_required = 4,
-    .n_columns = 5,
+    .n_columns = 6,
     .key_name = "code",
     .rec_size = sizeof(struct dealer),
     .parse = dealer_parse,
@@ -98,9 +106,10 @@ static const struct import_kind dealer_kind = {
 
 /* Validates the row, then resolves the dealer against the store: it must exist, and the
  * person gets the code as the store spells it. */
-static int person_parse(struct store *st, const char *const *f, size_t n, void *rec,
-                        struct dbot_diag *diag)
+static int person_parse(struct store *st, const struct config *cfg, const char *const *f,
+                        size_t n, void *rec, struct dbot_diag *diag)
 {
+    (void)cfg;
     (void)n;
     struct person *p = rec;
     int rc = person_from_fields(f[0], f[1], f[2], f[3], f[4], p, diag);
@@ -327,8 +336,8 @@ static int find_duplicate(const struct import_kind *k, const char *recs, const s
     return 0;
 }
 
-static int import_file(struct store *st, const char *path, const struct import_kind *k,
-                       size_t *count, struct dbot_diag *diag)
+static int import_file(struct store *st, const struct config *cfg, const char *path,
+                       const struct import_kind *k, size_t *count, struct dbot_diag *diag)
 {
     const char *base = base_name(path);
     struct dbot_diag tmp = {{0}};
@@ -399,7 +408,7 @@ static int import_file(struct store *st, const char *path, const struct import_k
             rows = nrows;
             cap = ncap;
         }
-        rc = k->parse(st, r.fields, r.n_fields, recs + n * k->rec_size, &tmp);
+        rc = k->parse(st, cfg, r.fields, r.n_fields, recs + n * k->rec_size, &tmp);
         if (rc) {
             bad_row = r.row;
             bad_rc = dbot_diag_set(&bad, rc, "%s: row %zu: %s", base, r.row, tmp.msg);
@@ -458,12 +467,13 @@ out:
     return rc;
 }
 
-int import_dealers(struct store *st, const char *path, size_t *count, struct dbot_diag *diag)
+int import_dealers(struct store *st, const struct config *cfg, const char *path, size_t *count,
+                   struct dbot_diag *diag)
 {
-    return import_file(st, path, &dealer_kind, count, diag);
+    return import_file(st, cfg, path, &dealer_kind, count, diag);
 }
 
 int import_people(struct store *st, const char *path, size_t *count, struct dbot_diag *diag)
 {
-    return import_file(st, path, &person_kind, count, diag);
+    return import_file(st, NULL, path, &person_kind, count, diag);
 }

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "dealerbot/directory.h"
 #include "dealerbot/log.h"
 
 /* The policy a priority uses: its own when configured, else "default". */
@@ -26,12 +27,20 @@ static void intake_one(struct engine *e, struct intake *in, int64_t now, const c
     }
     if (in->received_at == 0)
         in->received_at = now;
+    /* The dealer's calendar and zone give the deadlines (business time when it has one). */
+    struct dealer d = {0};
+    r->err = store_dealer_get(e->store, in->dealer, &d);
     struct deadlines due;
-    deadlines_compute(pol, in->received_at, &due);
-    r->err = store_complaint_insert(e->store, in, pol->name, &due, now, actor, &r->id,
-                                    &r->created);
+    if (r->err == 0) {
+        eng__deadlines(e, pol, &d, in->received_at, &due);
+        r->err = store_complaint_insert(e->store, in, pol->name, &due, now, actor, &r->id,
+                                        &r->created);
+    }
+    if (r->err == 0 && r->created)
+        r->err = eng__plan_sla(e, r->id, &due, pol, &d, MS_ALL, now, false);
     if (r->err == 0 && r->created && e->msgs)
         r->err = eng__push_card(e, r->id, now);
+    dealer_cleanup(&d);
     if (r->err == DBOT_ERR_NOTFOUND)
         dbot_diag_set(&r->diag, r->err, "unknown dealer: %s", in->dealer);
     else if (r->err)
@@ -47,7 +56,7 @@ int engine_intake_batch(struct engine *e, struct intake *const *items, int n, in
     if (n == 0)
         return 0;
 
-    e->wrote_outbox = false;
+    eng__forget(e);
     int err = store_begin(e->store);
     if (err == 0) {
         for (int i = 0; i < n; i++) {
@@ -65,6 +74,7 @@ int engine_intake_batch(struct engine *e, struct intake *const *items, int n, in
             store_rollback(e->store);
     }
     if (err) {
+        eng__forget(e);
         log_error("engine", "intake batch of %d not committed: %s", n, dbot_strerror(err));
         for (int i = 0; i < n; i++) {
             results[i].err = err;
@@ -74,9 +84,7 @@ int engine_intake_batch(struct engine *e, struct intake *const *items, int n, in
         }
         return err;
     }
-    if (e->wrote_outbox && e->kick)
-        e->kick(e->kick_arg);
-    e->wrote_outbox = false;
+    eng__after_commit(e);
     for (int i = 0; i < n; i++) {
         if (results[i].err == 0 && results[i].created) {
             char id[32];

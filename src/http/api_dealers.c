@@ -1,9 +1,10 @@
 /*
  * api_dealers.c — GET /api/v1/dealers, GET /api/v1/dealers/{code} and
- * PUT /api/v1/dealers/{code} with {name, region?, sales_volume?, timezone?} (a whole record:
- * fields left out become empty/unknown). The PUT is validated like a CSV row
- * (dealer_from_fields) and its time zone must be a compiled zone under the zoneinfo
- * directory; it answers 201 when the dealer is new and 200 when it was updated.
+ * PUT /api/v1/dealers/{code} with {name, region?, sales_volume?, timezone?, calendar?} (a
+ * whole record: fields left out, or null, become empty/unknown/none). The PUT is validated
+ * like a CSV row (dealer_from_fields), its time zone must be a compiled zone under the
+ * zoneinfo directory and its calendar one of the configuration's `calendars`; it answers 201
+ * when the dealer is new and 200 when it was updated.
  */
 #include "http_int.h"
 
@@ -109,7 +110,7 @@ void http__dealer_put(struct conn *c)
 {
     json_error_t jerr;
     struct dbot_diag diag;
-    const char *name, *region, *tz, *code_field;
+    const char *name, *region, *tz, *calendar, *code_field;
     char volume[32] = "";
     struct dealer d;
 
@@ -151,6 +152,11 @@ void http__dealer_put(struct conn *c)
         http__respond_error(c, 422, "field timezone: must be a string");
         return;
     }
+    if (opt_string(root, "calendar", &calendar) != 0) {
+        json_decref(root);
+        http__respond_error(c, 422, "field calendar: must be a string or null");
+        return;
+    }
     if (opt_string(root, "code", &code_field) != 0 ||
         (code_field[0] && strcasecmp(code_field, c->arg) != 0)) {
         json_decref(root);
@@ -168,7 +174,7 @@ void http__dealer_put(struct conn *c)
     }
 
     dbot_diag_clear(&diag);
-    int rc = dealer_from_fields(c->arg, name, region, volume, tz, &d, &diag);
+    int rc = dealer_from_fields(c->arg, name, region, volume, tz, calendar, &d, &diag);
     json_decref(root);
     if (rc == DBOT_ERR_NOMEM) {
         http__respond_json(c, 500, NULL);
@@ -180,6 +186,11 @@ void http__dealer_put(struct conn *c)
     }
     if (d.timezone && !timeutil_zone_exists(d.timezone)) {
         http__respond_error(c, 422, "field timezone: unknown time zone: %s", d.timezone);
+        dealer_cleanup(&d);
+        return;
+    }
+    if (d.calendar && !config_calendar(c->srv->cfg, d.calendar)) {
+        http__respond_error(c, 422, "field calendar: unknown calendar: %s", d.calendar);
         dealer_cleanup(&d);
         return;
     }

@@ -113,6 +113,7 @@ json_t *http__dealer_json(const struct dealer *d)
     set(o, "sales_volume", d->sales_volume >= 0 ? json_integer(d->sales_volume) : json_null(),
         &bad);
     set(o, "timezone", http__str_json(d->timezone), &bad);
+    set(o, "calendar", http__str_json(d->calendar), &bad);
     if (bad) {
         json_decref(o);
         return NULL;

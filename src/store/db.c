@@ -105,6 +105,42 @@ static const char *const migrations[] = {
     "  prevent TEXT,"
     "  started_at INTEGER NOT NULL,"
     "  updated_at INTEGER NOT NULL);",
+
+    /* 4: the SLA engine — every reminder, breach and escalation of a complaint planned at
+     * intake (snapshotted), found by its due time, fired once; the penalty catalogue and each
+     * dealer's ledger; a dealer's business calendar. */
+    "ALTER TABLE dealers ADD COLUMN calendar TEXT;"
+    "CREATE TABLE sla_events ("
+    "  id INTEGER PRIMARY KEY,"
+    "  complaint_id INTEGER NOT NULL REFERENCES complaints(id),"
+    "  milestone TEXT NOT NULL CHECK (milestone IN ('ack','solution','close')),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('remind','breach','escalate')),"
+    "  level INTEGER NOT NULL,"
+    "  due_at INTEGER NOT NULL,"
+    "  notify TEXT NOT NULL DEFAULT '',"
+    "  state TEXT NOT NULL DEFAULT 'pending'"
+    "    CHECK (state IN ('pending','fired','cancelled')),"
+    "  fired_at INTEGER,"
+    "  late INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX sla_events_due ON sla_events(due_at) WHERE state = 'pending';"
+    "CREATE INDEX sla_events_complaint ON sla_events(complaint_id, milestone);"
+    "CREATE TABLE penalty_rules ("
+    "  code TEXT PRIMARY KEY COLLATE NOCASE,"
+    "  violation TEXT NOT NULL,"
+    "  points INTEGER NOT NULL,"
+    "  standard TEXT NOT NULL DEFAULT '',"
+    "  how_to_avoid TEXT NOT NULL DEFAULT '',"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE TABLE penalties ("
+    "  id INTEGER PRIMARY KEY,"
+    "  dealer_code TEXT NOT NULL REFERENCES dealers(code),"
+    "  code TEXT NOT NULL,"
+    "  points INTEGER NOT NULL,"
+    "  complaint_id INTEGER REFERENCES complaints(id),"
+    "  note TEXT,"
+    "  actor TEXT NOT NULL,"
+    "  at INTEGER NOT NULL);"
+    "CREATE INDEX penalties_dealer ON penalties(dealer_code, at);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -114,15 +150,17 @@ static const char *const sql_text[SQL__COUNT] = {
     [SQL_COMMIT] = "COMMIT",
     [SQL_ROLLBACK] = "ROLLBACK",
     [SQL_DEALER_UPSERT] =
-        "INSERT INTO dealers (code, name, region, sales_volume, timezone, created_at, updated_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
+        "INSERT INTO dealers (code, name, region, sales_volume, timezone, calendar, created_at,"
+        " updated_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?7, ?6, ?6)"
         " ON CONFLICT(code) DO UPDATE SET name = excluded.name, region = excluded.region,"
         " sales_volume = excluded.sales_volume, timezone = excluded.timezone,"
-        " updated_at = excluded.updated_at",
+        " calendar = excluded.calendar, updated_at = excluded.updated_at",
     [SQL_DEALER_GET] =
-        "SELECT code, name, region, sales_volume, timezone FROM dealers WHERE code = ?1",
+        "SELECT code, name, region, sales_volume, timezone, calendar FROM dealers"
+        " WHERE code = ?1",
     [SQL_DEALER_EACH] =
-        "SELECT code, name, region, sales_volume, timezone FROM dealers ORDER BY code",
+        "SELECT code, name, region, sales_volume, timezone, calendar FROM dealers ORDER BY code",
     [SQL_DEALER_COUNT] = "SELECT count(*) FROM dealers",
     [SQL_PERSON_UPSERT] =
         "INSERT INTO people (jid, dealer_code, role, name, language, updated_at)"
@@ -177,6 +215,45 @@ static const char *const sql_text[SQL__COUNT] = {
         "   THEN dialogues.started_at ELSE excluded.started_at END",
     [SQL_DIALOGUE_DELETE] = "DELETE FROM dialogues WHERE jid = ?1",
     [SQL_OUTBOX_FIND] = "SELECT complaint_id, kind FROM outbox WHERE stanza_id = ?1",
+    [SQL_SLA_ADD] =
+        "INSERT INTO sla_events (complaint_id, milestone, kind, level, due_at, notify)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [SQL_SLA_CANCEL] =
+        "UPDATE sla_events SET state = 'cancelled', fired_at = ?3"
+        " WHERE complaint_id = ?1 AND state = 'pending' AND milestone = ?2",
+    [SQL_SLA_NEXT] = "SELECT min(due_at) FROM sla_events WHERE state = 'pending'",
+    [SQL_SLA_DUE] =
+        "SELECT id, complaint_id, milestone, kind, level, due_at, notify FROM sla_events"
+        " WHERE state = 'pending' AND due_at <= ?1 ORDER BY due_at, id LIMIT ?2",
+    [SQL_SLA_FIRE] =
+        "UPDATE sla_events SET state = ?3, fired_at = ?2, late = ?4"
+        " WHERE id = ?1 AND state = 'pending'",
+    [SQL_SLA_OVERDUE] =
+        "SELECT count(*), min(due_at) FROM sla_events WHERE state = 'pending' AND due_at < ?1",
+    [SQL_SLA_EACH] =
+        "SELECT id, complaint_id, milestone, kind, level, due_at, notify, state, fired_at, late"
+        " FROM sla_events WHERE complaint_id = ?1 ORDER BY due_at, id",
+    [SQL_PENALTY_RULE_UPSERT] =
+        "INSERT INTO penalty_rules (code, violation, points, standard, how_to_avoid, updated_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        " ON CONFLICT(code) DO UPDATE SET violation = excluded.violation,"
+        " points = excluded.points, standard = excluded.standard,"
+        " how_to_avoid = excluded.how_to_avoid, updated_at = excluded.updated_at",
+    [SQL_PENALTY_RULE_GET] =
+        "SELECT code, violation, points, standard, how_to_avoid FROM penalty_rules"
+        " WHERE code = ?1",
+    [SQL_PENALTY_RULE_EACH] =
+        "SELECT code, violation, points, standard, how_to_avoid FROM penalty_rules ORDER BY code",
+    [SQL_PENALTY_ADD] =
+        "INSERT INTO penalties (dealer_code, code, points, complaint_id, note, actor, at)"
+        " VALUES ((SELECT code FROM dealers WHERE code = ?1), ?2, ?3, ?4, ?5, ?6, ?7)",
+    [SQL_PENALTY_EACH] =
+        "SELECT id, dealer_code, code, points, complaint_id, note, actor, at FROM penalties"
+        " WHERE (?1 IS NULL OR dealer_code = ?1 COLLATE NOCASE) AND at >= ?2"
+        " ORDER BY at, id LIMIT ?3",
+    [SQL_PENALTY_TOTAL] =
+        "SELECT coalesce(sum(points), 0) FROM penalties"
+        " WHERE dealer_code = ?1 COLLATE NOCASE AND at >= ?2",
     [SQL_COMPLAINT_LIST] =
         "SELECT " STORE_COMPLAINT_COLUMNS " FROM complaints"
         " WHERE (?1 IS NULL OR dealer_code = ?1 COLLATE NOCASE)"

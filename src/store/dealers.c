@@ -21,6 +21,7 @@ int store_dealer_upsert(struct store *st, const struct dealer *d)
     else
         sqlite3_bind_null(s, 4);
     store__bind_text(s, 5, d->timezone && d->timezone[0] ? d->timezone : NULL);
+    store__bind_text(s, 7, d->calendar && d->calendar[0] ? d->calendar : NULL);
     sqlite3_bind_int64(s, 6, timeutil_now());
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
@@ -38,6 +39,7 @@ static int dealer_row(sqlite3_stmt *s, struct dealer *out)
     out->region = store__col_dup(s, 2, &oom);
     out->sales_volume = sqlite3_column_type(s, 3) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 3);
     out->timezone = store__col_dup(s, 4, &oom);
+    out->calendar = store__col_dup(s, 5, &oom);
     if (oom) {
         dealer_cleanup(out);
         return DBOT_ERR_NOMEM;

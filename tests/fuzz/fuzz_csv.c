@@ -22,13 +22,13 @@ static void check(int cond)
 
 static void try_validators(const struct csv_reader *r)
 {
-    const char *f[5];
-    for (size_t i = 0; i < 5; i++)
+    const char *f[6];
+    for (size_t i = 0; i < 6; i++)
         f[i] = i < r->n_fields ? r->fields[i] : "";
 
     struct dealer d;
     struct dbot_diag diag;
-    if (dealer_from_fields(f[0], f[1], f[2], f[3], f[4], &d, &diag) == 0) {
+    if (dealer_from_fields(f[0], f[1], f[2], f[3], f[4], f[5], &d, &diag) == 0) {
         check(d.code && d.name && d.region && strlen(d.code) <= DEALER_CODE_MAX);
         check(d.sales_volume >= -1);
         if (d.timezone)

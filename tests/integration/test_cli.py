@@ -94,6 +94,32 @@ def test_dealers_import_excel_and_upsert(t):
     check("Renamed" in out, out)
 
 
+def test_dealers_import_calendar(t):
+    b = t.bot(start=False, dealers_csv=None,
+              extra='calendars = { cn = { holidays = [ "2026-10-01" ]; }; };')
+    path = write(b, "d.csv",
+                 "code,name,region,sales_volume,timezone,calendar\r\n"
+                 "SH001,上海浦东,华东,2400,Asia/Shanghai,cn\r\n"
+                 "BJ002,北京朝阳,华北,,,\r\n")
+    rc, out, _ = b.cli("dealers", "import", path)
+    check("imported 2 dealers" in out, out)
+    rc, out, _ = b.cli("dealers", "list")
+    eq(out.splitlines(), ["BJ002\t北京朝阳\t华北\t\t\t",
+                          "SH001\t上海浦东\t华东\t2400\tAsia/Shanghai\tcn"], "dealers list")
+    # An unknown calendar: one line naming the row, nothing imported.
+    path = write(b, "bad.csv",
+                 "code,name,region,sales_volume,timezone,calendar\n"
+                 "SH001,Renamed,,,,\n"
+                 "GZ003,广州天河,华南,,,us\n")
+    rc, out, err = b.cli("dealers", "import", path, expect=1)
+    eq(one_line(err), 'dealerbot: bad.csv: row 3: calendar: unknown calendar "us"', "message")
+    eq(dealer_codes(b), ["BJ002", "SH001"], "dealers after a failed import")
+    rc, out, _ = b.cli("dealers", "list")
+    check("上海浦东" in out and "\tcn\n" in out, out)
+    rc, out, _ = b.cli("dealers", "--help")
+    check("calendar" in out, out)
+
+
 def test_import_bad_row_changes_nothing(t):
     b = t.bot(start=False)
     before = dealer_codes(b)

@@ -380,7 +380,7 @@ def test_dealers(t):
     eq([d["code"] for d in r.json["dealers"]], ["D001", "D002", "D003"], "codes")
     d1 = r.json["dealers"][0]
     eq(d1, {"code": "D001", "name": "Shanghai Pudong Motors", "region": "East",
-            "sales_volume": 1200, "timezone": "Asia/Shanghai"}, "D001")
+            "sales_volume": 1200, "timezone": "Asia/Shanghai", "calendar": None}, "D001")
     d3 = b.get("/api/v1/dealers/D003")
     eq(d3.status, 200, "GET D003")
     eq(d3.json["name"], "Guangzhou Tianhe Cars, Ltd", "quoted CSV name")
@@ -391,7 +391,7 @@ def test_dealers(t):
     new = {"name": "成都武侯汽车", "region": "West", "sales_volume": 300, "timezone": "Asia/Chongqing"}
     r = b.put("/api/v1/dealers/D900", new)
     eq(r.status, 201, "PUT new dealer")
-    eq(r.json, dict(new, code="D900"), "created dealer")
+    eq(r.json, dict(new, code="D900", calendar=None), "created dealer")
     r = b.put("/api/v1/dealers/D900", dict(new, sales_volume=350, region="South-West"))
     eq(r.status, 200, "PUT existing dealer")
     eq(r.json["sales_volume"], 350, "updated volume")
@@ -400,7 +400,7 @@ def test_dealers(t):
     r = b.put("/api/v1/dealers/D901", {"name": "Minimal"})
     eq(r.status, 201, "PUT with only a name")
     eq(r.json, {"code": "D901", "name": "Minimal", "region": "", "sales_volume": None,
-                "timezone": None}, "defaults")
+                "timezone": None, "calendar": None}, "defaults")
 
     r = b.put("/api/v1/dealers/D902", {"name": "X", "timezone": "Mars/Olympus_Mons"})
     eq(r.status, 422, "unknown zone")
@@ -422,6 +422,62 @@ def test_dealers(t):
     # a complaint can now name the new dealer
     eq(b.post("/api/v1/complaints", complaint("CRM-D900", dealer="D900")).status, 201,
        "complaint for the new dealer")
+
+
+CALENDARS = ('calendars = { cn = { holidays = [ "2026-10-01" ]; };\n'
+             '              shop-7 = { days = [ 1, 2, 3, 4, 5, 6, 7 ]; }; };')
+
+
+def test_dealer_calendar(t):
+    """A dealer's business calendar: from the CSV, in the JSON, set and cleared by PUT, and only
+    one the configuration defines."""
+    b = t.bot(extra=CALENDARS, dealers_csv=(
+        "code,name,region,sales_volume,timezone,calendar\n"
+        "D001,Shanghai Pudong Motors,East,1200,Asia/Shanghai,cn\n"
+        "D002,Beijing Chaoyang Auto,North,800,,\n"))
+    r = b.get("/api/v1/dealers")
+    eq([(d["code"], d["calendar"]) for d in r.json["dealers"]], [("D001", "cn"), ("D002", None)],
+       "calendars from the CSV")
+
+    r = b.put("/api/v1/dealers/D002", {"name": "Beijing Chaoyang Auto", "calendar": "shop-7"})
+    eq(r.status, 200, "PUT with a calendar")
+    eq(r.json["calendar"], "shop-7", "calendar set")
+    eq(b.get("/api/v1/dealers/D002").json["calendar"], "shop-7", "GET after PUT")
+    r = b.put("/api/v1/dealers/D910", {"name": "New", "calendar": "cn"})
+    eq(r.status, 201, "PUT new dealer with a calendar")
+    eq(r.json["calendar"], "cn", "new dealer's calendar")
+
+    # null, "" and leaving it out all mean none (a PUT is a whole record)
+    r = b.put("/api/v1/dealers/D002", {"name": "Beijing Chaoyang Auto", "calendar": None})
+    eq((r.status, r.json["calendar"]), (200, None), "calendar null")
+    b.put("/api/v1/dealers/D910", {"name": "New", "calendar": "cn"})
+    r = b.put("/api/v1/dealers/D910", {"name": "New", "calendar": ""})
+    eq(r.json["calendar"], None, "calendar empty")
+    b.put("/api/v1/dealers/D910", {"name": "New", "calendar": "cn"})
+    r = b.put("/api/v1/dealers/D910", {"name": "New"})
+    eq(r.json["calendar"], None, "calendar left out")
+
+    # 422 naming the field; nothing changes
+    r = b.put("/api/v1/dealers/D001", {"name": "X", "calendar": "us"})
+    eq(r.status, 422, "unknown calendar")
+    eq(error_of(r), "field calendar: unknown calendar: us", "unknown calendar message")
+    r = b.put("/api/v1/dealers/D001", {"name": "X", "calendar": "CN"})
+    eq(r.status, 422, "badly shaped calendar")
+    check(error_of(r).startswith("field calendar: "), error_of(r))
+    r = b.put("/api/v1/dealers/D001", {"name": "X", "calendar": 7})
+    eq(r.status, 422, "calendar not a string")
+    eq(error_of(r), "field calendar: must be a string or null", "non-string message")
+    d1 = b.get("/api/v1/dealers/D001").json
+    eq((d1["name"], d1["calendar"]), ("Shanghai Pudong Motors", "cn"), "D001 unchanged")
+    eq(b.get("/api/v1/dealers/D911").status, 404, "nothing created by a refused PUT")
+    b.put("/api/v1/dealers/D911", {"name": "Y", "calendar": "nope"})
+    eq(b.get("/api/v1/dealers/D911").status, 404, "nothing created by an unknown calendar")
+
+    # a configuration without calendars knows none
+    b2 = t.bot(name="nocal")
+    r = b2.put("/api/v1/dealers/D001", {"name": "X", "calendar": "cn"})
+    eq(r.status, 422, "no calendars configured")
+    eq(error_of(r), "field calendar: unknown calendar: cn", "message without calendars")
 
 
 def test_pipelined_after_post(t):

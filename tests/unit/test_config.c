@@ -173,6 +173,13 @@ static char *full_text(const struct fx *fx)
             "                 { after = \"4h\";  notify = \"supervisors\"; },\n"
             "                 { after = \"24h\"; notify = \"admins\"; },\n"
             "                 { after = \"2d\";  notify = \"head.of.service@example.com\"; } );\n"
+            "  calendar = \"cn\";\n"
+            "  quiet_hours = \"22:00-08:00\";\n"
+            "};\n"
+            "calendars = {\n"
+            "  cn = { days = [ 1, 2, 3, 4, 5 ]; hours = \"09:00-18:00\";\n"
+            "         holidays = [ \"2026-10-02\", \"2026-10-01\" ]; };\n"
+            "  weekend = { days = [ 6, 7 ]; hours = \"10:00-16:30\"; holidays = []; };\n"
             "};\n"
             "underperformers = {\n"
             "  window = \"60d\";\n"
@@ -255,6 +262,13 @@ static void test_defaults(void **state)
     assert_int_equal(cfg->penalties.solution_points, 2);
     assert_int_equal(cfg->penalties.close_points, 3);
     assert_null(cfg->penalties.catalogue);
+
+    /* No calendars: deadlines in calendar time; no quiet hours. */
+    assert_int_equal(cfg->n_calendars, 0);
+    assert_null(cfg->default_calendar);
+    assert_null(config_calendar(cfg, NULL));
+    assert_null(config_calendar(cfg, "cn"));
+    assert_false(cfg->quiet.on);
     config_free(cfg);
 }
 
@@ -320,7 +334,234 @@ static void test_full(void **state)
     assert_int_equal(cfg->penalties.solution_points, 4);
     assert_int_equal(cfg->penalties.close_points, 5);
     assert_string_equal(cfg->penalties.catalogue, fx->catalogue);
+
+    assert_int_equal(cfg->n_calendars, 2);
+    assert_string_equal(cfg->default_calendar, "cn");
+    assert_ptr_equal(config_calendar(cfg, NULL), &cfg->calendars[0]);
+    assert_ptr_equal(config_calendar(cfg, "weekend"), &cfg->calendars[1]);
+    assert_int_equal(cfg->calendars[1].days, (1u << 6) | (1u << 0));
+    assert_int_equal(cfg->calendars[1].open_s, 10 * 3600);
+    assert_int_equal(cfg->calendars[1].close_s, 16 * 3600 + 30 * 60);
+    assert_int_equal(cfg->calendars[1].n_holidays, 0);
+    assert_true(cfg->quiet.on);
+    assert_int_equal(cfg->quiet.start_s, 22 * 3600);
+    assert_int_equal(cfg->quiet.end_s, 8 * 3600);
     config_free(cfg);
+}
+
+#define DAY_2026_10_01 20727 /* days from 1970-01-01 */
+
+/* Business calendars, sla.calendar and sla.quiet_hours, as the loader stores them. */
+static void test_calendars(void **state)
+{
+    (void)state;
+    /* sla names its calendar before the calendars group defines it: order does not matter. */
+    struct config *cfg = load_ok(
+        TOKEN_LINE "sla = { default = {}; calendar = \"cn\"; quiet_hours = \"08:00-22:00\"; };\n"
+                   "calendars = {\n"
+                   "  cn = { days = [ 1, 2, 3, 4, 5 ]; hours = \"09:00-18:00\";\n"
+                   "         holidays = [ \"2026-10-03\", \"2026-10-01\", \"2026-10-03\",\n"
+                   "                      \"2026-10-02\" ]; };\n"
+                   "  shop_7-days = { days = ( 7, 6, 5, 4, 3, 2, 1 ); hours = \"00:00-24:00\"; };\n"
+                   "  plain = { };\n"
+                   "};\n");
+    assert_int_equal(cfg->n_calendars, 3);
+
+    const struct calendar *cn = &cfg->calendars[0];
+    assert_string_equal(cn->name, "cn");
+    assert_int_equal(cn->days, 0x3e); /* Monday (bit 1) .. Friday (bit 5) */
+    assert_int_equal(cn->open_s, 9 * 3600);
+    assert_int_equal(cn->close_s, 18 * 3600);
+    /* Sorted and de-duplicated. */
+    assert_int_equal(cn->n_holidays, 3);
+    assert_int_equal(cn->holidays[0], DAY_2026_10_01);
+    assert_int_equal(cn->holidays[1], DAY_2026_10_01 + 1);
+    assert_int_equal(cn->holidays[2], DAY_2026_10_01 + 2);
+
+    const struct calendar *all = &cfg->calendars[1];
+    assert_string_equal(all->name, "shop_7-days");
+    assert_int_equal(all->days, 0x7f); /* 7 (Sunday) is bit 0 */
+    assert_int_equal(all->open_s, 0);
+    assert_int_equal(all->close_s, 86400);
+    assert_int_equal(all->n_holidays, 0);
+
+    /* Left out: Monday to Friday, 09:00-18:00, no holidays. */
+    const struct calendar *plain = &cfg->calendars[2];
+    assert_int_equal(plain->days, 0x3e);
+    assert_int_equal(plain->open_s, 9 * 3600);
+    assert_int_equal(plain->close_s, 18 * 3600);
+    assert_int_equal(plain->n_holidays, 0);
+
+    /* Lookups: NULL or "" is the default calendar; unknown is NULL. */
+    assert_string_equal(cfg->default_calendar, "cn");
+    assert_ptr_equal(config_calendar(cfg, NULL), cn);
+    assert_ptr_equal(config_calendar(cfg, ""), cn);
+    assert_ptr_equal(config_calendar(cfg, "shop_7-days"), all);
+    assert_ptr_equal(config_calendar(cfg, "plain"), plain);
+    assert_null(config_calendar(cfg, "CN"));
+    assert_null(config_calendar(cfg, "nope"));
+    assert_null(config_calendar(NULL, "cn"));
+
+    /* Quiet hours need not wrap. */
+    assert_true(cfg->quiet.on);
+    assert_int_equal(cfg->quiet.start_s, 8 * 3600);
+    assert_int_equal(cfg->quiet.end_s, 22 * 3600);
+    config_free(cfg);
+
+    /* Calendars without sla.calendar: dealers that name none run in calendar time. */
+    cfg = load_ok(TOKEN_LINE "calendars = { cn = { }; };\nsla = { default = {}; quiet_hours = "
+                             "\"22:00-08:00\"; };");
+    assert_null(cfg->default_calendar);
+    assert_null(config_calendar(cfg, NULL));
+    assert_non_null(config_calendar(cfg, "cn"));
+    assert_int_equal(cfg->quiet.start_s, 22 * 3600);
+    assert_int_equal(cfg->quiet.end_s, 8 * 3600);
+    config_free(cfg);
+
+    /* An empty group, and the most calendars allowed. */
+    cfg = load_ok(TOKEN_LINE "calendars = { };");
+    assert_int_equal(cfg->n_calendars, 0);
+    config_free(cfg);
+    cfg = load_ok(TOKEN_LINE "calendars = { a = {}; b = {}; c = {}; d = {}; e = {}; f = {}; "
+                             "g = {}; h = {}; };");
+    assert_int_equal(cfg->n_calendars, CAL_MAX);
+    assert_string_equal(cfg->calendars[7].name, "h");
+    config_free(cfg);
+
+    /* The most holidays allowed: 128 days from 2026-01-01, given twice (stored once). */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    fputs(TOKEN_LINE "calendars = { cn = { holidays = [", f);
+    for (int i = 0; i < CAL_HOLIDAYS_MAX; i++)
+        fprintf(f, "%s\"2026-%02d-%02d\"", i ? ", " : "", 1 + i / 28, 1 + i % 28);
+    fputs(" ]; }; };", f);
+    assert_int_equal(fclose(f), 0);
+    cfg = load_ok(text);
+    assert_int_equal(cfg->calendars[0].n_holidays, CAL_HOLIDAYS_MAX);
+    for (int i = 1; i < CAL_HOLIDAYS_MAX; i++)
+        assert_true(cfg->calendars[0].holidays[i - 1] < cfg->calendars[0].holidays[i]);
+    config_free(cfg);
+    free(text);
+}
+
+static void test_calendar_errors(void **state)
+{
+    (void)state;
+    /* The group and its members. */
+    load_bad(TOKEN_LINE "calendars = 5;",
+             "t.conf:2: calendars: expected a group { <name> = { days = ...; hours = ...; }; "
+             "... }");
+    load_bad(TOKEN_LINE "calendars = { cn = 5; };",
+             "t.conf:2: calendars.cn: expected a group { days = ...; hours = ...; holidays = "
+             "...; }");
+    load_bad(TOKEN_LINE "calendars = {\n CN = { }; };",
+             "t.conf:3: calendars.CN: bad calendar name (lower-case letters, digits, '_', '-'; at "
+             "most 31)");
+    load_bad(TOKEN_LINE "calendars = { abcdefghijklmnopqrstuvwxyz012345 = { }; };",
+             "~calendars.abcdefghijklmnopqrstuvwxyz012345: bad calendar name");
+    load_bad(TOKEN_LINE "calendars = { cn = {\n day = [ 1 ]; }; };",
+             "t.conf:3: unknown key \"calendars.cn.day\"");
+    load_bad(TOKEN_LINE "calendars = { a = {}; b = {}; c = {}; d = {}; e = {}; f = {}; "
+                        "g = {}; h = {}; i = {}; };",
+             "t.conf:2: calendars: at most 8 calendars");
+
+    /* days */
+    const char *days_type = "t.conf:2: calendars.cn.days: expected a list of weekdays like "
+                            "[ 1, 2, 3, 4, 5 ] (1 = Monday .. 7 = Sunday)";
+    load_bad(TOKEN_LINE "calendars = { cn = { days = \"1-5\"; }; };", days_type);
+    load_bad(TOKEN_LINE "calendars = { cn = { days = 1; }; };", days_type);
+    load_bad(TOKEN_LINE "calendars = { cn = { days = [ \"1\" ]; }; };", days_type);
+    load_bad(TOKEN_LINE "calendars = { cn = { days = ( 1, 2.5 ); }; };", days_type);
+    load_bad(TOKEN_LINE "calendars = { cn = { days = []; }; };",
+             "t.conf:2: calendars.cn.days: at least one working day is needed");
+    load_bad(TOKEN_LINE "calendars = { cn = { days = [ 0 ]; }; };",
+             "t.conf:2: calendars.cn.days: 0 is not a weekday (1 = Monday .. 7 = Sunday)");
+    load_bad(TOKEN_LINE "calendars = { cn = { days = [ 1, 8 ]; }; };",
+             "t.conf:2: calendars.cn.days: 8 is not a weekday (1 = Monday .. 7 = Sunday)");
+    load_bad(TOKEN_LINE "calendars = { cn = { days = [ -1 ]; }; };",
+             "~calendars.cn.days: -1 is not a weekday");
+    load_bad(TOKEN_LINE "calendars = { cn = { days = [ 5, 1, 5 ]; }; };",
+             "t.conf:2: calendars.cn.days: 5 is listed twice");
+    load_bad(TOKEN_LINE "calendars = { cn = { days = [ 1, 2, 3, 4, 5, 6, 7, 7, 7 ]; }; };",
+             "t.conf:2: calendars.cn.days: 7 is listed twice");
+
+    /* hours */
+    const char *hours_fmt = "expected HH:MM-HH:MM (00:00..24:00, start and end differ)";
+    static const char *const bad_hours[] = {"9-18",        "09:00",       "09:00-18:00:00",
+                                            "24:00-24:00", "09:00-24:01", "09:00 18:00",
+                                            "09:60-18:00", "09:00-09:00", ""};
+    for (size_t i = 0; i < sizeof bad_hours / sizeof bad_hours[0]; i++) {
+        char text[256], want[256];
+        snprintf(text, sizeof text, "%scalendars = { cn = { hours = \"%s\"; }; };", TOKEN_LINE,
+                 bad_hours[i]);
+        snprintf(want, sizeof want, "t.conf:2: calendars.cn.hours: bad value \"%s\": %s",
+                 bad_hours[i], hours_fmt);
+        load_bad(text, want);
+    }
+    load_bad(TOKEN_LINE "calendars = { cn = { hours = \"18:00-09:00\"; }; };",
+             "t.conf:2: calendars.cn.hours: bad value \"18:00-09:00\": the start must be before "
+             "the end");
+    load_bad(TOKEN_LINE "calendars = { cn = { hours = 9; }; };",
+             "t.conf:2: calendars.cn.hours: expected a string like \"09:00-18:00\"");
+
+    /* holidays */
+    const char *dates_type = "t.conf:2: calendars.cn.holidays: expected a list of dates like "
+                             "[ \"2026-10-01\", \"2026-10-02\" ]";
+    load_bad(TOKEN_LINE "calendars = { cn = { holidays = \"2026-10-01\"; }; };", dates_type);
+    load_bad(TOKEN_LINE "calendars = { cn = { holidays = [ 20261001 ]; }; };", dates_type);
+    static const char *const bad_dates[] = {"2026-13-01", "2026-02-29", "2026-10-1",
+                                            "26-10-01",   "2026/10/01", "2026-10-01T00:00"};
+    for (size_t i = 0; i < sizeof bad_dates / sizeof bad_dates[0]; i++) {
+        char text[256], want[256];
+        snprintf(text, sizeof text,
+                 "%scalendars = { cn = { holidays = [ \"2026-10-01\", \"%s\" ]; }; };",
+                 TOKEN_LINE, bad_dates[i]);
+        snprintf(want, sizeof want,
+                 "t.conf:2: calendars.cn.holidays: bad date \"%s\" (use YYYY-MM-DD)",
+                 bad_dates[i]);
+        load_bad(text, want);
+    }
+    struct config *cfg = load_ok(TOKEN_LINE "calendars = { cn = { holidays = [ \"2028-02-29\" "
+                                            "]; }; };"); /* a leap day */
+    config_free(cfg);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    fputs(TOKEN_LINE "calendars = { cn = { holidays = [", f);
+    for (int i = 0; i <= CAL_HOLIDAYS_MAX; i++)
+        fprintf(f, "%s\"2026-01-01\"", i ? ", " : "");
+    fputs(" ]; }; };", f);
+    assert_int_equal(fclose(f), 0);
+    load_bad(text, "t.conf:2: calendars.cn.holidays: at most 128 entries");
+    free(text);
+
+    /* sla.calendar */
+    load_bad(TOKEN_LINE "sla = { default = {};\n calendar = \"cn\"; };",
+             "t.conf:3: sla.calendar: unknown calendar \"cn\" (not defined under calendars)");
+    load_bad(TOKEN_LINE "calendars = { cn = {}; };\nsla = { default = {};\n calendar = \"CN\"; };",
+             "t.conf:4: sla.calendar: unknown calendar \"CN\" (not defined under calendars)");
+    load_bad(TOKEN_LINE "sla = { default = {}; calendar = 5; };",
+             "t.conf:2: sla.calendar: expected a string");
+    load_bad(TOKEN_LINE "sla = { default = {}; calendar = { days = [ 1 ]; }; };",
+             "t.conf:2: sla.calendar: expected a string");
+    load_bad(TOKEN_LINE "sla = { default = {}; calendar = \"\"; };",
+             "t.conf:2: sla.calendar: must not be empty");
+
+    /* sla.quiet_hours: may wrap, but start and end must differ. */
+    load_bad(TOKEN_LINE "sla = { default = {}; quiet_hours = \"22-08\"; };",
+             "t.conf:2: sla.quiet_hours: bad value \"22-08\": expected HH:MM-HH:MM (00:00..24:00, "
+             "start and end differ)");
+    load_bad(TOKEN_LINE "sla = { default = {}; quiet_hours = \"22:00-22:00\"; };",
+             "~sla.quiet_hours: bad value \"22:00-22:00\"");
+    load_bad(TOKEN_LINE "sla = { default = {}; quiet_hours = [ \"22:00-08:00\" ]; };",
+             "t.conf:2: sla.quiet_hours: expected a string like \"09:00-18:00\"");
+    /* Only inside sla. */
+    load_bad(TOKEN_LINE "quiet_hours = \"22:00-08:00\";", "t.conf:2: unknown key \"quiet_hours\"");
+    load_bad(TOKEN_LINE "chat = { calendars = { }; };",
+             "t.conf:2: unknown key \"chat.calendars\"");
 }
 
 static void test_sla_variants(void **state)
@@ -759,7 +1000,6 @@ static void assert_same(const struct config *a, const struct config *b)
     SAME_STR(chat.underperformers_room);
     SAME_STR(underperformers.evaluate_at);
     SAME_STR(penalties.catalogue);
-#undef SAME_STR
     assert_int_equal(a->http.max_body, b->http.max_body);
     assert_int_equal(a->http.commit_window_us, b->http.commit_window_us);
     assert_int_equal(a->chat.xmpp.allow_plain, b->chat.xmpp.allow_plain);
@@ -787,6 +1027,22 @@ static void assert_same(const struct config *a, const struct config *b)
     assert_int_equal(a->penalties.ack_points, b->penalties.ack_points);
     assert_int_equal(a->penalties.solution_points, b->penalties.solution_points);
     assert_int_equal(a->penalties.close_points, b->penalties.close_points);
+    SAME_STR(default_calendar);
+    assert_int_equal(a->n_calendars, b->n_calendars);
+    for (int i = 0; i < a->n_calendars; i++) {
+        const struct calendar *x = &a->calendars[i], *y = &b->calendars[i];
+        assert_string_equal(x->name, y->name);
+        assert_int_equal(x->days, y->days);
+        assert_int_equal(x->open_s, y->open_s);
+        assert_int_equal(x->close_s, y->close_s);
+        assert_int_equal(x->n_holidays, y->n_holidays);
+        for (int j = 0; j < x->n_holidays; j++)
+            assert_int_equal(x->holidays[j], y->holidays[j]);
+    }
+    assert_int_equal(a->quiet.on, b->quiet.on);
+    assert_int_equal(a->quiet.start_s, b->quiet.start_s);
+    assert_int_equal(a->quiet.end_s, b->quiet.end_s);
+#undef SAME_STR
 }
 
 static void round_trip(const char *text)
@@ -818,6 +1074,26 @@ static void test_round_trip(void **state)
              "sla = { default = { remind_before = []; }; escalation = (); };",
              fx->token_file);
     round_trip(t2);
+
+    /* Calendars printed back: names, weekdays, whole-day hours, holidays across years. */
+    snprintf(t2, sizeof t2,
+             "http = { token_file = \"%s\"; };\n"
+             "calendars = { x-1 = { days = [ 7, 1 ]; hours = \"00:00-24:00\";\n"
+             "  holidays = [ \"2027-01-01\", \"1999-12-31\", \"2026-02-28\" ]; };\n"
+             "  y = {}; };\n"
+             "sla = { default = {}; calendar = \"y\"; quiet_hours = \"23:30-06:15\"; };",
+             fx->token_file);
+    round_trip(t2);
+    struct config *cfg = load_ok(TOKEN_LINE "calendars = { x = { days = [ 7, 1 ]; holidays = "
+                                            "[ \"2027-01-01\", \"1999-12-31\" ]; }; };");
+    char *out = print_str(cfg);
+    if (!strstr(out, "    days = [ 1, 7 ];\n") ||
+        !strstr(out, "    holidays = [ \"1999-12-31\", \"2027-01-01\" ];\n") ||
+        !strstr(out, "    hours = \"09:00-18:00\";\n") || !strstr(out, "# calendar is not set") ||
+        !strstr(out, "# quiet_hours is not set"))
+        fail_msg("unexpected print:\n%s", out);
+    free(out);
+    config_free(cfg);
 }
 
 /* Reads a whole file into a new string. */
@@ -929,7 +1205,7 @@ static void names_free(struct names *ns)
 }
 
 /* Collects the table-style names of every leaf setting under s: policies become "<policy>",
- * escalation levels "[]". */
+ * calendars "<name>", escalation levels "[]". */
 static void collect(const config_setting_t *s, const char *prefix, struct names *ns)
 {
     int n = config_setting_length(s);
@@ -937,8 +1213,11 @@ static void collect(const config_setting_t *s, const char *prefix, struct names 
         const config_setting_t *c = config_setting_get_elem(s, (unsigned)i);
         const char *name = config_setting_name(c);
         char path[256];
-        if (!strcmp(prefix, "sla") && strcmp(name, "escalation") != 0)
+        if (!strcmp(prefix, "sla") && strcmp(name, "escalation") != 0 &&
+            config_setting_is_group(c))
             name = "<policy>";
+        if (!strcmp(prefix, "calendars"))
+            name = "<name>";
         snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", name);
         if (!strcmp(path, "sla.escalation")) {
             assert_int_equal(config_setting_type(c), CONFIG_TYPE_LIST);
@@ -1002,7 +1281,8 @@ static void test_example_documents_every_key(void **state)
         if (!ki.def || strchr(ki.def, ','))
             continue;
         char want[128];
-        if (!strcmp(ki.type, "string") || !strcmp(ki.type, "duration"))
+        if (!strcmp(ki.type, "string") || !strcmp(ki.type, "duration") ||
+            !strcmp(ki.type, "hours"))
             snprintf(want, sizeof want, "Default: \"%s\"", ki.def);
         else
             snprintf(want, sizeof want, "Default: %s", ki.def);
@@ -1071,6 +1351,8 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_sla_variants),
+        cmocka_unit_test(test_calendars),
+        cmocka_unit_test(test_calendar_errors),
         cmocka_unit_test(test_syntax_error),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_load_file),

@@ -42,26 +42,32 @@ static void test_dealer_ok(void **state)
     struct dealer d;
     struct dbot_diag diag = {{0}};
     assert_int_equal(dealer_from_fields(" SH-01_a ", "上海浦东店 ", "华东", " 1200 ",
-                                        "Asia/Shanghai", &d, &diag),
+                                        "Asia/Shanghai", " cn_work-1 ", &d, &diag),
                      0);
     assert_string_equal(d.code, "SH-01_a");
     assert_string_equal(d.name, "上海浦东店");
     assert_string_equal(d.region, "华东");
     assert_int_equal(d.sales_volume, 1200);
     assert_string_equal(d.timezone, "Asia/Shanghai");
+    assert_string_equal(d.calendar, "cn_work-1");
     dealer_cleanup(&d);
     assert_null(d.code);
     dealer_cleanup(&d); /* twice is harmless */
     dealer_cleanup(NULL);
 
     /* Optional fields empty; NULL pointers read as empty too. */
-    assert_int_equal(dealer_from_fields("D1", "One", "", "", "", &d, &diag), 0);
+    assert_int_equal(dealer_from_fields("D1", "One", "", "", "", "", &d, &diag), 0);
     assert_string_equal(d.region, "");
     assert_int_equal(d.sales_volume, -1);
     assert_null(d.timezone);
+    assert_null(d.calendar);
     dealer_cleanup(&d);
-    assert_int_equal(dealer_from_fields("D1", "One", NULL, NULL, NULL, &d, &diag), 0);
+    assert_int_equal(dealer_from_fields("D1", "One", NULL, NULL, NULL, NULL, &d, &diag), 0);
     assert_int_equal(d.sales_volume, -1);
+    assert_null(d.calendar);
+    dealer_cleanup(&d);
+    assert_int_equal(dealer_from_fields("D1", "One", "", "", "", " \t ", &d, &diag), 0);
+    assert_null(d.calendar); /* blank is none */
     dealer_cleanup(&d);
 
     /* Limits that are just allowed. */
@@ -72,28 +78,38 @@ static void test_dealer_ok(void **state)
     for (int i = 0; i < 128; i++)
         memcpy(name + 3 * i, "店", 3);
     name[128 * 3] = '\0';
-    assert_int_equal(dealer_from_fields(code, name, "", "0", "Etc/GMT+8", &d, &diag), 0);
+    assert_int_equal(dealer_from_fields(code, name, "", "0", "Etc/GMT+8",
+                                        "abcdefghijklmnopqrstuvwxyz01234", &d, &diag),
+                     0); /* a 31-byte calendar name */
     assert_int_equal(d.sales_volume, 0);
+    assert_string_equal(d.calendar, "abcdefghijklmnopqrstuvwxyz01234");
     dealer_cleanup(&d);
-    assert_int_equal(
-        dealer_from_fields("x", "n", "", "1000000000", "America/Argentina/Buenos_Aires", &d, &diag),
-        0);
+    assert_int_equal(dealer_from_fields("x", "n", "", "1000000000",
+                                        "America/Argentina/Buenos_Aires", "7", &d, &diag),
+                     0);
     assert_int_equal(d.sales_volume, 1000000000);
     dealer_cleanup(&d);
-    assert_int_equal(dealer_from_fields("x", "n", "", "", "UTC", &d, &diag), 0);
+    assert_int_equal(dealer_from_fields("x", "n", "", "", "UTC", "", &d, &diag), 0);
     dealer_cleanup(&d);
 }
 
 /* Checks that a dealer row fails with `msg` and leaves *out untouched. */
-static void dealer_bad(const char *code, const char *name, const char *region, const char *sv,
-                       const char *tz, const char *msg)
+static void dealer_bad_cal(const char *code, const char *name, const char *region, const char *sv,
+                           const char *tz, const char *cal, const char *msg)
 {
     struct dealer d = {.code = (char *)"sentinel", .sales_volume = 77};
     struct dbot_diag diag = {{0}};
-    assert_int_equal(dealer_from_fields(code, name, region, sv, tz, &d, &diag), DBOT_ERR_INVALID);
+    assert_int_equal(dealer_from_fields(code, name, region, sv, tz, cal, &d, &diag),
+                     DBOT_ERR_INVALID);
     assert_string_equal(diag.msg, msg);
     assert_string_equal(d.code, "sentinel");
     assert_int_equal(d.sales_volume, 77);
+}
+
+static void dealer_bad(const char *code, const char *name, const char *region, const char *sv,
+                       const char *tz, const char *msg)
+{
+    dealer_bad_cal(code, name, region, sv, tz, "", msg);
 }
 
 static void test_dealer_bad(void **state)
@@ -137,6 +153,16 @@ static void test_dealer_bad(void **state)
     dealer_bad("D1", "n", "", "", "-rf", tz_msg);
     dealer_bad("D1", "n", "", "", "Asia/./Shanghai", tz_msg);
     dealer_bad("D1", "n", "", "", "亚洲/上海", tz_msg);
+
+    /* A calendar name has the config's shape; whether it is defined is the caller's check. */
+    const char *cal_msg = "calendar: must be a calendar name (1-31 of a-z 0-9 _ -), or empty";
+    static const char *const bad_cals[] = {
+        "CN", "cn work", "cn.work", "cn/x", "日历", "abcdefghijklmnopqrstuvwxyz012345", "cn\n",
+    };
+    for (size_t i = 0; i < sizeof bad_cals / sizeof bad_cals[0]; i++)
+        dealer_bad_cal("D1", "n", "", "", "", bad_cals[i], cal_msg);
+    /* Fields are checked in order: a bad time zone is named before a bad calendar. */
+    dealer_bad_cal("D1", "n", "", "", "/etc/localtime", "CN", tz_msg);
 }
 
 static void test_person_ok(void **state)
@@ -241,7 +267,7 @@ static void test_null_diag(void **state)
     (void)state;
     struct dealer d;
     struct person p;
-    assert_int_equal(dealer_from_fields("", "n", "", "", "", &d, NULL), DBOT_ERR_INVALID);
+    assert_int_equal(dealer_from_fields("", "n", "", "", "", "", &d, NULL), DBOT_ERR_INVALID);
     assert_int_equal(person_from_fields("x", "D1", "agent", "n", "", &p, NULL), DBOT_ERR_INVALID);
 }
 

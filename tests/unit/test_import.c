@@ -1,6 +1,7 @@
 /*
  * test_import.c — directory CSV import against a real SQLite file: good files (BOM, CRLF,
- * quotes, Chinese), upserts, and every kind of bad file leaving the database unchanged.
+ * quotes, Chinese), upserts, dealers' calendars checked against a configuration, and every
+ * kind of bad file leaving the database unchanged.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "dealerbot/config.h"
 #include "dealerbot/import.h"
 #include "dealerbot/log.h"
 #include "dealerbot/store.h"
@@ -24,6 +26,7 @@ struct fixture {
     char dir[64];
     char db[128];
     struct store *st;
+    struct config *cfg; /* what expect_fail() imports dealers with; NULL unless a test sets it */
 };
 
 static int setup(void **state)
@@ -52,6 +55,7 @@ static int teardown(void **state)
 {
     struct fixture *fx = *state;
     store_close(fx->st);
+    config_free(fx->cfg);
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
     int rc = system(cmd);
@@ -105,7 +109,7 @@ static void seed_dealers(struct fixture *fx)
                              "BJ02,北京朝阳店,华北,,\n");
     size_t count = 0;
     struct dbot_diag diag = {{0}};
-    assert_int_equal(import_dealers(fx->st, path, &count, &diag), 0);
+    assert_int_equal(import_dealers(fx->st, NULL, path, &count, &diag), 0);
     assert_int_equal(count, 2);
 }
 
@@ -116,7 +120,7 @@ static void expect_fail(struct fixture *fx, bool people, const char *path, int e
     size_t count = 12345;
     struct dbot_diag diag = {{0}};
     int rc = people ? import_people(fx->st, path, &count, &diag)
-                    : import_dealers(fx->st, path, &count, &diag);
+                    : import_dealers(fx->st, fx->cfg, path, &count, &diag);
     assert_int_equal(rc, err);
     assert_string_equal(diag.msg, msg);
     assert_int_equal(count, 12345);
@@ -138,7 +142,7 @@ static void test_dealers_good(void **state)
                              "US1,\"Smith Motors\",,,America/New_York");
     size_t count = 0;
     struct dbot_diag diag = {{0}};
-    int rc = import_dealers(fx->st, path, &count, &diag);
+    int rc = import_dealers(fx->st, NULL, path, &count, &diag);
     if (rc)
         fail_msg("%s", diag.msg);
     assert_int_equal(count, 3);
@@ -173,12 +177,12 @@ static void test_dealers_four_columns_and_header_only(void **state)
     size_t count = 99;
     struct dbot_diag diag = {{0}};
     const char *path = WRITE(fx, "d.csv", "code,name,region,sales_volume\n");
-    assert_int_equal(import_dealers(fx->st, path, &count, &diag), 0);
+    assert_int_equal(import_dealers(fx->st, NULL, path, &count, &diag), 0);
     assert_int_equal(count, 0);
     assert_int_equal(dealer_count(fx), 0);
 
     path = WRITE(fx, "d.csv", "code,name,region,sales_volume\nD1,One,,5\n");
-    assert_int_equal(import_dealers(fx->st, path, &count, &diag), 0);
+    assert_int_equal(import_dealers(fx->st, NULL, path, &count, &diag), 0);
     assert_int_equal(count, 1);
     struct dealer d = {0};
     assert_int_equal(store_dealer_get(fx->st, "D1", &d), 0);
@@ -200,7 +204,7 @@ static void test_dealers_upsert(void **state)
                              "NEW9,New One,West,,\r\n");
     size_t count = 0;
     struct dbot_diag diag = {{0}};
-    assert_int_equal(import_dealers(fx->st, path, &count, &diag), 0);
+    assert_int_equal(import_dealers(fx->st, NULL, path, &count, &diag), 0);
     assert_int_equal(count, 2);
     assert_int_equal(dealer_count(fx), 3);
 
@@ -245,7 +249,7 @@ static void test_dealers_bad_files(void **state)
 {
     struct fixture *fx = *state;
     seed_dealers(fx);
-    const char *hdr = "code,name,region,sales_volume[,timezone]";
+    const char *hdr = "code,name,region,sales_volume[,timezone[,calendar]]";
     char msg[256];
 
     snprintf(msg, sizeof msg, "dealers.csv: row 1: header must be %s, column 3 is \"area\"", hdr);
@@ -254,9 +258,19 @@ static void test_dealers_bad_files(void **state)
     snprintf(msg, sizeof msg, "dealers.csv: row 1: header must be %s, got 3 columns", hdr);
     expect_fail(fx, false, WRITE(fx, "dealers.csv", "code,name,region\nD1,a,b\n"), DBOT_ERR_INVALID,
                 msg);
-    snprintf(msg, sizeof msg, "dealers.csv: row 1: header must be %s, got 6 columns", hdr);
+    snprintf(msg, sizeof msg, "dealers.csv: row 1: header must be %s, column 6 is \"notes\"",
+             hdr);
     expect_fail(fx, false,
                 WRITE(fx, "dealers.csv", "code,name,region,sales_volume,timezone,notes\n"),
+                DBOT_ERR_INVALID, msg);
+    snprintf(msg, sizeof msg, "dealers.csv: row 1: header must be %s, got 7 columns", hdr);
+    expect_fail(fx, false,
+                WRITE(fx, "dealers.csv", "code,name,region,sales_volume,timezone,calendar,notes\n"),
+                DBOT_ERR_INVALID, msg);
+    snprintf(msg, sizeof msg, "dealers.csv: row 1: header must be %s, column 5 is \"calendar\"",
+             hdr);
+    expect_fail(fx, false,
+                WRITE(fx, "dealers.csv", "code,name,region,sales_volume,calendar\n"),
                 DBOT_ERR_INVALID, msg);
     snprintf(msg, sizeof msg, "dealers.csv: row 1: header must be %s, column 1 is \"name\"", hdr);
     expect_fail(fx, false, WRITE(fx, "dealers.csv", "name,code,region,sales_volume\n"),
@@ -306,6 +320,92 @@ static void test_dealers_bad_files(void **state)
         DBOT_ERR_INVALID, "dealers.csv: row 2: name: must be one line without control characters");
     expect_fail(fx, false, WRITE(fx, "dealers.csv", "code,name,region,sales_volume\nD1,\xC3(,,\n"),
                 DBOT_ERR_INVALID, "dealers.csv: line 2: not valid UTF-8");
+}
+
+/* The calendar column: optional, empty = none, and only calendars the configuration defines. */
+static void test_dealers_calendar(void **state)
+{
+    struct fixture *fx = *state;
+    struct dbot_diag diag = {{0}};
+    assert_int_equal(config_load_string("http = { token = \"tok-0123456789abcdef\"; };\n"
+                                        "calendars = { cn = { }; shop-7 = { days = [ 1, 2, 3, 4, "
+                                        "5, 6, 7 ]; }; };",
+                                        "t.conf", &fx->cfg, &diag),
+                     0);
+    const char *path = WRITE(fx, "dealers.csv",
+                             "code,name,region,sales_volume,timezone,Calendar\r\n"
+                             "D1,One,,,,cn\r\n"
+                             "D2,Two,,,Asia/Shanghai,\r\n"
+                             "D3,Three,,,, shop-7 \r\n");
+    size_t count = 0;
+    int rc = import_dealers(fx->st, fx->cfg, path, &count, &diag);
+    if (rc)
+        fail_msg("%s", diag.msg);
+    assert_int_equal(count, 3);
+    struct dealer d = {0};
+    assert_int_equal(store_dealer_get(fx->st, "D1", &d), 0);
+    assert_string_equal(d.calendar, "cn");
+    dealer_cleanup(&d);
+    assert_int_equal(store_dealer_get(fx->st, "D2", &d), 0);
+    assert_null(d.calendar);
+    assert_string_equal(d.timezone, "Asia/Shanghai");
+    dealer_cleanup(&d);
+    assert_int_equal(store_dealer_get(fx->st, "D3", &d), 0);
+    assert_string_equal(d.calendar, "shop-7");
+    dealer_cleanup(&d);
+
+    /* A row is a whole record: an empty cell, or a file without the column, clears it. */
+    path = WRITE(fx, "dealers.csv",
+                 "code,name,region,sales_volume,timezone,calendar\nD1,One,,,,\nD2,Two,,,,shop-7\n");
+    assert_int_equal(import_dealers(fx->st, fx->cfg, path, &count, &diag), 0);
+    path = WRITE(fx, "dealers.csv", "code,name,region,sales_volume,timezone\nD3,Three,,,\n");
+    assert_int_equal(import_dealers(fx->st, fx->cfg, path, &count, &diag), 0);
+    assert_int_equal(store_dealer_get(fx->st, "D1", &d), 0);
+    assert_null(d.calendar);
+    dealer_cleanup(&d);
+    assert_int_equal(store_dealer_get(fx->st, "D2", &d), 0);
+    assert_string_equal(d.calendar, "shop-7");
+    dealer_cleanup(&d);
+    assert_int_equal(store_dealer_get(fx->st, "D3", &d), 0);
+    assert_null(d.calendar);
+    dealer_cleanup(&d);
+
+    /* Unknown calendars: nothing is imported, not even the good rows before. */
+    expect_fail(fx, false,
+                WRITE(fx, "dealers.csv",
+                      "code,name,region,sales_volume,timezone,calendar\n"
+                      "D1,Changed,,,,cn\n"
+                      "D4,Four,,,,cn\n"
+                      "D5,Five,,,,us\n"),
+                DBOT_ERR_INVALID, "dealers.csv: row 4: calendar: unknown calendar \"us\"");
+    assert_int_equal(store_dealer_get(fx->st, "D1", &d), 0);
+    assert_string_equal(d.name, "One");
+    assert_null(d.calendar);
+    dealer_cleanup(&d);
+    assert_int_equal(store_dealer_get(fx->st, "D4", &d), DBOT_ERR_NOTFOUND);
+    expect_fail(fx, false,
+                WRITE(fx, "dealers.csv", "code,name,region,sales_volume,timezone,calendar\n"
+                                         "D4,Four,,,,CN\n"),
+                DBOT_ERR_INVALID,
+                "dealers.csv: row 2: calendar: must be a calendar name (1-31 of a-z 0-9 _ -), or "
+                "empty");
+    /* The time zone is checked first. */
+    expect_fail(fx, false,
+                WRITE(fx, "dealers.csv", "code,name,region,sales_volume,timezone,calendar\n"
+                                         "D4,Four,,,Asia/Nowhere,us\n"),
+                DBOT_ERR_INVALID, "dealers.csv: row 2: timezone: unknown zone \"Asia/Nowhere\"");
+
+    /* Without a configuration (or one without calendars) no calendar is known. */
+    config_free(fx->cfg);
+    fx->cfg = NULL;
+    expect_fail(fx, false,
+                WRITE(fx, "dealers.csv", "code,name,region,sales_volume,timezone,calendar\n"
+                                         "D4,Four,,,,cn\n"),
+                DBOT_ERR_INVALID, "dealers.csv: row 2: calendar: unknown calendar \"cn\"");
+    path = WRITE(fx, "dealers.csv",
+                 "code,name,region,sales_volume,timezone,calendar\nD4,Four,,,,\n");
+    assert_int_equal(import_dealers(fx->st, NULL, path, &count, &diag), 0);
+    assert_int_equal(dealer_count(fx), 4);
 }
 
 static void test_dealers_duplicates(void **state)
@@ -358,7 +458,7 @@ static void test_tzdir_and_zone_magic(void **state)
         WRITE(fx, "dealers.csv", "code,name,region,sales_volume,timezone\nD1,a,,,Test/Good\n");
     size_t count = 0;
     struct dbot_diag diag = {{0}};
-    assert_int_equal(import_dealers(fx->st, path, &count, &diag), 0);
+    assert_int_equal(import_dealers(fx->st, NULL, path, &count, &diag), 0);
     expect_fail(
         fx, false,
         WRITE(fx, "dealers.csv", "code,name,region,sales_volume,timezone\nD1,a,,,Test/Text\n"),
@@ -397,7 +497,8 @@ static void test_file_errors_messages(void **state)
     assert_int_equal(fclose(fp), 0);
     expect_fail(
         fx, false, path, DBOT_ERR_INVALID,
-        "big.csv: empty file, expected the header code,name,region,sales_volume[,timezone]");
+        "big.csv: empty file, expected the header "
+        "code,name,region,sales_volume[,timezone[,calendar]]");
 }
 
 /* A pipe has no size up front: the reader grows its buffer until the writer is done. */
@@ -421,7 +522,7 @@ static void test_fifo_and_device(void **state)
     }
     size_t count = 0;
     struct dbot_diag diag = {{0}};
-    int rc = import_dealers(fx->st, path, &count, &diag);
+    int rc = import_dealers(fx->st, NULL, path, &count, &diag);
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -605,10 +706,10 @@ static void test_in_transaction_refused(void **state)
     size_t count = 0;
     struct dbot_diag diag = {{0}};
     assert_int_equal(store_begin(fx->st), 0);
-    assert_int_equal(import_dealers(fx->st, path, &count, &diag), DBOT_ERR_INTERNAL);
+    assert_int_equal(import_dealers(fx->st, NULL, path, &count, &diag), DBOT_ERR_INTERNAL);
     assert_string_equal(diag.msg, "dealers.csv: import inside a transaction");
     store_rollback(fx->st);
-    assert_int_equal(import_dealers(fx->st, path, &count, &diag), 0);
+    assert_int_equal(import_dealers(fx->st, NULL, path, &count, &diag), 0);
     assert_int_equal(count, 1);
 }
 
@@ -621,6 +722,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dealers_upsert, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dealers_bad_row_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dealers_bad_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dealers_calendar, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dealers_duplicates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_errors_messages, setup, teardown),

@@ -109,13 +109,23 @@ static void test_migrate_from_every_version(void **state)
         assert_int_equal(store_schema_version(st, &v), 0);
         assert_int_equal(v, from);
         if (from >= 1) {
-            /* Schema 1 has dealers and complaints: put data in before migrating on. */
-            add_dealer(st, "D001", "First");
-            struct intake in = sample_intake("ext-1", "D001");
-            int64_t id;
-            bool created;
-            assert_int_equal(store_complaint_insert(st, &in, "default", &due, 2000, "test", &id,
-                                                    &created), 0);
+            /* Schema 1 has dealers and complaints: put data in before migrating on. The
+             * dealer row as that schema has it (today's upsert names later columns). */
+            sqlite3 *raw;
+            assert_int_equal(sqlite3_open(dbpath, &raw), SQLITE_OK);
+            assert_int_equal(sqlite3_exec(raw,
+                                          "INSERT INTO dealers (code, name, region, created_at,"
+                                          " updated_at) VALUES ('D001', 'First', '', 1, 1);"
+                                          "INSERT INTO complaints (external_id, dealer_code,"
+                                          " category, priority, policy, customer_name,"
+                                          " customer_phone, summary, received_at, created_at,"
+                                          " updated_at, state, ack_due, solution_due, close_due)"
+                                          " VALUES ('ext-1', 'D001', 'after-sales', 'normal',"
+                                          " 'default', '张三', '13800000000', '空调异响', 2000,"
+                                          " 2000, 2000, 'new', 45200, 433000, 1297000)",
+                                          NULL, NULL, NULL),
+                             SQLITE_OK);
+            sqlite3_close(raw);
         }
         store_close(st);
         if (from >= 2) {

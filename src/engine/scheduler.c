@@ -1,0 +1,151 @@
+/*
+ * scheduler.c — one timer for the earliest due SLA event (see scheduler.h).
+ */
+#include "dealerbot/scheduler.h"
+
+#include <libwebsockets.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dealerbot/http.h"
+#include "dealerbot/log.h"
+#include "dealerbot/timeutil.h"
+
+#define MOD "scheduler"
+#define RETRY_US 1000000          /* after a store failure */
+#define ALARM_EVERY_S 600         /* the staff room hears of overdue events at most this often */
+
+struct scheduler {
+    struct lws_context *ctx;
+    struct engine *eng;
+    lws_sorted_usec_list_t sul_fire, sul_watch;
+    int64_t armed_for;            /* wall-clock µs the fire timer is set for; 0 = not armed */
+    int64_t last_alarm;           /* wall-clock s of the last staff-room alarm */
+    struct scheduler_stats stats;
+};
+
+static void arm(struct scheduler *s);
+
+static void on_fire(lws_sorted_usec_list_t *sul)
+{
+    struct scheduler *s = lws_container_of(sul, struct scheduler, sul_fire);
+    s->armed_for = 0;
+    int64_t t0 = timeutil_mono_us();
+    int64_t now_us = timeutil_now_us();
+    int fired = 0, seen = 0;
+    s->stats.wakeups++;
+    int err = engine_fire_due(s->eng, now_us, SCHED_BATCH, &fired, &seen, &s->stats.lateness_us);
+    histogram_add(&s->stats.wake_us, timeutil_mono_us() - t0);
+    if (err) {
+        lws_sul_schedule(s->ctx, 0, &s->sul_fire, on_fire, RETRY_US);
+        s->armed_for = now_us + RETRY_US;
+        return;
+    }
+    s->stats.fired += (uint64_t)fired;
+    s->stats.cancelled += (uint64_t)(seen - fired);
+    if (seen == SCHED_BATCH) {
+        /* a burst: the next batch at the next loop turn, so the loop keeps serving */
+        lws_sul_schedule(s->ctx, 0, &s->sul_fire, on_fire, 0);
+        s->armed_for = now_us;
+        return;
+    }
+    arm(s);
+}
+
+/* Sets the fire timer for the earliest pending event (or leaves it off when none). */
+static void arm(struct scheduler *s)
+{
+    int64_t due;
+    int err = engine_next_due(s->eng, &due);
+    if (err == DBOT_ERR_NOTFOUND) {
+        lws_sul_cancel(&s->sul_fire);
+        s->armed_for = 0;
+        return;
+    }
+    int64_t now_us = timeutil_now_us();
+    int64_t at_us = err ? now_us + RETRY_US : due * 1000000;
+    if (s->armed_for && s->armed_for <= at_us)
+        return; /* already set for that time or earlier */
+    int64_t delay = at_us > now_us ? at_us - now_us : 0;
+    lws_sul_schedule(s->ctx, 0, &s->sul_fire, on_fire, (lws_usec_t)delay);
+    s->armed_for = at_us;
+}
+
+static void on_watch(lws_sorted_usec_list_t *sul)
+{
+    struct scheduler *s = lws_container_of(sul, struct scheduler, sul_watch);
+    int64_t now = timeutil_now();
+    int64_t count = 0, earliest = 0;
+    if (store_sla_overdue(s->eng->store, now - SCHED_OVERDUE_S, &count, &earliest) == 0) {
+        s->stats.overdue = count;
+        if (count > 0) {
+            char when[32];
+            log_error(MOD, "%lld SLA event(s) more than %d s overdue and not fired (oldest due "
+                      "%s)", (long long)count, SCHED_OVERDUE_S,
+                      rfc3339_format_local(earliest, when, sizeof when));
+            if (now - s->last_alarm >= ALARM_EVERY_S &&
+                engine_sla_alarm(s->eng, count, earliest, now) == 0)
+                s->last_alarm = now;
+            arm(s); /* a lost timer is one more reason to look again */
+        }
+    }
+    lws_sul_schedule(s->ctx, 0, &s->sul_watch, on_watch, SCHED_WATCH_US);
+}
+
+int scheduler_start(struct lws_context *ctx, struct engine *eng, struct scheduler **out)
+{
+    struct scheduler *s = calloc(1, sizeof *s);
+    if (!s)
+        return DBOT_ERR_NOMEM;
+    s->ctx = ctx;
+    s->eng = eng;
+    int64_t count = 0, earliest = 0;
+    if (store_sla_overdue(eng->store, timeutil_now(), &count, &earliest) == 0 && count > 0)
+        log_info(MOD, "%lld SLA event(s) came due while the bot was down: firing them now, "
+                      "marked late", (long long)count);
+    arm(s);
+    lws_sul_schedule(ctx, 0, &s->sul_watch, on_watch, SCHED_WATCH_US);
+    *out = s;
+    return 0;
+}
+
+void scheduler_free(struct scheduler *s)
+{
+    if (!s)
+        return;
+    lws_sul_cancel(&s->sul_fire);
+    lws_sul_cancel(&s->sul_watch);
+    free(s);
+}
+
+void scheduler_kick(struct scheduler *s)
+{
+    if (s)
+        arm(s);
+}
+
+void scheduler_get_stats(const struct scheduler *s, struct scheduler_stats *out)
+{
+    *out = s->stats;
+}
+
+void scheduler_metrics(FILE *f, const struct scheduler *s)
+{
+    http_metrics_value(f, "dealerbot_sla_fired_total", "counter",
+                       "SLA reminders, breaches and escalations sent.", (double)s->stats.fired);
+    http_metrics_value(f, "dealerbot_sla_cancelled_total", "counter",
+                       "SLA events dropped because their milestone was met.",
+                       (double)s->stats.cancelled);
+    http_metrics_value(f, "dealerbot_sla_overdue_unfired", "gauge",
+                       "SLA events more than 60 s overdue and not fired (watchdog).",
+                       (double)s->stats.overdue);
+    http_metrics_value(f, "dealerbot_sla_wakeups_total", "counter",
+                       "Scheduler wake-ups.", (double)s->stats.wakeups);
+    http_metrics_summary(f, "dealerbot_sla_wakeup_seconds",
+                         "Time one scheduler wake-up took, firing included.",
+                         &s->stats.wake_us);
+    http_metrics_summary(f, "dealerbot_sla_lateness_seconds",
+                         "How long after its due time an SLA event was fired.",
+                         &s->stats.lateness_us);
+}

@@ -1,0 +1,212 @@
+"""test_sla.py — no deadline passes silently (issue 5), on a real Prosody with real clients.
+
+SLA durations are seconds here, so a reminder, a breach and a whole escalation ladder happen
+within a few seconds of filing a complaint. Arrival times are checked against the deadlines
+the API reports (±1 s); "exactly once" is checked by counting distinct message ids (a resend
+after a crash keeps its id, a second firing would not).
+"""
+
+import os
+import re
+import sqlite3
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dbot  # noqa: E402
+import xmpp  # noqa: E402
+from dbot import check, eq  # noqa: E402
+from test_lifecycle import (ACCOUNTS, BOT, DEALERS, PEOPLE, ZH, file_complaint,  # noqa: E402
+                            from_bot_direct, from_bot_in, person, prefix, wait_state)
+
+ROOM = "dealer-sh001"
+
+
+def sla_conf(ack="6s", solution="30s", close="60s", remind="[]", ladder=None, extra=""):
+    ladder = ladder or '( { after = "0s"; notify = "dealer_managers"; } )'
+    return ('sla = { default = { ack = "%s"; solution = "%s"; close = "%s"; remind_before = %s;'
+            ' }; escalation = %s; %s };' % (ack, solution, close, remind, ladder, extra))
+
+
+def setup(t, sla, penalties=""):
+    p = xmpp.prosody(t)
+    p.register_many(ACCOUNTS)
+    chat = ('platform = "xmpp"; xmpp = { url = "%s"; jid = "%s"; password = "%s";'
+            ' muc_service = "%s"; }; rate_global = 5000; rate_room = 5000;'
+            % (p.ws_url, BOT, ACCOUNTS["dealerbot"], p.muc))
+    b = t.bot(start=False, dealers_csv=DEALERS, people_csv=PEOPLE, chat=chat,
+              extra=sla + penalties)
+    b.start()
+    b.wait_log("session ready")
+    b.wait_log("member(s) added", count=4)
+    return p, b
+
+
+def deadline(b, cid, which):
+    from datetime import datetime
+    d = b.get("/api/v1/complaints/" + cid).json["deadlines"][which]
+    return datetime.fromisoformat(d.replace("Z", "+00:00")).timestamp()
+
+
+def arrivals(client, pred, start, timeout):
+    """Every matching message until `timeout` seconds pass: [(wall time, message)]."""
+    out = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            m = client.wait_for_message(pred, max(0.05, deadline - time.monotonic()))
+        except xmpp.Timeout:
+            break
+        out.append((time.time(), m))
+    return out
+
+
+def starts(key, **v):
+    """The bot's text for `key`: its start (up to the first placeholder without a value), and
+    the complaint id when one is given (as a whole word: C-1 is not C-12)."""
+    p = prefix(key, **v)
+    word = re.compile(r"(?<![\w-])%s(?!\d)" % re.escape(v["id"])) if "id" in v else None
+    return lambda m: m.body.startswith(p) and (word is None or word.search(m.body) is not None)
+
+
+def both(a, b):
+    return lambda m: a(m) and b(m)
+
+
+def test_reminder_on_time_in_room_and_to_managers(t):
+    p, b = setup(t, sla_conf(ack="6s", remind='["3s"]'))
+    wang = person(p, "wang", ROOM)          # manager: the reminder's direct message is his
+    cid = file_complaint(b, "rem-1")
+    due = deadline(b, cid, "ack")
+    m = wang.wait_for_message(both(from_bot_in(p.room(ROOM)),
+                                   starts("remind_room", id=cid)), 10)
+    got = time.time()
+    check(abs(got - (due - 3)) <= 1.0, "room reminder %.2f s off its time" % (got - (due - 3)))
+    check(ZH["milestone_ack"] in m.body, m.body)
+    d = wang.wait_for_message(both(from_bot_direct, starts("remind_dm", id=cid)), 5)
+    check(cid in d.body, d.body)
+
+
+def test_escalation_ladder_and_penalty_points(t):
+    ladder = ('( { after = "0s"; notify = "dealer_managers"; },'
+              ' { after = "2s"; notify = "supervisors"; },'
+              ' { after = "4s"; notify = "admins"; } )')
+    p, b = setup(t, sla_conf(ack="3s", ladder=ladder), 'penalties = { ack_points = 2; };')
+    wang = person(p, "wang", ROOM)
+    liu = person(p, "liu", "brand-service")
+    boss = person(p, "boss")
+    cid = file_complaint(b, "esc-1")
+    due = deadline(b, cid, "ack")
+    breach = wang.wait_for_message(both(from_bot_in(p.room(ROOM)),
+                                        starts("breach_room", id=cid)), 10)
+    check("2" in breach.body, breach.body)
+    for client, level, at in ((wang, 1, due), (liu, 2, due + 2), (boss, 3, due + 4)):
+        m = client.wait_for_message(both(from_bot_direct,
+                                         starts("escalate_dm", level=level)), 10)
+        got = time.time()
+        check(cid in m.body, m.body)
+        check(abs(got - at) <= 1.5, "level %d %.2f s off its time" % (level, got - at))
+    staff = [liu.wait_for_message(both(from_bot_in(p.room("brand-service")),
+                                       starts("escalate_staff", level=n)), 5)
+             for n in (1, 2, 3)]
+    eq(len(staff), 3, "every level also in the staff room")
+    # the ledger has the breach's points
+    liu.send_chat(BOT, "/penalties SH001")
+    body = liu.wait_for_message(both(from_bot_direct, starts("penalties_head",
+                                                             dealer_code="SH001")), 5).body
+    check("SLA-ACK" in body and "2" in body, body)
+    # acknowledging now stops nothing already sent, and nothing more comes
+    wang.send_groupchat(p.room(ROOM), "/ack " + cid)
+    wait_state(b, cid, "acknowledged")
+    timeline = b.get("/api/v1/complaints/" + cid).json["timeline"]
+    eq([e["kind"] for e in timeline].count("escalate"), 3, "three escalations in the timeline")
+    eq([e["kind"] for e in timeline].count("breach"), 1, "one breach")
+
+
+def test_ack_stops_ack_reminders_not_solution_ones(t):
+    p, b = setup(t, sla_conf(ack="5s", solution="9s", remind='["3s"]'))
+    wang = person(p, "wang", ROOM)
+    cid = file_complaint(b, "stop-1")
+    wang.send_groupchat(p.room(ROOM), "/ack " + cid)
+    wait_state(b, cid, "acknowledged")
+    sol_due = deadline(b, cid, "solution")
+    got = arrivals(wang, both(from_bot_in(p.room(ROOM)), lambda m: cid in m.body and (
+        m.body.startswith(prefix("remind_room")) or m.body.startswith(prefix("breach_room")))),
+        time.time(), sol_due - time.time() - 1)
+    eq(len(got), 1, "only the solution reminder: %r" % [m.body for _, m in got])
+    check(ZH["milestone_solution"] in got[0][1].body, got[0][1].body)
+    check(abs(got[0][0] - (sol_due - 3)) <= 1.0, "solution reminder on time")
+    # the owner, not the managers, gets the direct reminder now: wang acked, so it is wang
+    wang.wait_for_message(both(from_bot_direct, starts("remind_dm", id=cid)), 3)
+
+
+def distinct(msgs):
+    return {m.id for _, m in msgs}
+
+
+def test_exactly_once_across_sigterm_and_sigkill(t):
+    ladder = ('( { after = "0s"; notify = "dealer_managers"; },'
+              ' { after = "3s"; notify = "supervisors"; } )')
+    p, b = setup(t, sla_conf(ack="7s", remind='["5s"]', ladder=ladder))
+    wang = person(p, "wang", ROOM)
+    liu = person(p, "liu")
+    in_room = from_bot_in(p.room(ROOM))
+    c1 = file_complaint(b, "once-1")
+    due = deadline(b, c1, "ack")
+    first = {c1: wang.wait_for_message(both(in_room, starts("remind_room", id=c1)), 6).id}
+    b.stop()                                 # SIGTERM between the reminder and the deadline
+    b.start()
+    c2 = file_complaint(b, "once-2")
+    due2 = deadline(b, c2, "ack")
+    first[c2] = wang.wait_for_message(both(in_room, starts("remind_room", id=c2)), 6).id
+    b.kill()                                 # SIGKILL between the reminder and the deadline
+    while time.time() < due + 6:             # c1's breach and level 1 come due while down,
+        time.sleep(0.1)                      # and are more than 5 s late at the restart
+    b.start()
+    until = max(due, due2) + 5
+    room = arrivals(wang, in_room, time.time(), until - time.time())
+    dms = arrivals(liu, from_bot_direct, time.time(), 1.5)
+    for cid in (c1, c2):
+        # A message confirmed too late to be recorded before a stop is sent again after the
+        # restart with the SAME id (at least once); a second firing would have a new id.
+        again = distinct([(w, m) for w, m in room
+                          if starts("remind_room", id=cid)(m)])
+        check(again <= {first[cid]}, "%s reminded twice: %r vs %r" % (cid, again, first[cid]))
+        eq(len(distinct([(w, m) for w, m in room
+                         if starts("breach_room", id=cid)(m)])), 1,
+           "one breach of " + cid)
+    late = [m for _, m in room if starts("breach_room", id=c1)(m)]
+    check(ZH["late_mark"] in late[0].body, "c1's breach says it is late: %s" % late[0].body)
+    escalations = [m for _, m in dms if m.body.startswith(prefix("escalate_dm", level=2))]
+    eq(len({m.id for m in escalations}), 2, "level 2 once for each complaint")
+    for cid in (c1, c2):
+        kinds = [e["kind"] for e in b.get("/api/v1/complaints/" + cid).json["timeline"]]
+        eq(kinds.count("remind"), 1, cid + " reminded once")
+        eq(kinds.count("breach"), 1, cid + " breached once")
+        eq(kinds.count("escalate"), 2, cid + " escalated twice")
+
+
+def test_quiet_hours_hold_reminders_not_escalations(t):
+    # quiet hours around now in the bot's zone (Asia/Shanghai, UTC+8, no DST)
+    now = time.time()
+    local = time.gmtime(now + 8 * 3600)
+    start = "%02d:%02d" % (local.tm_hour, local.tm_min)
+    end_min = (local.tm_hour * 60 + local.tm_min + 30) % 1440
+    end = "%02d:%02d" % (end_min // 60, end_min % 60)
+    p, b = setup(t, sla_conf(ack="20s", remind='["10s"]',
+                             extra='quiet_hours = "%s-%s";' % (start, end)))
+    cid = file_complaint(b, "quiet-1")
+    due = deadline(b, cid, "ack")
+    con = sqlite3.connect(os.path.join(b.dir, "dealerbot.db"))
+    rows = con.execute("SELECT kind, due_at FROM sla_events WHERE complaint_id = ?"
+                       " AND milestone = 'ack' ORDER BY due_at", (int(cid[2:]),)).fetchall()
+    con.close()
+    kinds = [k for k, _ in rows]
+    check("remind" not in kinds, "a reminder that quiet hours push past the deadline is"
+                                 " dropped: %r" % rows)
+    eq([k for k, d in rows if k in ("breach", "escalate") and d == int(due)],
+       ["breach", "escalate"], "breach and escalation keep their time")
+
+
+if __name__ == "__main__":
+    dbot.main(globals())
