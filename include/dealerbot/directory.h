@@ -55,6 +55,25 @@ int dealer_from_fields(const char *code, const char *name, const char *region,
 int person_from_fields(const char *jid, const char *dealer, const char *role, const char *name,
                        const char *language, struct person *out, struct dbot_diag *diag);
 
+/* One entry of the penalty catalogue ("处罚大全"). */
+#define PENALTY_CODE_MAX 32
+#define PENALTY_POINTS_MAX 1000
+struct penalty_rule {
+    char *code;          /* [A-Za-z0-9_.-]{1,32}; matched case-insensitively */
+    char *violation;     /* what the dealer did wrong, 1..200 code points */
+    int points;          /* 0..PENALTY_POINTS_MAX */
+    char *standard;      /* the rule it breaks ("" when none), at most 2000 code points */
+    char *how_to_avoid;  /* ("" when none), at most 2000 code points */
+};
+void penalty_rule_cleanup(struct penalty_rule *r);
+
+/* Validates one catalogue row (code,violation,points,standard,how_to_avoid) into *out (heap
+ * copies). 0, or DBOT_ERR_INVALID with "field: reason" in diag (*out untouched), or
+ * DBOT_ERR_NOMEM. Pure. */
+int penalty_rule_from_fields(const char *code, const char *violation, const char *points,
+                             const char *standard, const char *how_to_avoid,
+                             struct penalty_rule *out, struct dbot_diag *diag);
+
 /* The chat room of a dealer: "dealer-" + the code in lower case. Returns buf. */
 char *dealer_room_name(const char *code, char *buf, size_t len);
 

@@ -11,6 +11,7 @@
  * Files:
  *   dealers  header `code,name,region,sales_volume[,timezone[,calendar]]`
  *   people   header `jid,dealer,role,name,language`; dealer `brand` for brand staff
+ *   penalties header `code,violation,points[,standard[,how_to_avoid]]` (the catalogue)
  * Header names are matched case-insensitively after trimming spaces; the columns must come
  * in this order and there must be no others. Every data row has as many fields as the header.
  * Rows whose fields are all empty (what Excel writes for an empty sheet row) are skipped.
@@ -41,5 +42,9 @@ int import_dealers(struct store *st, const struct config *cfg, const char *path,
 
 /* Imports people likewise; an unknown dealer is DBOT_ERR_INVALID naming the row. */
 int import_people(struct store *st, const char *path, size_t *count, struct dbot_diag *diag);
+
+/* Imports the penalty catalogue likewise (upsert by code). */
+int import_penalties(struct store *st, const char *path, size_t *count,
+                     struct dbot_diag *diag);
 
 #endif

@@ -166,14 +166,6 @@ int store_sla_each(struct store *st, int64_t complaint_id, store_sla_fn fn, void
 
 /* ---- penalties: the catalogue ("处罚大全") and each dealer's ledger ---- */
 
-struct penalty_rule {
-    char *code;          /* matched case-insensitively */
-    char *violation;
-    int points;
-    char *standard;
-    char *how_to_avoid;
-};
-void penalty_rule_cleanup(struct penalty_rule *r);
 int store_penalty_rule_upsert(struct store *st, const struct penalty_rule *r);
 /* 0 and *out (heap copies), DBOT_ERR_NOTFOUND, or an error. */
 int store_penalty_rule_get(struct store *st, const char *code, struct penalty_rule *out);

@@ -36,6 +36,9 @@ static const char usage_main[] =
     "  dealers list             list dealers\n"
     "  people import FILE       import people from CSV (jid,dealer,role,name,language)\n"
     "  people list              list people\n"
+    "  penalties import FILE    import the penalty catalogue from CSV\n"
+    "                           (code,violation,points[,standard[,how_to_avoid]])\n"
+    "  penalties list           list the penalty catalogue\n"
     "  complaint add OPTIONS    add a complaint from the shell (see complaint add --help)\n"
     "  db migrate               bring the database schema up to date\n"
     "  db backup FILE           write an online backup of the database to FILE\n"
@@ -69,6 +72,17 @@ static const char usage_dealers[] =
     "CRLF are fine); a calendar must be one of the configuration's calendars. Dealers are\n"
     "inserted or updated by code; the whole file is imported or, on the first bad row, nothing.\n"
     "list: prints code, name, region, sales volume, timezone and calendar, tab-separated.\n";
+
+static const char usage_penalties[] =
+    "usage: dealerbot [-c FILE] penalties import FILE\n"
+    "       dealerbot [-c FILE] penalties list\n"
+    "\n"
+    "import: the penalty catalogue, a UTF-8 CSV file with the header\n"
+    "code,violation,points[,standard[,how_to_avoid]] (points 0..1000); rules are inserted or\n"
+    "updated by code (any case); the whole file is imported or, on the first bad row, nothing.\n"
+    "Supervisors then add them in chat: /penalty DEALER CODE [C-123] [note]. The file named by\n"
+    "penalties.catalogue is imported the same way each time `run` starts.\n"
+    "list: prints code, points, violation, standard and how to avoid it, tab-separated.\n";
 
 static const char usage_people[] =
     "usage: dealerbot [-c FILE] people import FILE\n"
@@ -173,11 +187,23 @@ static int print_person(const struct person *p, void *arg)
     return 0;
 }
 
-static int cmd_directory(struct ctx *c, bool dealers, int argc, char **argv)
+static int print_rule(const struct penalty_rule *r, void *arg)
 {
-    const char *usage = dealers ? usage_dealers : usage_people;
+    (void)arg;
+    printf("%s\t%d\t%s\t%s\t%s\n", r->code, r->points, r->violation, or_empty(r->standard),
+           or_empty(r->how_to_avoid));
+    return 0;
+}
+
+enum dir_kind { DIR_DEALERS, DIR_PEOPLE, DIR_PENALTIES };
+
+static int cmd_directory(struct ctx *c, enum dir_kind kind, int argc, char **argv)
+{
+    static const char *const names[] = {"dealers", "people", "penalties"};
+    const char *const usages[] = {usage_dealers, usage_people, usage_penalties};
+    const char *usage = usages[kind], *name = names[kind];
     if (argc < 1)
-        return usage_error(usage, "%s: missing subcommand", dealers ? "dealers" : "people");
+        return usage_error(usage, "%s: missing subcommand", name);
     if (is_help(argv[0])) {
         fputs(usage, stdout);
         return CLI_OK;
@@ -194,19 +220,23 @@ static int cmd_directory(struct ctx *c, bool dealers, int argc, char **argv)
     if (rc)
         return rc;
     struct dbot_diag diag = {0};
+    int err;
     if (import) {
         size_t n = 0;
-        int err = dealers ? import_dealers(c->st, c->cfg, argv[1], &n, &diag)
-                          : import_people(c->st, argv[1], &n, &diag);
+        err = kind == DIR_DEALERS ? import_dealers(c->st, c->cfg, argv[1], &n, &diag)
+              : kind == DIR_PEOPLE ? import_people(c->st, argv[1], &n, &diag)
+                                   : import_penalties(c->st, argv[1], &n, &diag);
         if (err) {
             fprintf(stderr, "dealerbot: %s\n", diag.msg[0] ? diag.msg : dbot_strerror(err));
             return CLI_FAIL;
         }
-        printf("imported %zu %s from %s\n", n, dealers ? "dealers" : "people", argv[1]);
+        printf("imported %zu %s from %s\n", n,
+               kind == DIR_PENALTIES ? "penalty rules" : name, argv[1]);
         return CLI_OK;
     }
-    int err = dealers ? store_dealer_each(c->st, print_dealer, NULL)
-                      : store_person_each(c->st, NULL, print_person, NULL);
+    err = kind == DIR_DEALERS ? store_dealer_each(c->st, print_dealer, NULL)
+          : kind == DIR_PEOPLE ? store_person_each(c->st, NULL, print_person, NULL)
+                               : store_penalty_rule_each(c->st, print_rule, NULL);
     if (err) {
         fprintf(stderr, "dealerbot: cannot list: %s\n", dbot_strerror(err));
         return CLI_FAIL;
@@ -468,9 +498,11 @@ int cli_main(int argc, char **argv)
     else if (strcmp(cmd, "check-config") == 0)
         rc = cmd_simple(&c, cmd, usage_check, n - 1, rest + 1);
     else if (strcmp(cmd, "dealers") == 0)
-        rc = cmd_directory(&c, true, n - 1, rest + 1);
+        rc = cmd_directory(&c, DIR_DEALERS, n - 1, rest + 1);
     else if (strcmp(cmd, "people") == 0)
-        rc = cmd_directory(&c, false, n - 1, rest + 1);
+        rc = cmd_directory(&c, DIR_PEOPLE, n - 1, rest + 1);
+    else if (strcmp(cmd, "penalties") == 0)
+        rc = cmd_directory(&c, DIR_PENALTIES, n - 1, rest + 1);
     else if (strcmp(cmd, "complaint") == 0)
         rc = cmd_complaint(&c, n - 1, rest + 1);
     else if (strcmp(cmd, "db") == 0)

@@ -18,6 +18,7 @@
 #include "dealerbot/chatlink.h"
 #include "dealerbot/engine.h"
 #include "dealerbot/http.h"
+#include "dealerbot/import.h"
 #include "dealerbot/log.h"
 #include "dealerbot/scheduler.h"
 
@@ -110,6 +111,16 @@ int cli_run(const struct config *cfg, struct store *st)
     if (engine_init(&eng, cfg, st, &diag) != 0) {
         log_error(MOD, "%s", diag.msg);
         return 1;
+    }
+    if (cfg->penalties.catalogue && cfg->penalties.catalogue[0]) {
+        size_t n = 0;
+        dbot_diag_clear(&diag);
+        if (import_penalties(st, cfg->penalties.catalogue, &n, &diag) != 0) {
+            log_error(MOD, "penalties.catalogue: %s", diag.msg);
+            engine_cleanup(&eng);
+            return 1;
+        }
+        log_info(MOD, "penalty catalogue: %zu rule(s) from %s", n, cfg->penalties.catalogue);
     }
     dbot_diag_clear(&diag);
     if (http_listen_parse(cfg->http.listen, iface, sizeof iface, &port, &diag) != 0) {

@@ -9,6 +9,7 @@
  */
 #include "dealerbot/directory.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -358,4 +359,68 @@ char *dealer_room_name(const char *code, char *buf, size_t len)
     if (len)
         buf[n] = '\0';
     return buf;
+}
+
+void penalty_rule_cleanup(struct penalty_rule *r)
+{
+    if (!r)
+        return;
+    free(r->code);
+    free(r->violation);
+    free(r->standard);
+    free(r->how_to_avoid);
+    memset(r, 0, sizeof *r);
+}
+
+/* Copies a field of at most `max_cps` code points (trimmed); NULL on OOM. */
+static int rule_text(const char *name, const char *v, size_t min_cps, size_t max_cps,
+                     char **out, struct dbot_diag *diag)
+{
+    while (*v == ' ' || *v == '\t')
+        v++;
+    size_t n = strlen(v);
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    if (!utf8_valid(v, n))
+        return dbot_diag_set(diag, DBOT_ERR_INVALID, "%s: not valid UTF-8", name);
+    size_t cps = utf8_count(v, n);
+    if (cps < min_cps)
+        return dbot_diag_set(diag, DBOT_ERR_INVALID, "%s: must not be empty", name);
+    if (cps > max_cps)
+        return dbot_diag_set(diag, DBOT_ERR_INVALID, "%s: longer than %zu characters", name,
+                             max_cps);
+    *out = strndup(v, n);
+    return *out ? 0 : DBOT_ERR_NOMEM;
+}
+
+int penalty_rule_from_fields(const char *code, const char *violation, const char *points,
+                             const char *standard, const char *how_to_avoid,
+                             struct penalty_rule *out, struct dbot_diag *diag)
+{
+    struct penalty_rule r = {0};
+    size_t len = strlen(code);
+    if (len == 0 || len > PENALTY_CODE_MAX ||
+        strspn(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != len)
+        return dbot_diag_set(diag, DBOT_ERR_INVALID,
+                             "code: must be 1-%d of A-Z a-z 0-9 _ . -", PENALTY_CODE_MAX);
+    char *end = NULL;
+    errno = 0;
+    long p = strtol(points, &end, 10);
+    if (!points[0] || *end || errno || p < 0 || p > PENALTY_POINTS_MAX)
+        return dbot_diag_set(diag, DBOT_ERR_INVALID, "points: must be a whole number 0..%d",
+                             PENALTY_POINTS_MAX);
+    r.points = (int)p;
+    int rc = (r.code = strdup(code)) ? 0 : DBOT_ERR_NOMEM;
+    if (rc == 0)
+        rc = rule_text("violation", violation, 1, 200, &r.violation, diag);
+    if (rc == 0)
+        rc = rule_text("standard", standard, 0, 2000, &r.standard, diag);
+    if (rc == 0)
+        rc = rule_text("how_to_avoid", how_to_avoid, 0, 2000, &r.how_to_avoid, diag);
+    if (rc) {
+        penalty_rule_cleanup(&r);
+        return rc;
+    }
+    *out = r;
+    return 0;
 }

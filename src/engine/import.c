@@ -164,6 +164,48 @@ static const struct import_kind person_kind = {
     .cleanup = person_rec_cleanup,
 };
 
+/* ---- the penalty catalogue ---- */
+
+static int rule_parse(struct store *st, const struct config *cfg, const char *const *f,
+                      size_t n, void *rec, struct dbot_diag *diag)
+{
+    (void)st;
+    (void)cfg;
+    return penalty_rule_from_fields(f[0], f[1], f[2], n > 3 ? f[3] : "", n > 4 ? f[4] : "",
+                                    rec, diag);
+}
+
+static const char *rule_key(const void *rec)
+{
+    return ((const struct penalty_rule *)rec)->code;
+}
+
+static int rule_upsert(struct store *st, const void *rec)
+{
+    return store_penalty_rule_upsert(st, rec);
+}
+
+static void rule_rec_cleanup(void *rec)
+{
+    penalty_rule_cleanup(rec);
+}
+
+static const char *const rule_columns[] = {"code", "violation", "points", "standard",
+                                           "how_to_avoid"};
+
+static const struct import_kind rule_kind = {
+    .header = "code,violation,points[,standard[,how_to_avoid]]",
+    .columns = rule_columns,
+    .n_required = 3,
+    .n_columns = 5,
+    .key_name = "code",
+    .rec_size = sizeof(struct penalty_rule),
+    .parse = rule_parse,
+    .key = rule_key,
+    .upsert = rule_upsert,
+    .cleanup = rule_rec_cleanup,
+};
+
 /* ---- the driver ---- */
 
 static const char *base_name(const char *path)
@@ -476,4 +518,9 @@ int import_dealers(struct store *st, const struct config *cfg, const char *path,
 int import_people(struct store *st, const char *path, size_t *count, struct dbot_diag *diag)
 {
     return import_file(st, NULL, path, &person_kind, count, diag);
+}
+
+int import_penalties(struct store *st, const char *path, size_t *count, struct dbot_diag *diag)
+{
+    return import_file(st, NULL, path, &rule_kind, count, diag);
 }

@@ -9,17 +9,6 @@
 
 #include "dealerbot/timeutil.h"
 
-void penalty_rule_cleanup(struct penalty_rule *r)
-{
-    if (!r)
-        return;
-    free(r->code);
-    free(r->violation);
-    free(r->standard);
-    free(r->how_to_avoid);
-    memset(r, 0, sizeof *r);
-}
-
 int store_penalty_rule_upsert(struct store *st, const struct penalty_rule *r)
 {
     sqlite3_stmt *s = store__stmt(st, SQL_PENALTY_RULE_UPSERT);

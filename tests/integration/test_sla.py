@@ -208,5 +208,32 @@ def test_quiet_hours_hold_reminders_not_escalations(t):
        ["breach", "escalate"], "breach and escalation keep their time")
 
 
+def test_catalogue_penalties_in_chat(t):
+    catalogue = os.path.join(dbot.SOURCE_DIR, "config", "demo", "penalties.csv")
+    p, b = setup(t, sla_conf(ack="1h", solution="2h", close="3h"),
+                 'penalties = { catalogue = "%s"; };' % catalogue)
+    b.wait_log("penalty catalogue: 4 rule(s)")
+    wang = person(p, "wang", ROOM)
+    liu = person(p, "liu")
+    li = person(p, "li")
+    cid = file_complaint(b, "pen-1")
+    liu.send_chat(BOT, "/处罚 sh001 p-102 %s 原因写成客户误解" % cid)
+    body = wang.wait_for_message(both(from_bot_in(p.room(ROOM)),
+                                      starts("penalty_added", who="刘主管")), 5).body
+    check("P-102" in body and "结案报告原因分析不实" in body and cid in body, body)
+    li.send_chat(BOT, "/penalty SH001 P-101")
+    li.wait_for_message(both(from_bot_direct, starts("err_not_allowed", command="/penalty")), 5)
+    liu.send_chat(BOT, "/penalty SH001 X-999")
+    liu.wait_for_message(both(from_bot_direct, starts("err_unknown_penalty", code="X-999")), 5)
+    liu.send_chat(BOT, "/penalty ZZ9 P-101")
+    liu.wait_for_message(both(from_bot_direct, starts("err_unknown_dealer", code="ZZ9")), 5)
+    li.send_chat(BOT, "/处罚记录")            # a dealer's people see their own ledger
+    body = li.wait_for_message(both(from_bot_direct, starts("penalties_head",
+                                                            dealer_code="SH001")), 5).body
+    check("P-102" in body and "2" in body, body)
+    kinds = [e["kind"] for e in b.get("/api/v1/complaints/" + cid).json["timeline"]]
+    check("penalty" in kinds, "the penalty is on the complaint's timeline: %r" % kinds)
+
+
 if __name__ == "__main__":
     dbot.main(globals())

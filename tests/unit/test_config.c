@@ -1125,6 +1125,12 @@ static struct config *load_in_tempdir(struct fx *fx, const char *path)
     write_file(tok, TOKEN "\n");
     snprintf(tok, sizeof tok, "%s/xmpp.password", var);
     write_file(tok, "demo-bot-pass\n");
+    /* files the demo config names relative to the repository (config/demo/...) */
+    char src[1024], link_path[200];
+    snprintf(src, sizeof src, "%s/config", source_dir());
+    snprintf(link_path, sizeof link_path, "%s/config", fx->dir);
+    if (access(link_path, F_OK) != 0)
+        assert_int_equal(symlink(src, link_path), 0);
 
     int cwd = open(".", O_RDONLY | O_DIRECTORY);
     assert_true(cwd >= 0);

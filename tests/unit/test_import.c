@@ -660,6 +660,63 @@ static void test_people_bad(void **state)
 
 /* A store failure in the middle of the write pass rolls back the rows already written. The
  * failure is injected with a trigger, added through a second connection to the same file. */
+/* The penalty catalogue: a BOM and CRLF Excel file, optional columns, upsert by code in any
+ * case, and a bad row (points out of range) that leaves the catalogue as it was. */
+static int count_rule(const struct penalty_rule *r, void *arg)
+{
+    (void)r;
+    (*(int *)arg)++;
+    return 0;
+}
+
+static void test_penalty_catalogue(void **state)
+{
+    struct fixture *fx = *state;
+    struct dbot_diag d = {{0}};
+    size_t n = 0;
+    const char *path = WRITE(fx, "penalties.csv",
+                             "\xEF\xBB\xBF" "code,violation,points,standard,how_to_avoid\r\n"
+                             "P-101,投诉未在12小时内受理,1,\"第3.1条, 12小时\",设置值班表\r\n"
+                             "P-102,结案报告不实,2,,\r\n");
+    assert_int_equal(import_penalties(fx->st, path, &n, &d), 0);
+    assert_int_equal(n, 2);
+    struct penalty_rule r = {0};
+    assert_int_equal(store_penalty_rule_get(fx->st, "p-101", &r), 0);
+    assert_string_equal(r.code, "P-101");
+    assert_int_equal(r.points, 1);
+    assert_string_equal(r.standard, "第3.1条, 12小时");
+    penalty_rule_cleanup(&r);
+
+    /* three columns are enough; an existing code is updated */
+    path = WRITE(fx, "p2.csv", "code,violation,points\nP-102,结案报告原因分析不实,3\n");
+    assert_int_equal(import_penalties(fx->st, path, &n, &d), 0);
+    assert_int_equal(store_penalty_rule_get(fx->st, "P-102", &r), 0);
+    assert_int_equal(r.points, 3);
+    assert_string_equal(r.how_to_avoid, "");
+    penalty_rule_cleanup(&r);
+
+    const struct {
+        const char *csv, *msg;
+    } bad[] = {
+        {"code,violation,points\nP-9,x,1001\n",
+         "p3.csv: row 2: points: must be a whole number 0..1000"},
+        {"code,violation,points\nP 9,x,1\n", "p3.csv: row 2: code: must be 1-32 of A-Z a-z 0-9 _ . -"},
+        {"code,violation,points\nP-9, ,1\n", "p3.csv: row 2: violation: must not be empty"},
+        {"code,violation,points\nP-9,x,-1\n", "p3.csv: row 2: points: must be a whole number 0..1000"},
+        {"code,violation\nP-9,x\n", NULL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        path = write_file(fx, "p3.csv", bad[i].csv, strlen(bad[i].csv));
+        memset(&d, 0, sizeof d);
+        assert_int_equal(import_penalties(fx->st, path, &n, &d), DBOT_ERR_INVALID);
+        if (bad[i].msg)
+            assert_string_equal(d.msg, bad[i].msg);
+    }
+    int rules = 0;
+    assert_int_equal(store_penalty_rule_each(fx->st, count_rule, &rules), 0);
+    assert_int_equal(rules, 2);
+}
+
 static void test_store_failure_rolls_back(void **state)
 {
     struct fixture *fx = *state;
@@ -730,6 +787,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fifo_and_device, setup, teardown),
         cmocka_unit_test_setup_teardown(test_people_good_and_upsert, setup, teardown),
         cmocka_unit_test_setup_teardown(test_people_bad, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_penalty_catalogue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_failure_rolls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_in_transaction_refused, setup, teardown),
     };

@@ -3,7 +3,8 @@
  * to the head with data in place, dealers/people upserts, idempotent complaint insert,
  * listing filters, the timeline, transactions and the online backup; for schema 3 the
  * lifecycle changes on a complaint, the open-complaint walk, the /close dialogues and the
- * outbox message kinds.
+ * outbox message kinds; for schema 4 the SLA events (planned, due, fired once, cancelled),
+ * the penalty catalogue and the dealers' ledgers.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -173,6 +174,31 @@ static void test_migrate_from_every_version(void **state)
 
             struct dialogue d;
             assert_int_equal(store_dialogue_get(st, "li@example.com", &d), DBOT_ERR_NOTFOUND);
+
+            /* Schema 4: an old dealer has no business calendar of its own (NULL: the
+             * configured sla.calendar applies), and the rest of its row is as it was. */
+            struct dealer dl;
+            assert_int_equal(store_dealer_get(st, "d001", &dl), 0);
+            assert_string_equal(dl.code, "D001");
+            assert_string_equal(dl.name, "First");
+            assert_int_equal(dl.sales_volume, -1);
+            assert_null(dl.timezone);
+            assert_null(dl.calendar);
+            dealer_cleanup(&dl);
+
+            /* The SLA events and the ledger start empty and take rows about old data. */
+            int64_t next = -1, pts = -1;
+            assert_int_equal(store_sla_next(st, &next), DBOT_ERR_NOTFOUND);
+            struct sla_event ev = {.milestone = MS_ACK, .kind = SLA_BREACH, .due_at = 45200};
+            assert_int_equal(store_sla_add(st, 1, &ev), 0);
+            assert_int_equal(store_sla_next(st, &next), 0);
+            assert_int_equal(next, 45200);
+            assert_int_equal(store_penalty_total(st, "D001", 0, &pts), 0);
+            assert_int_equal(pts, 0);
+            assert_int_equal(store_penalty_add(st, "d001", "SLA-ACK", 2, 1, NULL, "bot", 46000),
+                             0);
+            assert_int_equal(store_penalty_total(st, "D001", 0, &pts), 0);
+            assert_int_equal(pts, 2);
         }
         if (from >= 2) {
             /* Old messages are replies: none of them notifies its complaint when delivered. */
@@ -850,6 +876,578 @@ static void test_outbox_kinds(void **state)
     store_close(st);
 }
 
+/* ---- schema 4: SLA events ---- */
+
+/* What an SLA walk saw, copied out of the borrowed rows. */
+struct sla_seen {
+    int n;
+    int stop_after; /* > 0: the callback returns 7 after that many rows */
+    struct {
+        int64_t id, complaint_id, due_at, fired_at;
+        enum sla_milestone milestone;
+        enum sla_kind kind;
+        int level;
+        bool late;
+        char notify[64];
+        char state[16];
+    } row[16];
+};
+
+static int collect_sla(const struct sla_row *r, void *arg)
+{
+    struct sla_seen *w = arg;
+    assert_true(w->n < 16);
+    assert_non_null(r->notify);
+    assert_non_null(r->state);
+    w->row[w->n].id = r->id;
+    w->row[w->n].complaint_id = r->complaint_id;
+    w->row[w->n].due_at = r->due_at;
+    w->row[w->n].fired_at = r->fired_at;
+    w->row[w->n].milestone = r->milestone;
+    w->row[w->n].kind = r->kind;
+    w->row[w->n].level = r->level;
+    w->row[w->n].late = r->late;
+    snprintf(w->row[w->n].notify, sizeof w->row[w->n].notify, "%s", r->notify);
+    snprintf(w->row[w->n].state, sizeof w->row[w->n].state, "%s", r->state);
+    w->n++;
+    return w->stop_after > 0 && w->n >= w->stop_after ? 7 : 0;
+}
+
+static void add_sla(struct store *st, int64_t complaint_id, enum sla_milestone m,
+                    enum sla_kind k, int level, int64_t due_at, const char *notify)
+{
+    struct sla_event ev = {.milestone = m, .kind = k, .level = level, .due_at = due_at};
+    snprintf(ev.notify, sizeof ev.notify, "%s", notify);
+    assert_int_equal(store_sla_add(st, complaint_id, &ev), 0);
+}
+
+/* Every event of complaint `cid`, as store_sla_each reads them. */
+static struct sla_seen sla_of(struct store *st, int64_t cid)
+{
+    struct sla_seen w = {0};
+    assert_int_equal(store_sla_each(st, cid, collect_sla, &w), 0);
+    return w;
+}
+
+static int sla_find(const struct sla_seen *w, int64_t id)
+{
+    for (int i = 0; i < w->n; i++)
+        if (w->row[i].id == id)
+            return i;
+    fail_msg("sla event %lld not walked", (long long)id);
+    return -1;
+}
+
+static void test_sla_events(void **state)
+{
+    (void)state;
+    struct store *st = open_store();
+    add_dealer(st, "D001", "First");
+    int64_t c1 = insert_complaint(st, "crm-1", "D001");
+    int64_t c2 = insert_complaint(st, "crm-2", "D001");
+
+    /* Nothing planned yet. */
+    int64_t next = -1, count = -1, earliest = -1;
+    assert_int_equal(store_sla_next(st, &next), DBOT_ERR_NOTFOUND);
+    assert_int_equal(next, -1);
+    assert_int_equal(store_sla_overdue(st, 1000000, &count, &earliest), 0);
+    assert_int_equal(count, 0);
+    assert_int_equal(earliest, 0);
+    struct sla_seen w = {0};
+    assert_int_equal(store_sla_each_due(st, 1000000, 10, collect_sla, &w), 0);
+    assert_int_equal(w.n, 0);
+
+    /* Every milestone and kind; ids 1..7 in this order (a new table). Added out of due order,
+     * with a tie on due (2 and 4) broken by id. */
+    add_sla(st, c1, MS_ACK, SLA_REMIND, 0, 5000, "");                            /* 1 */
+    add_sla(st, c1, MS_ACK, SLA_BREACH, 0, 6000, "");                            /* 2 */
+    add_sla(st, c1, MS_ACK, SLA_ESCALATE, 1, 7000, "manager");                   /* 3 */
+    add_sla(st, c1, MS_SOLUTION, SLA_REMIND, 1, 6000, "");                       /* 4 */
+    add_sla(st, c1, MS_CLOSE, SLA_BREACH, 0, 9000, "");                          /* 5 */
+    add_sla(st, c1, MS_CLOSE, SLA_ESCALATE, 2, 4000, "王总 <wang@example.com>"); /* 6 */
+    add_sla(st, c2, MS_SOLUTION, SLA_ESCALATE, 3, 5500, "supervisor");           /* 7 */
+
+    /* An event belongs to a stored complaint. */
+    struct sla_event ghost = {.milestone = MS_ACK, .kind = SLA_BREACH, .due_at = 1};
+    assert_int_not_equal(store_sla_add(st, 999, &ghost), 0);
+
+    /* Everything reads back as planned, by due time then id, all pending. */
+    w = sla_of(st, c1);
+    assert_int_equal(w.n, 6);
+    const int64_t want_ids[6] = {6, 1, 2, 4, 3, 5};
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(w.row[i].id, want_ids[i]);
+        assert_int_equal(w.row[i].complaint_id, c1);
+        assert_string_equal(w.row[i].state, "pending");
+        assert_int_equal(w.row[i].fired_at, 0);
+        assert_false(w.row[i].late);
+    }
+    assert_int_equal(w.row[0].milestone, MS_CLOSE);
+    assert_int_equal(w.row[0].kind, SLA_ESCALATE);
+    assert_int_equal(w.row[0].level, 2);
+    assert_int_equal(w.row[0].due_at, 4000);
+    assert_string_equal(w.row[0].notify, "王总 <wang@example.com>");
+    assert_int_equal(w.row[1].milestone, MS_ACK);
+    assert_int_equal(w.row[1].kind, SLA_REMIND);
+    assert_int_equal(w.row[1].level, 0);
+    assert_string_equal(w.row[1].notify, "");
+    assert_int_equal(w.row[2].milestone, MS_ACK);
+    assert_int_equal(w.row[2].kind, SLA_BREACH);
+    assert_int_equal(w.row[2].due_at, 6000);
+    assert_int_equal(w.row[3].milestone, MS_SOLUTION);
+    assert_int_equal(w.row[3].kind, SLA_REMIND);
+    assert_int_equal(w.row[3].level, 1);
+    assert_int_equal(w.row[3].due_at, 6000);
+    assert_int_equal(w.row[4].milestone, MS_ACK);
+    assert_int_equal(w.row[4].kind, SLA_ESCALATE);
+    assert_int_equal(w.row[4].level, 1);
+    assert_string_equal(w.row[4].notify, "manager");
+    assert_int_equal(w.row[5].milestone, MS_CLOSE);
+    assert_int_equal(w.row[5].kind, SLA_BREACH);
+    assert_int_equal(w.row[5].due_at, 9000);
+    w = sla_of(st, c2);
+    assert_int_equal(w.n, 1);
+    assert_int_equal(w.row[0].id, 7);
+    assert_int_equal(w.row[0].complaint_id, c2);
+    assert_int_equal(w.row[0].milestone, MS_SOLUTION);
+    assert_int_equal(w.row[0].level, 3);
+    assert_string_equal(w.row[0].notify, "supervisor");
+    w = sla_of(st, 999);
+    assert_int_equal(w.n, 0);
+
+    assert_int_equal(store_sla_next(st, &next), 0);
+    assert_int_equal(next, 4000);
+
+    /* Due at or before now, across complaints, by due then id; a limit bounds the walk. */
+    memset(&w, 0, sizeof w);
+    assert_int_equal(store_sla_each_due(st, 6000, 10, collect_sla, &w), 0);
+    assert_int_equal(w.n, 5);
+    const int64_t due_ids[5] = {6, 1, 7, 2, 4};
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(w.row[i].id, due_ids[i]);
+        assert_string_equal(w.row[i].state, "pending");
+    }
+    assert_int_equal(w.row[2].complaint_id, c2);
+    assert_int_equal(w.row[2].kind, SLA_ESCALATE);
+    assert_string_equal(w.row[2].notify, "supervisor");
+    memset(&w, 0, sizeof w);
+    assert_int_equal(store_sla_each_due(st, 6000, 2, collect_sla, &w), 0);
+    assert_int_equal(w.n, 2);
+    assert_int_equal(w.row[0].id, 6);
+    assert_int_equal(w.row[1].id, 1);
+    memset(&w, 0, sizeof w);
+    assert_int_equal(store_sla_each_due(st, 3999, 10, collect_sla, &w), 0);
+    assert_int_equal(w.n, 0);
+    /* The callback's non-zero answer stops the walk and is returned. */
+    memset(&w, 0, sizeof w);
+    w.stop_after = 1;
+    assert_int_equal(store_sla_each_due(st, 6000, 10, collect_sla, &w), 7);
+    assert_int_equal(w.n, 1);
+
+    /* Overdue: pending and due strictly before the time. */
+    assert_int_equal(store_sla_overdue(st, 6000, &count, &earliest), 0);
+    assert_int_equal(count, 3);
+    assert_int_equal(earliest, 4000);
+    assert_int_equal(store_sla_overdue(st, 4000, &count, &earliest), 0);
+    assert_int_equal(count, 0);
+    assert_int_equal(earliest, 0);
+
+    /* Fire once, late; the second fire of the same event does nothing. */
+    bool done = false;
+    assert_int_equal(store_sla_fire(st, 6, 4100, true, false, &done), 0);
+    assert_true(done);
+    done = true;
+    assert_int_equal(store_sla_fire(st, 6, 4200, false, false, &done), 0);
+    assert_false(done);
+    done = true;
+    assert_int_equal(store_sla_fire(st, 6, 4250, false, true, &done), 0);
+    assert_false(done);
+    w = sla_of(st, c1);
+    int i6 = sla_find(&w, 6);
+    assert_string_equal(w.row[i6].state, "fired");
+    assert_int_equal(w.row[i6].fired_at, 4100);
+    assert_true(w.row[i6].late);
+
+    /* A fired event is no longer next, due or overdue. */
+    assert_int_equal(store_sla_next(st, &next), 0);
+    assert_int_equal(next, 5000);
+    memset(&w, 0, sizeof w);
+    assert_int_equal(store_sla_each_due(st, 6000, 10, collect_sla, &w), 0);
+    assert_int_equal(w.n, 4);
+    assert_int_equal(w.row[0].id, 1);
+    assert_int_equal(store_sla_overdue(st, 6000, &count, &earliest), 0);
+    assert_int_equal(count, 2);
+    assert_int_equal(earliest, 5000);
+
+    /* Fired on time: late stays false. cancel=true takes it out as 'cancelled'. */
+    assert_int_equal(store_sla_fire(st, 1, 5000, false, false, &done), 0);
+    assert_true(done);
+    assert_int_equal(store_sla_fire(st, 7, 4300, false, true, &done), 0);
+    assert_true(done);
+    w = sla_of(st, c1);
+    int i1 = sla_find(&w, 1);
+    assert_string_equal(w.row[i1].state, "fired");
+    assert_int_equal(w.row[i1].fired_at, 5000);
+    assert_false(w.row[i1].late);
+    w = sla_of(st, c2);
+    assert_string_equal(w.row[0].state, "cancelled");
+    assert_int_equal(w.row[0].fired_at, 4300);
+    assert_false(w.row[0].late);
+    /* An unknown id: nothing to do, not an error. */
+    done = true;
+    assert_int_equal(store_sla_fire(st, 999, 5000, false, false, &done), 0);
+    assert_false(done);
+
+    /* A fire inside a transaction that is rolled back never happened. */
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_sla_fire(st, 2, 6000, false, false, &done), 0);
+    assert_true(done);
+    store_rollback(st);
+    w = sla_of(st, c1);
+    int i2 = sla_find(&w, 2);
+    assert_string_equal(w.row[i2].state, "pending");
+    assert_int_equal(w.row[i2].fired_at, 0);
+    assert_int_equal(store_sla_next(st, &next), 0);
+    assert_int_equal(next, 6000);
+
+    /* Cancel only the milestones asked for, only their pending events, only of that
+     * complaint: 4 (solution) and 5 (close) go; 6 (close) stays fired as it was; 2 and 3
+     * (ack) stay pending. An empty mask cancels nothing. */
+    add_sla(st, c2, MS_CLOSE, SLA_BREACH, 0, 8000, ""); /* 8 */
+    assert_int_equal(store_sla_cancel(st, c1, 0, 6500), 0);
+    assert_int_equal(store_sla_cancel(st, c1, (1u << MS_SOLUTION) | (1u << MS_CLOSE), 6500), 0);
+    w = sla_of(st, c1);
+    assert_int_equal(w.n, 6);
+    const struct {
+        int64_t id;
+        const char *state;
+        int64_t fired_at;
+        bool late;
+    } want[] = {{6, "fired", 4100, true},    {1, "fired", 5000, false},
+                {2, "pending", 0, false},    {4, "cancelled", 6500, false},
+                {3, "pending", 0, false},    {5, "cancelled", 6500, false}};
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(w.row[i].id, want[i].id);
+        assert_string_equal(w.row[i].state, want[i].state);
+        assert_int_equal(w.row[i].fired_at, want[i].fired_at);
+        assert_int_equal(w.row[i].late, want[i].late);
+    }
+    w = sla_of(st, c2);
+    assert_int_equal(w.n, 2);
+    assert_int_equal(w.row[1].id, 8);
+    assert_string_equal(w.row[1].state, "pending");
+
+    /* A cancelled event cannot be fired any more. */
+    assert_int_equal(store_sla_fire(st, 4, 6600, false, false, &done), 0);
+    assert_false(done);
+
+    memset(&w, 0, sizeof w);
+    assert_int_equal(store_sla_each_due(st, 100000, 10, collect_sla, &w), 0);
+    assert_int_equal(w.n, 3);
+    assert_int_equal(w.row[0].id, 2);
+    assert_int_equal(w.row[1].id, 3);
+    assert_int_equal(w.row[2].id, 8);
+
+    /* Cancelling the rest leaves nothing pending. */
+    assert_int_equal(store_sla_cancel(st, c1, MS_ALL, 6700), 0);
+    assert_int_equal(store_sla_next(st, &next), 0);
+    assert_int_equal(next, 8000);
+    assert_int_equal(store_sla_cancel(st, c2, 1u << MS_CLOSE, 6800), 0);
+    next = -1;
+    assert_int_equal(store_sla_next(st, &next), DBOT_ERR_NOTFOUND);
+    assert_int_equal(next, -1);
+    assert_int_equal(store_sla_overdue(st, 1000000, &count, &earliest), 0);
+    assert_int_equal(count, 0);
+    assert_int_equal(earliest, 0);
+    memset(&w, 0, sizeof w);
+    assert_int_equal(store_sla_each_due(st, 1000000, 10, collect_sla, &w), 0);
+    assert_int_equal(w.n, 0);
+    w = sla_of(st, c1);
+    assert_string_equal(w.row[sla_find(&w, 6)].state, "fired");
+    assert_string_equal(w.row[sla_find(&w, 2)].state, "cancelled");
+    assert_int_equal(w.row[sla_find(&w, 2)].fired_at, 6700);
+    store_close(st);
+
+    /* Planned events survive a restart. */
+    st = open_store();
+    w = sla_of(st, c1);
+    assert_int_equal(w.n, 6);
+    store_close(st);
+}
+
+/* ---- schema 4: the penalty catalogue ---- */
+
+struct rule_seen {
+    int n;
+    int stop_after;
+    char code[8][PENALTY_CODE_MAX + 1];
+    int points[8];
+};
+
+static int collect_rule(const struct penalty_rule *r, void *arg)
+{
+    struct rule_seen *w = arg;
+    assert_true(w->n < 8);
+    assert_non_null(r->code);
+    assert_non_null(r->violation);
+    assert_non_null(r->standard);
+    assert_non_null(r->how_to_avoid);
+    snprintf(w->code[w->n], sizeof w->code[w->n], "%s", r->code);
+    w->points[w->n] = r->points;
+    w->n++;
+    return w->stop_after > 0 && w->n >= w->stop_after ? 9 : 0;
+}
+
+static void test_penalty_rules(void **state)
+{
+    (void)state;
+    struct store *st = open_store();
+    struct penalty_rule got = {.points = 77};
+    assert_int_equal(store_penalty_rule_get(st, "LATE-ACK", &got), DBOT_ERR_NOTFOUND);
+    assert_int_equal(got.points, 77);
+    assert_null(got.code);
+
+    struct penalty_rule late = {.code = (char *)"LATE-ACK", .violation = (char *)"未按时响应",
+                                .points = 2, .standard = (char *)"12小时内响应",
+                                .how_to_avoid = (char *)"开启提醒"};
+    struct penalty_rule bare = {.code = (char *)"abc-1", .violation = (char *)"态度恶劣",
+                                .points = 5}; /* no standard, no advice */
+    struct penalty_rule zed = {.code = (char *)"Zed", .violation = (char *)"z", .points = 1,
+                               .standard = (char *)"", .how_to_avoid = (char *)""};
+    assert_int_equal(store_penalty_rule_upsert(st, &late), 0);
+    assert_int_equal(store_penalty_rule_upsert(st, &bare), 0);
+    assert_int_equal(store_penalty_rule_upsert(st, &zed), 0);
+
+    /* Any case finds it; the code reads back as stored. */
+    assert_int_equal(store_penalty_rule_get(st, "late-ack", &got), 0);
+    assert_string_equal(got.code, "LATE-ACK");
+    assert_string_equal(got.violation, "未按时响应");
+    assert_int_equal(got.points, 2);
+    assert_string_equal(got.standard, "12小时内响应");
+    assert_string_equal(got.how_to_avoid, "开启提醒");
+    penalty_rule_cleanup(&got);
+    assert_null(got.code);
+    assert_null(got.violation);
+    assert_null(got.standard);
+    assert_null(got.how_to_avoid);
+    assert_int_equal(got.points, 0);
+    penalty_rule_cleanup(&got);
+    penalty_rule_cleanup(NULL);
+
+    assert_int_equal(store_penalty_rule_get(st, "ABC-1", &got), 0);
+    assert_string_equal(got.code, "abc-1");
+    assert_string_equal(got.standard, "");
+    assert_string_equal(got.how_to_avoid, "");
+    assert_int_equal(got.points, 5);
+    penalty_rule_cleanup(&got);
+
+    /* An upsert in another case replaces the rule (every field), it does not add one. */
+    struct penalty_rule late2 = {.code = (char *)"late-ACK", .violation = (char *)"超时未响应",
+                                 .points = 3, .standard = NULL, .how_to_avoid = (char *)"排班"};
+    assert_int_equal(store_penalty_rule_upsert(st, &late2), 0);
+    assert_int_equal(store_penalty_rule_get(st, "LATE-ACK", &got), 0);
+    assert_string_equal(got.violation, "超时未响应");
+    assert_int_equal(got.points, 3);
+    assert_string_equal(got.standard, "");
+    assert_string_equal(got.how_to_avoid, "排班");
+    penalty_rule_cleanup(&got);
+
+    /* The walk goes by code, ignoring case (as codes are matched). */
+    struct rule_seen w = {0};
+    assert_int_equal(store_penalty_rule_each(st, collect_rule, &w), 0);
+    assert_int_equal(w.n, 3);
+    assert_string_equal(w.code[0], "abc-1");
+    assert_int_equal(w.points[0], 5);
+    assert_string_equal(w.code[1], "LATE-ACK");
+    assert_int_equal(w.points[1], 3);
+    assert_string_equal(w.code[2], "Zed");
+    assert_int_equal(w.points[2], 1);
+    memset(&w, 0, sizeof w);
+    w.stop_after = 2;
+    assert_int_equal(store_penalty_rule_each(st, collect_rule, &w), 9);
+    assert_int_equal(w.n, 2);
+
+    /* A rule without a violation is refused and leaves the catalogue as it was. */
+    struct penalty_rule broken = {.code = (char *)"X-1", .points = 1};
+    assert_int_not_equal(store_penalty_rule_upsert(st, &broken), 0);
+    assert_int_equal(store_penalty_rule_get(st, "X-1", &got), DBOT_ERR_NOTFOUND);
+    store_close(st);
+
+    /* The catalogue survives a restart. */
+    st = open_store();
+    memset(&w, 0, sizeof w);
+    assert_int_equal(store_penalty_rule_each(st, collect_rule, &w), 0);
+    assert_int_equal(w.n, 3);
+    store_close(st);
+}
+
+/* ---- schema 4: the dealers' ledgers ---- */
+
+struct ledger_seen {
+    int n;
+    int stop_after;
+    struct {
+        int64_t id, complaint_id, at;
+        int points;
+        char dealer[16], code[16], actor[32];
+        char note[32];
+        bool has_note;
+    } e[8];
+};
+
+static int collect_ledger(const struct penalty_entry *e, void *arg)
+{
+    struct ledger_seen *w = arg;
+    assert_true(w->n < 8);
+    assert_non_null(e->dealer);
+    assert_non_null(e->code);
+    assert_non_null(e->actor);
+    w->e[w->n].id = e->id;
+    w->e[w->n].complaint_id = e->complaint_id;
+    w->e[w->n].at = e->at;
+    w->e[w->n].points = e->points;
+    snprintf(w->e[w->n].dealer, sizeof w->e[w->n].dealer, "%s", e->dealer);
+    snprintf(w->e[w->n].code, sizeof w->e[w->n].code, "%s", e->code);
+    snprintf(w->e[w->n].actor, sizeof w->e[w->n].actor, "%s", e->actor);
+    w->e[w->n].has_note = e->note != NULL;
+    snprintf(w->e[w->n].note, sizeof w->e[w->n].note, "%s", e->note ? e->note : "");
+    w->n++;
+    return w->stop_after > 0 && w->n >= w->stop_after ? 5 : 0;
+}
+
+static int64_t ledger_rows(void)
+{
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM penalties", -1, &s, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return n;
+}
+
+static void test_penalty_ledger(void **state)
+{
+    (void)state;
+    struct store *st = open_store();
+    add_dealer(st, "D001", "First");
+    add_dealer(st, "D002", "Second");
+    int64_t cid = insert_complaint(st, "crm-1", "D001");
+
+    /* An unknown dealer: NOTFOUND, and nothing written. */
+    assert_int_equal(store_penalty_add(st, "D404", "SLA-ACK", 2, 0, NULL, "bot", 1000),
+                     DBOT_ERR_NOTFOUND);
+    assert_int_equal(store_penalty_add(st, "D404", "SLA-ACK", 2, cid, "n", "bot", 1000),
+                     DBOT_ERR_NOTFOUND);
+    assert_int_equal(ledger_rows(), 0);
+    /* A penalty about an unknown complaint is refused too. */
+    assert_int_not_equal(store_penalty_add(st, "D001", "SLA-ACK", 2, 999, NULL, "bot", 1000), 0);
+    assert_int_equal(ledger_rows(), 0);
+
+    /* ids 1..5. The dealer code is given in any case and stored as the dealer spells it. */
+    assert_int_equal(store_penalty_add(st, "d001", "SLA-ACK", 2, cid, NULL, "bot", 1000), 0);
+    assert_int_equal(store_penalty_add(st, "D002", "SLA-CLOSE", 5, 0, NULL, "bot", 1500), 0);
+    assert_int_equal(
+        store_penalty_add(st, "D001", "LATE-ACK", 3, 0, "第二次", "boss@example.com", 2000), 0);
+    assert_int_equal(store_penalty_add(st, "D001", "X-9", 1, 0, NULL, "bot", 3000), 0);
+    assert_int_equal(store_penalty_add(st, "D001", "Y-1", 4, cid, "", "boss@example.com", 2000),
+                     0);
+    assert_int_equal(ledger_rows(), 5);
+
+    /* Everyone's, oldest first (ties by id). */
+    struct ledger_seen w = {0};
+    assert_int_equal(store_penalty_each(st, NULL, 0, 0, collect_ledger, &w), 0);
+    assert_int_equal(w.n, 5);
+    const int64_t all_ids[5] = {1, 2, 3, 5, 4};
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(w.e[i].id, all_ids[i]);
+    assert_string_equal(w.e[0].dealer, "D001");
+    assert_string_equal(w.e[0].code, "SLA-ACK");
+    assert_int_equal(w.e[0].points, 2);
+    assert_int_equal(w.e[0].complaint_id, cid);
+    assert_false(w.e[0].has_note);
+    assert_string_equal(w.e[0].actor, "bot");
+    assert_int_equal(w.e[0].at, 1000);
+    assert_string_equal(w.e[1].dealer, "D002");
+    assert_int_equal(w.e[1].complaint_id, 0);
+    assert_string_equal(w.e[2].code, "LATE-ACK");
+    assert_int_equal(w.e[2].complaint_id, 0);
+    assert_true(w.e[2].has_note);
+    assert_string_equal(w.e[2].note, "第二次");
+    assert_string_equal(w.e[2].actor, "boss@example.com");
+    assert_int_equal(w.e[2].at, 2000);
+    assert_int_equal(w.e[3].complaint_id, cid);
+    assert_true(w.e[3].has_note); /* "" is a note, NULL is none */
+    assert_string_equal(w.e[3].note, "");
+    assert_int_equal(w.e[4].at, 3000);
+
+    /* One dealer's, in any case. */
+    memset(&w, 0, sizeof w);
+    assert_int_equal(store_penalty_each(st, "d001", 0, 0, collect_ledger, &w), 0);
+    assert_int_equal(w.n, 4);
+    assert_int_equal(w.e[0].id, 1);
+    assert_int_equal(w.e[1].id, 3);
+    assert_int_equal(w.e[2].id, 5);
+    assert_int_equal(w.e[3].id, 4);
+    memset(&w, 0, sizeof w);
+    assert_int_equal(store_penalty_each(st, "d002", 0, 0, collect_ledger, &w), 0);
+    assert_int_equal(w.n, 1);
+    assert_int_equal(w.e[0].id, 2);
+    memset(&w, 0, sizeof w);
+    assert_int_equal(store_penalty_each(st, "D404", 0, 0, collect_ledger, &w), 0);
+    assert_int_equal(w.n, 0);
+
+    /* since is inclusive; a limit keeps the oldest; <= 0 means the default. */
+    memset(&w, 0, sizeof w);
+    assert_int_equal(store_penalty_each(st, "D001", 2000, 0, collect_ledger, &w), 0);
+    assert_int_equal(w.n, 3);
+    assert_int_equal(w.e[0].id, 3);
+    assert_int_equal(w.e[2].id, 4);
+    memset(&w, 0, sizeof w);
+    assert_int_equal(store_penalty_each(st, "D001", 0, 2, collect_ledger, &w), 0);
+    assert_int_equal(w.n, 2);
+    assert_int_equal(w.e[0].id, 1);
+    assert_int_equal(w.e[1].id, 3);
+    memset(&w, 0, sizeof w);
+    assert_int_equal(store_penalty_each(st, NULL, 1500, -3, collect_ledger, &w), 0);
+    assert_int_equal(w.n, 4);
+    assert_int_equal(w.e[0].id, 2);
+    memset(&w, 0, sizeof w);
+    assert_int_equal(store_penalty_each(st, NULL, 3001, 0, collect_ledger, &w), 0);
+    assert_int_equal(w.n, 0);
+    memset(&w, 0, sizeof w);
+    w.stop_after = 1;
+    assert_int_equal(store_penalty_each(st, NULL, 0, 0, collect_ledger, &w), 5);
+    assert_int_equal(w.n, 1);
+
+    /* Totals over a window, the dealer in any case. */
+    int64_t pts = -1;
+    assert_int_equal(store_penalty_total(st, "d001", 0, &pts), 0);
+    assert_int_equal(pts, 2 + 3 + 4 + 1);
+    assert_int_equal(store_penalty_total(st, "D001", 2000, &pts), 0);
+    assert_int_equal(pts, 3 + 4 + 1);
+    assert_int_equal(store_penalty_total(st, "D001", 2001, &pts), 0);
+    assert_int_equal(pts, 1);
+    assert_int_equal(store_penalty_total(st, "D001", 3001, &pts), 0);
+    assert_int_equal(pts, 0);
+    assert_int_equal(store_penalty_total(st, "D002", 0, &pts), 0);
+    assert_int_equal(pts, 5);
+    assert_int_equal(store_penalty_total(st, "D404", 0, &pts), 0);
+    assert_int_equal(pts, 0);
+
+    /* Inside an open transaction the entry is part of it. */
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_penalty_add(st, "D002", "SLA-ACK", 7, 0, NULL, "bot", 4000), 0);
+    store_rollback(st);
+    assert_int_equal(store_penalty_total(st, "D002", 0, &pts), 0);
+    assert_int_equal(pts, 5);
+    assert_int_equal(ledger_rows(), 5);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -867,6 +1465,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_complaint_each_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dialogues, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_kinds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sla_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_penalty_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_penalty_ledger, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
