@@ -16,7 +16,7 @@
 static const char *const migrations[] = {
     /* 1: the directory, complaints and their audit trail. */
     "CREATE TABLE dealers ("
-    "  code TEXT PRIMARY KEY COLLATE NOCASE,"
+    "  code TEXT NOT NULL PRIMARY KEY COLLATE NOCASE,"
     "  name TEXT NOT NULL,"
     "  region TEXT NOT NULL DEFAULT '',"
     "  sales_volume INTEGER,"           /* NULL: unknown */
@@ -140,7 +140,7 @@ static const char *const migrations[] = {
     "  note TEXT,"
     "  actor TEXT NOT NULL,"
     "  at INTEGER NOT NULL);"
-    "CREATE INDEX penalties_dealer ON penalties(dealer_code, at);",
+    "CREATE INDEX penalties_dealer ON penalties(dealer_code COLLATE NOCASE, at);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -220,7 +220,9 @@ static const char *const sql_text[SQL__COUNT] = {
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [SQL_SLA_CANCEL] =
         "UPDATE sla_events SET state = 'cancelled', fired_at = ?3"
-        " WHERE complaint_id = ?1 AND state = 'pending' AND milestone = ?2",
+        " WHERE complaint_id = ?1 AND state = 'pending'"
+        " AND ((?2 & 1 AND milestone = 'ack') OR (?2 & 2 AND milestone = 'solution')"
+        "  OR (?2 & 4 AND milestone = 'close'))",
     [SQL_SLA_NEXT] = "SELECT min(due_at) FROM sla_events WHERE state = 'pending'",
     [SQL_SLA_DUE] =
         "SELECT id, complaint_id, milestone, kind, level, due_at, notify FROM sla_events"

@@ -11,6 +11,8 @@
 
 int store_penalty_rule_upsert(struct store *st, const struct penalty_rule *r)
 {
+    if (!r->code || !r->violation)
+        return DBOT_ERR_INVALID;
     sqlite3_stmt *s = store__stmt(st, SQL_PENALTY_RULE_UPSERT);
     if (!s)
         return DBOT_ERR_DB;
@@ -87,6 +89,8 @@ int store_penalty_rule_each(struct store *st, store_penalty_rule_fn fn, void *ar
 int store_penalty_add(struct store *st, const char *dealer, const char *code, int points,
                       int64_t complaint_id, const char *note, const char *actor, int64_t now)
 {
+    if (!dealer || !code || !actor)
+        return DBOT_ERR_INVALID; /* so that a NOT NULL failure below means: no such dealer */
     sqlite3_stmt *s = store__stmt(st, SQL_PENALTY_ADD);
     if (!s)
         return DBOT_ERR_DB;

@@ -31,18 +31,14 @@ int store_sla_cancel(struct store *st, int64_t complaint_id, unsigned which, int
     sqlite3_stmt *s = store__stmt(st, SQL_SLA_CANCEL);
     if (!s)
         return DBOT_ERR_DB;
-    for (int m = MS_ACK; m <= MS_CLOSE; m++) {
-        if (!(which & (1u << m)))
-            continue;
-        sqlite3_bind_int64(s, 1, complaint_id);
-        store__bind_text(s, 2, sla_milestone_name((enum sla_milestone)m));
-        sqlite3_bind_int64(s, 3, now);
-        int rc = sqlite3_step(s);
-        sqlite3_reset(s);
-        if (rc != SQLITE_DONE)
-            return store__err(st, rc, "sla cancel");
-    }
-    return 0;
+    /* one statement for every milestone of the mask: all or nothing */
+    _Static_assert(MS_ACK == 0 && MS_SOLUTION == 1 && MS_CLOSE == 2, "mask bits in the SQL");
+    sqlite3_bind_int64(s, 1, complaint_id);
+    sqlite3_bind_int(s, 2, (int)(which & MS_ALL));
+    sqlite3_bind_int64(s, 3, now);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : store__err(st, rc, "sla cancel");
 }
 
 int store_sla_next(struct store *st, int64_t *due)
@@ -136,7 +132,7 @@ int store_sla_fire(struct store *st, int64_t id, int64_t now, bool late, bool ca
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_int64(s, 2, now);
     store__bind_text(s, 3, cancel ? "cancelled" : "fired");
-    sqlite3_bind_int(s, 4, late ? 1 : 0);
+    sqlite3_bind_int(s, 4, late && !cancel ? 1 : 0);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
