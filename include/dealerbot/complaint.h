@@ -120,6 +120,9 @@ struct complaint {
     int64_t report_at;     /* 0 until a report was submitted */
     int reopened;          /* times reopened */
     int rejected;          /* reports rejected */
+    int satisfaction;      /* the return visit's score 1..5, 0 when none yet */
+    char *satisfaction_comment; /* NULL when none */
+    int64_t satisfaction_at;    /* 0 when none */
 };
 
 void complaint_cleanup(struct complaint *c);

@@ -193,6 +193,24 @@ int store_penalty_each(struct store *st, const char *dealer, int64_t since, int6
 /* The dealer's points since `since`. */
 int store_penalty_total(struct store *st, const char *dealer, int64_t since, int64_t *points);
 
+/* ---- the network programme ---- */
+
+/* Records the return visit's score (1..5) and comment (NULL allowed) on a complaint.
+ * DBOT_ERR_NOTFOUND when there is no such complaint. */
+int store_satisfaction_set(struct store *st, int64_t id, int score, const char *comment,
+                           int64_t now);
+
+/* How many complaints of `category` were received since `since`, at `dealer` (NULL: all). */
+int store_category_count(struct store *st, const char *category, const char *dealer,
+                         int64_t since, int64_t *count);
+/* Their ids, newest first, at most `max`; *n how many were written. */
+int store_category_ids(struct store *st, const char *category, const char *dealer,
+                       int64_t since, int64_t *ids, int max, int *n);
+/* When the last batch warning for (scope, category) was given: 0 and *at (0 when never). */
+int store_batch_last(struct store *st, const char *scope, const char *category, int64_t *at);
+int store_batch_add(struct store *st, const char *scope, const char *category, int64_t count,
+                    int64_t now);
+
 /* ---- timeline ---- */
 
 struct timeline_event {

@@ -125,6 +125,7 @@ void complaint_cleanup(struct complaint *c)
     free(c->cause);
     free(c->fix);
     free(c->prevent);
+    free(c->satisfaction_comment);
     memset(c, 0, sizeof *c);
 }
 

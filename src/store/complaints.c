@@ -48,6 +48,11 @@ int store__complaint_row(sqlite3_stmt *s, struct complaint *out)
     out->report_at = col_time(s, 26);
     out->reopened = (int)sqlite3_column_int64(s, 27);
     out->rejected = (int)sqlite3_column_int64(s, 28);
+    out->satisfaction = sqlite3_column_type(s, 29) == SQLITE_NULL
+                            ? 0
+                            : (int)sqlite3_column_int64(s, 29);
+    out->satisfaction_comment = store__col_dup(s, 30, &oom);
+    out->satisfaction_at = col_time(s, 31);
     if (oom) {
         complaint_cleanup(out);
         return DBOT_ERR_NOMEM;

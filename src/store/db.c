@@ -141,6 +141,21 @@ static const char *const migrations[] = {
     "  actor TEXT NOT NULL,"
     "  at INTEGER NOT NULL);"
     "CREATE INDEX penalties_dealer ON penalties(dealer_code COLLATE NOCASE, at);",
+
+    /* 5: the network programme — the return visit's score on the complaint, what finds
+     * complaints of one category in a window (batch warnings), and the warnings given. */
+    "ALTER TABLE complaints ADD COLUMN satisfaction INTEGER;"
+    "ALTER TABLE complaints ADD COLUMN satisfaction_comment TEXT;"
+    "ALTER TABLE complaints ADD COLUMN satisfaction_at INTEGER;"
+    "CREATE INDEX complaints_category ON complaints(category, received_at);"
+    "CREATE INDEX complaints_dealer_received ON complaints(dealer_code, received_at);"
+    "CREATE TABLE batch_warnings ("
+    "  id INTEGER PRIMARY KEY,"
+    "  scope TEXT NOT NULL,"               /* a dealer code, or '*' for the whole network */
+    "  category TEXT NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  count INTEGER NOT NULL);"
+    "CREATE INDEX batch_warnings_scope ON batch_warnings(scope, category, at);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -253,6 +268,19 @@ static const char *const sql_text[SQL__COUNT] = {
         "SELECT id, dealer_code, code, points, complaint_id, note, actor, at FROM penalties"
         " WHERE (?1 IS NULL OR dealer_code = ?1 COLLATE NOCASE) AND at >= ?2"
         " ORDER BY at, id LIMIT ?3",
+    [SQL_SATISFACTION_SET] =
+        "UPDATE complaints SET satisfaction = ?2, satisfaction_comment = ?3,"
+        " satisfaction_at = ?4, updated_at = ?4 WHERE id = ?1",
+    [SQL_CATEGORY_COUNT] =
+        "SELECT count(*) FROM complaints WHERE category = ?1 AND received_at >= ?2"
+        " AND (?3 IS NULL OR dealer_code = ?3)",
+    [SQL_CATEGORY_IDS] =
+        "SELECT id FROM complaints WHERE category = ?1 AND received_at >= ?2"
+        " AND (?3 IS NULL OR dealer_code = ?3) ORDER BY id DESC LIMIT ?4",
+    [SQL_BATCH_LAST] =
+        "SELECT max(at) FROM batch_warnings WHERE scope = ?1 AND category = ?2",
+    [SQL_BATCH_ADD] =
+        "INSERT INTO batch_warnings (scope, category, at, count) VALUES (?1, ?2, ?3, ?4)",
     [SQL_PENALTY_TOTAL] =
         "SELECT coalesce(sum(points), 0) FROM penalties"
         " WHERE dealer_code = ?1 COLLATE NOCASE AND at >= ?2",

@@ -16,7 +16,8 @@
     "id, external_id, dealer_code, category, priority, policy, customer_name,"              \
     " customer_phone, summary, details, received_at, created_at, updated_at, state,"         \
     " owner_jid, ack_due, solution_due, close_due, ack_at, solution_at, closed_at,"          \
-    " eta, solution, cause, fix, prevent, report_at, reopened, rejected"
+    " eta, solution, cause, fix, prevent, report_at, reopened, rejected,"                   \
+    " satisfaction, satisfaction_comment, satisfaction_at"
 
 enum store_sql {
     SQL_BEGIN,
@@ -53,6 +54,11 @@ enum store_sql {
     SQL_PENALTY_ADD,
     SQL_PENALTY_EACH,
     SQL_PENALTY_TOTAL,
+    SQL_SATISFACTION_SET,
+    SQL_CATEGORY_COUNT,
+    SQL_CATEGORY_IDS,
+    SQL_BATCH_LAST,
+    SQL_BATCH_ADD,
     SQL_COMPLAINT_LIST,
     SQL_TIMELINE_ADD,
     SQL_TIMELINE_EACH,
