@@ -106,6 +106,12 @@ struct config {
         int64_t close_points;
         char *catalogue;          /* CSV path, optional (NULL) */
     } penalties;
+
+    struct {
+        int64_t window_s;         /* complaints of one category counted over this */
+        int64_t network_count;    /* warn at this many network-wide (0: never) */
+        int64_t dealer_count;     /* warn at this many at one dealer (0: never) */
+    } batch_warning;
 };
 
 /* Parses and validates `path`. On success returns 0 and *out = a new config (free with

@@ -55,6 +55,13 @@ struct histogram;
 int engine_fire_due(struct engine *e, int64_t now_us, int limit, int *fired, int *seen,
                     struct histogram *lateness);
 
+/* The return visit: records `score` (1..5) and `comment` (NULL allowed) on complaint `id`;
+ * a score of 2 or less on a closed complaint reopens it (the comment as the reason, the close
+ * clock restarted) and tells the dealer room. One transaction. 0, DBOT_ERR_NOTFOUND (no such
+ * complaint), or a store error; *reopened says whether it was reopened. */
+int engine_satisfaction(struct engine *e, int64_t id, int score, const char *comment,
+                        int64_t now, bool *reopened);
+
 /* The watchdog's alarm in the staff room: `count` events overdue, the oldest due at
  * `earliest`. Its own transaction. 0 or an error. */
 int engine_sla_alarm(struct engine *e, int64_t count, int64_t earliest, int64_t now);

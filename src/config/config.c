@@ -263,6 +263,16 @@ static const struct key keys[] = {
     {.path = "penalties.catalogue", TOP(penalties.catalogue), .type = KT_STRING,
      .check = check_readable,
      .doc = "penalty catalogue, a CSV file (optional)"},
+
+    {.path = "batch_warning.window", TOP(batch_warning.window_s), .type = KT_DURATION,
+     .def = "24h", RANGE(60, DAYS(90)),
+     .doc = "complaints of one category are counted over this window"},
+    {.path = "batch_warning.network_count", TOP(batch_warning.network_count), .type = KT_INT,
+     .def = "10", RANGE(0, 1000000),
+     .doc = "warn the staff room when the whole network reaches this many (0: never)"},
+    {.path = "batch_warning.dealer_count", TOP(batch_warning.dealer_count), .type = KT_INT,
+     .def = "3", RANGE(0, 1000000),
+     .doc = "warn the staff room when one dealer reaches this many (0: never)"},
 };
 /* clang-format on */
 

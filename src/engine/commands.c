@@ -232,16 +232,20 @@ static int decide(struct ctx *x, const struct complaint *c, enum lc_action a,
 }
 
 /* Applies a change decided on c->state; a state moved meanwhile is answered as wrong state. */
+/* The state moved after the decision was made (another writer): answered as wrong state. */
+static int change_conflict(struct ctx *x, const struct complaint *c)
+{
+    struct msg_var v[] = {{"id", x->cid}, {"state", eng__state_label(x->e, x->lang, c->state)}};
+    int err = reply(x, c->id, "err_state_other", v, 2);
+    return err ? err : 1;
+}
+
 static int change(struct ctx *x, const struct complaint *c, struct complaint_change *ch)
 {
     ch->from = c->state;
     int err = store_complaint_change(x->e->store, c->id, ch, x->now);
-    if (err == DBOT_ERR_CONFLICT) {
-        struct msg_var v[] = {{"id", x->cid},
-                              {"state", eng__state_label(x->e, x->lang, c->state)}};
-        err = reply(x, c->id, "err_state_other", v, 2);
-        return err ? err : 1;
-    }
+    if (err == DBOT_ERR_CONFLICT)
+        return change_conflict(x, c);
     if (err == 0)
         log_info(MOD, "%s: %s -> %s by %s", x->cid, complaint_state_name(ch->from),
                  complaint_state_name(ch->to), x->m->sender);
@@ -427,35 +431,11 @@ static int do_reject(struct ctx *x, const struct complaint *c, const struct comm
 static int do_reopen(struct ctx *x, const struct complaint *c, const struct command *cmd,
                      enum complaint_state to)
 {
-    /* The close clock starts again: the policy's close time from now, in the dealer's
-     * business time, with its reminders, breach and escalations planned anew. */
-    struct dealer d = {0};
-    int err = store_dealer_get(x->e->store, c->dealer, &d);
-    if (err)
-        return err;
-    const struct sla_policy *pol = eng__policy(x->e->cfg, c->policy);
-    struct deadlines due = c->due;
-    if (pol) {
-        struct deadlines fresh;
-        eng__deadlines(x->e, pol, &d, x->now, &fresh);
-        due.close_due = fresh.close_due;
-    } else {
-        due.close_due = x->now + (c->due.close_due - c->received_at);
-    }
-    struct complaint_change ch = {.to = to, .clear_closed = true, .close_due = due.close_due,
-                                  .count_reopen = true};
-    err = change(x, c, &ch);
-    if (err == 0)
-        err = event(x, c->id, "reopen", cmd->text);
-    if (err == 0)
-        err = store_sla_cancel(x->e->store, c->id, 1u << MS_CLOSE, x->now);
-    if (err == 0 && pol)
-        err = eng__plan_sla(x->e, c->id, &due, pol, &d, 1u << MS_CLOSE, x->now, false);
     char when[ENG_TIME_MAX];
-    eng__when(due.close_due, d.timezone, when, sizeof when);
-    dealer_cleanup(&d);
+    int err = eng__reopen(x->e, c, to, x->m->sender, cmd->text, x->m->platform_id, x->now,
+                          when, sizeof when);
     if (err)
-        return err;
+        return err == DBOT_ERR_CONFLICT ? change_conflict(x, c) : err;
     struct msg_var v[] = {{"id", x->cid}, {"who", display(&x->who)}, {"reason", cmd->text},
                           {"close_due", when}};
     return announce(x, c, "reopened", v, 4);

@@ -58,6 +58,41 @@ int eng__plan_sla(struct engine *e, int64_t complaint_id, const struct deadlines
     return 0;
 }
 
+int eng__reopen(struct engine *e, const struct complaint *c, enum complaint_state to,
+                const char *actor, const char *reason, const char *message_id, int64_t now,
+                char *close_when, size_t when_len)
+{
+    struct dealer d = {0};
+    int err = store_dealer_get(e->store, c->dealer, &d);
+    if (err)
+        return err;
+    const struct sla_policy *pol = eng__policy(e->cfg, c->policy);
+    struct deadlines due = c->due;
+    if (pol) {
+        struct deadlines fresh;
+        eng__deadlines(e, pol, &d, now, &fresh);
+        due.close_due = fresh.close_due;
+    } else {
+        due.close_due = now + (c->due.close_due - c->received_at);
+    }
+    struct complaint_change ch = {.from = c->state, .to = to, .clear_closed = true,
+                                  .close_due = due.close_due, .count_reopen = true};
+    err = store_complaint_change(e->store, c->id, &ch, now);
+    if (err == 0)
+        err = store_timeline_add(e->store, c->id, now, actor, "reopen", reason, message_id);
+    if (err == 0)
+        err = store_sla_cancel(e->store, c->id, 1u << MS_CLOSE, now);
+    if (err == 0 && pol)
+        err = eng__plan_sla(e, c->id, &due, pol, &d, 1u << MS_CLOSE, now, false);
+    eng__when(due.close_due, d.timezone, close_when, when_len);
+    if (err == 0) {
+        char id[32];
+        log_info(MOD, "%s reopened by %s", complaint_id_format(c->id, id, sizeof id), actor);
+    }
+    dealer_cleanup(&d);
+    return err;
+}
+
 /* ---- firing ---- */
 
 /* Whether the milestone of an event no longer needs anything. */

@@ -63,6 +63,10 @@ struct sla_row;
 void eng__after_commit(struct engine *e);
 void eng__forget(struct engine *e);
 
+/* Gives the batch warnings a new complaint of `category` at `dealer` (the store's spelling)
+ * brings about (current transaction). */
+int eng__batch_check(struct engine *e, const char *category, const char *dealer, int64_t now);
+
 /* ---- deadlines.c ---- */
 
 /* sla_offset_fn for a zone name (arg: const char *, NULL = the configured zone). */
@@ -77,6 +81,13 @@ void eng__deadlines(const struct engine *e, const struct sla_policy *pol,
 int eng__plan_sla(struct engine *e, int64_t complaint_id, const struct deadlines *due,
                   const struct sla_policy *pol, const struct dealer *d, unsigned which,
                   int64_t now, bool future_only);
+/* Reopens c (decided: `to` from c->state): the close deadline again from now in the dealer's
+ * business time, its SLA events planned anew, a timeline event by `actor`. close_when gets
+ * the new close deadline for people. DBOT_ERR_CONFLICT when c's state moved meanwhile. */
+int eng__reopen(struct engine *e, const struct complaint *c, enum complaint_state to,
+                const char *actor, const char *reason, const char *message_id, int64_t now,
+                char *close_when, size_t when_len);
+
 /* Fires one due event (current transaction): *fired false when it was cancelled (milestone
  * met) or taken by someone else. */
 int eng__fire_sla(struct engine *e, const struct sla_row *row, int64_t now, bool *fired);

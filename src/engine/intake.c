@@ -40,6 +40,8 @@ static void intake_one(struct engine *e, struct intake *in, int64_t now, const c
         r->err = eng__plan_sla(e, r->id, &due, pol, &d, MS_ALL, now, false);
     if (r->err == 0 && r->created && e->msgs)
         r->err = eng__push_card(e, r->id, now);
+    if (r->err == 0 && r->created)
+        r->err = eng__batch_check(e, in->category, d.code, now);
     dealer_cleanup(&d);
     if (r->err == DBOT_ERR_NOTFOUND)
         dbot_diag_set(&r->diag, r->err, "unknown dealer: %s", in->dealer);

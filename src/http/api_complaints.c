@@ -11,6 +11,7 @@
 
 #include "dealerbot/log.h"
 #include "dealerbot/timeutil.h"
+#include "dealerbot/utf8.h"
 
 #define MOD "http"
 #define QUERY_FRAG_MAX 256
@@ -273,4 +274,89 @@ void http__complaints_list(struct conn *c)
         return;
     }
     http__respond_json(c, 200, doc);
+}
+
+/* ---- POST /api/v1/complaints/{id}/satisfaction ---- */
+
+#define COMMENT_MAX 2000 /* code points */
+
+void http__satisfaction_post(struct conn *c)
+{
+    int64_t id;
+    json_error_t jerr;
+    if (complaint_id_parse(c->arg, &id) != 0) {
+        http__respond_error(c, 404, "no such complaint: %s", c->arg);
+        return;
+    }
+    if (!utf8_valid(c->body, c->body_len)) {
+        http__respond_error(c, 400, "body is not valid UTF-8");
+        return;
+    }
+    json_t *root = json_loadb(c->body, c->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        http__respond_error(c, 400, "malformed JSON at line %d, column %d: %s", jerr.line,
+                            jerr.column, jerr.text);
+        return;
+    }
+    const char *why = NULL;
+    json_t *jscore = json_object_get(root, "score");
+    json_t *jcomment = json_object_get(root, "comment");
+    const char *key;
+    json_t *val;
+    if (!json_is_object(root))
+        why = "the body must be a JSON object";
+    else if (!jscore)
+        why = "missing field: score";
+    else if (!json_is_integer(jscore) || json_integer_value(jscore) < 1 ||
+             json_integer_value(jscore) > 5)
+        why = "field score: must be a whole number from 1 to 5";
+    else if (jcomment && !json_is_null(jcomment) && !json_is_string(jcomment))
+        why = "field comment: must be a string";
+    else if (jcomment && json_is_string(jcomment) &&
+             utf8_count(json_string_value(jcomment), json_string_length(jcomment)) >
+                 COMMENT_MAX)
+        why = "field comment: longer than 2000 characters";
+    if (!why) {
+        json_object_foreach(root, key, val) {
+            if (strcmp(key, "score") != 0 && strcmp(key, "comment") != 0) {
+                http__respond_error(c, 422, "unknown field: %.40s", key); /* key is root's */
+                json_decref(root);
+                return;
+            }
+        }
+    }
+    if (why) {
+        json_decref(root);
+        http__respond_error(c, 422, "%s", why);
+        return;
+    }
+    const char *comment = jcomment && json_is_string(jcomment) ? json_string_value(jcomment)
+                                                                 : NULL;
+    if (comment && memchr(comment, '\0', json_string_length(jcomment))) {
+        json_decref(root);
+        http__respond_error(c, 422, "field comment: must not contain NUL");
+        return;
+    }
+    bool reopened = false;
+    int rc = engine_satisfaction(c->srv->eng, id, (int)json_integer_value(jscore), comment,
+                                 timeutil_now(), &reopened);
+    json_decref(root);
+    if (rc == DBOT_ERR_NOTFOUND) {
+        http__respond_error(c, 404, "no such complaint: %s", c->arg);
+        return;
+    }
+    if (rc) {
+        http__respond_error(c, 500, "could not record the return visit of %s: %s", c->arg,
+                            dbot_strerror(rc));
+        return;
+    }
+    struct complaint cm;
+    if ((rc = store_complaint_get(conn_store(c), id, &cm)) != 0) {
+        http__respond_error(c, 500, "could not read %s: %s", c->arg, dbot_strerror(rc));
+        return;
+    }
+    /* the complaint as it is now: a reopen shows in its state and its "reopened" count */
+    json_t *doc = http__complaint_json(&cm);
+    complaint_cleanup(&cm);
+    http__respond_json(c, doc ? 200 : 500, doc);
 }

@@ -35,6 +35,7 @@ enum route {
     ROUTE_COMPLAINT,       /* /api/v1/complaints/{id} */
     ROUTE_DEALERS,         /* /api/v1/dealers */
     ROUTE_DEALER,          /* /api/v1/dealers/{code} */
+    ROUTE_SATISFACTION,    /* /api/v1/complaints/{id}/satisfaction */
 };
 
 #define HTTP_ARG_MAX 128   /* the {id} / {code} path segment */
@@ -126,6 +127,8 @@ void http__enqueue_intake(struct conn *c, struct intake *in);
 void http__complaints_post(struct conn *c);   /* body complete */
 void http__complaints_list(struct conn *c);
 void http__complaint_get(struct conn *c);
+/* POST /api/v1/complaints/{id}/satisfaction: the return visit's score. */
+void http__satisfaction_post(struct conn *c);
 /* Writes the answer of one committed (or failed) queued intake. */
 void http__intake_answer(struct conn *c, const struct intake *in,
                          const struct intake_result *res, int batch_rc);

@@ -93,6 +93,15 @@ json_t *http__complaint_json(const struct complaint *c)
         set(o, "report", json_null(), &bad);
     }
     set(o, "reopened", json_integer(c->reopened), &bad);
+    if (c->satisfaction) {
+        set(o, "satisfaction",
+            json_pack("{s:i,s:o,s:o}", "score", c->satisfaction, "comment",
+                      http__str_json(c->satisfaction_comment), "at",
+                      http__time_json(c->satisfaction_at)),
+            &bad);
+    } else {
+        set(o, "satisfaction", json_null(), &bad);
+    }
     set(o, "rejected", json_integer(c->rejected), &bad);
     if (bad) {
         json_decref(o);

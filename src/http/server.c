@@ -75,6 +75,7 @@ static const struct route_def routes[] = {
     {ROUTE_COMPLAINT, "complaint", M(LWSHUMETH_GET), "GET"},
     {ROUTE_DEALERS, "dealers", M(LWSHUMETH_GET), "GET"},
     {ROUTE_DEALER, "dealer", M(LWSHUMETH_GET) | M(LWSHUMETH_PUT), "GET, PUT"},
+    {ROUTE_SATISFACTION, "satisfaction", M(LWSHUMETH_POST), "POST"},
 };
 
 static const struct route_def *route_def(enum route r)
@@ -112,7 +113,16 @@ static enum route match_route(const char *path, char *arg, size_t arg_len)
             continue;
         rest++;
         size_t len = strlen(rest);
-        if (len == 0 || len >= arg_len || strchr(rest, '/'))
+        const char *slash = strchr(rest, '/');
+        /* one action below an item: /api/v1/complaints/{id}/satisfaction */
+        if (slash && collections[i].item == ROUTE_COMPLAINT &&
+            strcmp(slash, "/satisfaction") == 0 && slash > rest &&
+            (size_t)(slash - rest) < arg_len) {
+            memcpy(arg, rest, (size_t)(slash - rest));
+            arg[slash - rest] = '\0';
+            return ROUTE_SATISFACTION;
+        }
+        if (len == 0 || len >= arg_len || slash)
             return ROUTE_NONE;
         memcpy(arg, rest, len + 1);
         return collections[i].item;
@@ -691,6 +701,8 @@ static int on_body_done(struct conn *c)
             http__complaints_post(c);
         else if (c->route == ROUTE_DEALER)
             http__dealer_put(c);
+        else if (c->route == ROUTE_SATISFACTION)
+            http__satisfaction_post(c);
         else
             http__respond_error(c, 500, "internal error: unrouted request");
         free(c->body);

@@ -125,6 +125,10 @@ static const struct msg_key {
     {"err_unknown_penalty", "code"},
     {"err_unknown_dealer", "code"},
 
+    {"satisfaction_reopened", "id score comment close_due"},
+    {"batch_warning", "category count window scope list"},
+    {"scope_network", ""},
+
     {"err_unknown_command", "word"},
     {"err_missing_ticket", "command"},
     {"err_bad_ticket", "word"},

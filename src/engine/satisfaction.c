@@ -1,0 +1,78 @@
+/*
+ * satisfaction.c — the return visit: the customer's score on a closed complaint, and the
+ * reopening a dissatisfied customer (score <= 2) causes.
+ */
+#include "engine_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "dealerbot/directory.h"
+#include "dealerbot/lifecycle.h"
+#include "dealerbot/log.h"
+
+#define MOD "engine"
+#define DISSATISFIED_MAX 2 /* a score at or below this reopens the complaint */
+
+static int record(struct engine *e, int64_t id, int score, const char *comment, int64_t now,
+                  bool *reopened)
+{
+    struct complaint c;
+    int err = store_complaint_get(e->store, id, &c);
+    if (err)
+        return err;
+    err = store_satisfaction_set(e->store, id, score, comment, now);
+    char detail[160];
+    snprintf(detail, sizeof detail, "score %d%s%.120s", score, comment ? ": " : "",
+             comment ? comment : "");
+    if (err == 0)
+        err = store_timeline_add(e->store, id, now, "api", "satisfaction", detail, NULL);
+
+    struct actor visit = {.kind = ACTOR_SYSTEM};
+    enum complaint_state to;
+    if (err == 0 && score <= DISSATISFIED_MAX &&
+        lifecycle_decide(c.state, LC_REOPEN, &visit, &to) == LC_OK) {
+        char when[ENG_TIME_MAX], cid[32], sc[16];
+        const char *reason = comment && comment[0] ? comment : NULL;
+        err = eng__reopen(e, &c, to, "bot", reason ? reason : "dissatisfied return visit",
+                          NULL, now, when, sizeof when);
+        if (err == 0 && e->msgs) {
+            char room[DEALER_ROOM_MAX];
+            snprintf(sc, sizeof sc, "%d", score);
+            complaint_id_format(c.id, cid, sizeof cid);
+            const char *lang = e->cfg->language;
+            struct msg_var v[] = {{"id", cid},
+                                  {"score", sc},
+                                  {"comment", reason ? reason : eng__label(e, lang, "value_none")},
+                                  {"close_due", when}};
+            err = eng__say(e, c.id, true, dealer_room_name(c.dealer, room, sizeof room), lang,
+                           "satisfaction_reopened", v, 4, "notice", now);
+        }
+        if (err == 0)
+            *reopened = true;
+    }
+    complaint_cleanup(&c);
+    return err;
+}
+
+int engine_satisfaction(struct engine *e, int64_t id, int score, const char *comment,
+                        int64_t now, bool *reopened)
+{
+    *reopened = false;
+    eng__forget(e);
+    int err = store_begin(e->store);
+    if (err == 0) {
+        err = record(e, id, score, comment, now, reopened);
+        if (err == 0)
+            err = store_commit(e->store);
+        else
+            store_rollback(e->store);
+    }
+    if (err) {
+        eng__forget(e);
+        *reopened = false;
+        return err;
+    }
+    eng__after_commit(e);
+    return 0;
+}
