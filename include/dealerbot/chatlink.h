@@ -28,6 +28,9 @@ void chatlink_free(struct chatlink *cl);
  * the link exists (between chatlink_start and chatlink_free). */
 void chatlink_metrics(FILE *f, struct chatlink *cl);
 
+/* The underperformers list changed: make the room's members follow it. */
+void chatlink_rooms_changed(struct chatlink *cl);
+
 /* Outbox rows were committed: send them soon. NULL allowed (no chat configured). */
 void chatlink_kick(struct chatlink *cl);
 

@@ -90,6 +90,8 @@ struct command {
     bool require_read;     /* /broadcast ... ack ... */
     int64_t broadcast;     /* /read B-7 -> 7 */
     char *penalty_code;    /* /penalty <dealer> <code>: [A-Za-z0-9_.-]{1,32} as typed */
+    bool pin_in;           /* /underperformers pin CODE in (true) | out (false); text is the
+                              subcommand ("refresh", "pin", "unpin"), dealer the code */
 };
 
 /*

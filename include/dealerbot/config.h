@@ -108,6 +108,10 @@ struct config {
     } penalties;
 
     struct {
+        int64_t remind_after_s;   /* remind non-confirmers after this; report after 2x */
+    } broadcasts;
+
+    struct {
         int64_t window_s;         /* complaints of one category counted over this */
         int64_t network_count;    /* warn at this many network-wide (0: never) */
         int64_t dealer_count;     /* warn at this many at one dealer (0: never) */

@@ -33,7 +33,22 @@ struct engine {
     void (*sla_kick)(void *arg);
     void *sla_kick_arg;
     bool wrote_sla;          /* the transaction in hand planned SLA events */
+    /* Called after a commit that changed the underperformers list (the chat side syncs the
+     * group's members); may be NULL. */
+    void (*rooms_kick)(void *arg);
+    void *rooms_kick_arg;
+    bool rooms_changed;
 };
+
+/* What an evaluation of the underperformers group did. */
+struct under_result {
+    int entered, left, listed;
+};
+
+/* Evaluates the underperformers group now (one transaction): who enters, who leaves, with
+ * the reasons recorded and announced. `actor` is "schedule", "api" or a JID. */
+int engine_underperformers_evaluate(struct engine *e, int64_t now, const char *actor,
+                                    struct under_result *res);
 
 /* Sets up the engine; with a chat platform configured, loads the chat texts from
  * cfg->messages_dir. Returns 0, or the messages_load() error with diag. */
@@ -61,6 +76,13 @@ int engine_fire_due(struct engine *e, int64_t now_us, int limit, int *fired, int
  * complaint), or a store error; *reopened says whether it was reopened. */
 int engine_satisfaction(struct engine *e, int64_t id, int score, const char *comment,
                         int64_t now, bool *reopened);
+
+/* Creates a broadcast and, when b->send_at is not later than `now`, sends it (one
+ * transaction): *id, and how many rooms and people it reached (0 when scheduled).
+ * DBOT_ERR_INVALID with diag for an audience that names no dealer. */
+struct broadcast;
+int engine_broadcast(struct engine *e, struct broadcast *b, int64_t now, int64_t *id,
+                     int *rooms, int *people, struct dbot_diag *diag);
 
 /* The watchdog's alarm in the staff room: `count` events overdue, the oldest due at
  * `earliest`. Its own transaction. 0 or an error. */

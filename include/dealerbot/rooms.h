@@ -15,4 +15,8 @@
 /* Syncs every room; returns 0 or the first error (rooms before it were synced). */
 int rooms_sync_all(struct store *st, const struct config *cfg, struct chat *chat);
 
+/* Makes the underperformers room's members the people of the listed dealers plus the brand
+ * staff. */
+int rooms_sync_underperformers(struct store *st, const struct config *cfg, struct chat *chat);
+
 #endif

@@ -211,6 +211,102 @@ int store_batch_last(struct store *st, const char *scope, const char *category, 
 int store_batch_add(struct store *st, const char *scope, const char *category, int64_t count,
                     int64_t now);
 
+/* ---- broadcasts ---- */
+
+struct broadcast {
+    int64_t id;
+    char *audience;        /* "all" | "underperformers" | "region:<r>" | "dealer:<CODE>" */
+    char *kind;            /* standard | penalty | training | risk | notice */
+    char *text;
+    bool require_read;
+    char *created_by;      /* a JID, or "api" */
+    int64_t created_at, send_at;
+    bool sent;
+    int64_t sent_at, remind_at, report_at; /* 0 when none (or done) */
+};
+void broadcast_cleanup(struct broadcast *b);
+
+/* Adds a broadcast to send at send_at (state scheduled); *id its number. */
+int store_broadcast_add(struct store *st, const struct broadcast *b, int64_t *id);
+int store_broadcast_get(struct store *st, int64_t id, struct broadcast *out);
+/* Marks it sent (once: DBOT_ERR_CONFLICT when it was already), with when to remind those who
+ * have not confirmed and when to report them (0: never). */
+int store_broadcast_sent(struct store *st, int64_t id, int64_t now, int64_t remind_at,
+                         int64_t report_at);
+/* The earliest time a broadcast needs something (send, remind, report): 0 and *at, or
+ * DBOT_ERR_NOTFOUND. */
+int store_broadcast_next(struct store *st, int64_t *at);
+enum broadcast_step { BC_SEND, BC_REMIND, BC_REPORT };
+/* Up to `max` broadcasts with a step due at `now`: ids[i] and steps[i]; *n how many. */
+int store_broadcast_due(struct store *st, int64_t now, int64_t *ids, enum broadcast_step *steps,
+                        int max, int *n);
+/* The step is done (the reminder or the report); it does not come again. */
+int store_broadcast_step_done(struct store *st, int64_t id, enum broadcast_step step);
+
+int store_broadcast_recipient_add(struct store *st, int64_t id, const char *jid,
+                                  const char *dealer, const char *stanza_id);
+/* /read: *first true when this confirmed it now, false when it was confirmed before;
+ * DBOT_ERR_NOTFOUND when jid is not a recipient of broadcast id. */
+int store_broadcast_read(struct store *st, int64_t id, const char *jid, int64_t now,
+                         bool *first);
+struct broadcast_recipient {
+    const char *jid;
+    const char *dealer;    /* NULL for brand staff */
+    int64_t delivered_at;  /* 0 until the chat server confirmed the room message */
+    int64_t read_at;       /* 0 until confirmed */
+    int64_t reminded_at;
+};
+typedef int (*store_recipient_fn)(const struct broadcast_recipient *r, void *arg);
+/* Walks the recipients (only those who have not confirmed when unread_only) by JID. */
+int store_broadcast_recipients(struct store *st, int64_t id, bool unread_only,
+                               store_recipient_fn fn, void *arg);
+int store_broadcast_reminded(struct store *st, int64_t id, const char *jid, int64_t now);
+
+/* ---- underperformers ---- */
+
+struct under_row {
+    const char *dealer;
+    int64_t since;          /* listed since (0 for a row that is only a pin-out) */
+    const char *reasons;    /* "" when none */
+    int pinned;             /* 1 pinned in, -1 pinned out, 0 not pinned */
+    int64_t under_since;    /* back under every threshold since (0: not) */
+};
+typedef int (*store_under_fn)(const struct under_row *r, void *arg);
+/* Every row (listed dealers and pinned-out ones) by dealer code. */
+int store_under_all(struct store *st, store_under_fn fn, void *arg);
+int store_under_put(struct store *st, const struct under_row *r);
+int store_under_delete(struct store *st, const char *dealer);
+/* Records a change ("enter", "leave", "pin_in", "pin_out", "unpin") with its reasons. */
+int store_under_log(struct store *st, const char *dealer, const char *change,
+                    const char *reasons, const char *actor, int64_t now);
+
+/* Walks the dealers currently in the underperformers group (pinned out ones are not). */
+typedef int (*store_code_fn)(const char *code, void *arg);
+int store_underperformers_each(struct store *st, store_code_fn fn, void *arg);
+/* Walks the codes of the dealers of a region (any case). */
+int store_dealers_in_region(struct store *st, const char *region, store_code_fn fn, void *arg);
+
+/* ---- scorecards ---- */
+
+struct scorecard_set;
+
+/* Measures every dealer of the directory over the complaints received in [from, to) and the
+ * ledger entries dated in it, as of `now` (scorecard.h says what each figure is), and ranks
+ * them (scorecards_rank). 0 and *out (caller frees with scorecard_set_cleanup()), or
+ * DBOT_ERR_INVALID (from >= to), DBOT_ERR_NOMEM, DBOT_ERR_TOOBIG (over 64 M complaints in
+ * the window), DBOT_ERR_DB. Reads in one snapshot (its own read transaction unless one is
+ * open) and writes nothing.
+ *
+ * Cost: the window's complaints are found on the (category, received_at) index and read
+ * once, in id order, from the smallest to the largest id among them, so the cost follows the
+ * size of the window, not of the table (complaints arrive in id order; a complaint received
+ * long before it was filed only widens the range). They are summed per dealer in C: SQLite
+ * has no hash aggregate, and a GROUP BY dealer over a million rows sorts them (seconds).
+ * Memory: 4 bytes per acknowledged and per closed complaint, for the exact percentiles,
+ * besides the dealers. The ledger is read whole (it is small beside the complaints). */
+int store_scorecards(struct store *st, int64_t from, int64_t to, int64_t now,
+                     struct scorecard_set *out);
+
 /* ---- timeline ---- */
 
 struct timeline_event {

@@ -20,6 +20,7 @@
 #include "dealerbot/import.h"
 #include "dealerbot/log.h"
 #include "dealerbot/messages.h"
+#include "dealerbot/scorecard.h"
 #include "dealerbot/store.h"
 #include "dealerbot/timeutil.h"
 #include "dealerbot/utf8.h"
@@ -40,6 +41,7 @@ static const char usage_main[] =
     "                           (code,violation,points[,standard[,how_to_avoid]])\n"
     "  penalties list           list the penalty catalogue\n"
     "  complaint add OPTIONS    add a complaint from the shell (see complaint add --help)\n"
+    "  scorecard [OPTIONS]      dealer scorecards beside the network (table or --csv)\n"
     "  db migrate               bring the database schema up to date\n"
     "  db backup FILE           write an online backup of the database to FILE\n"
     "\n"
@@ -100,6 +102,23 @@ static const char usage_complaint[] =
     "\n"
     "Adds a complaint exactly as POST /api/v1/complaints does, and prints its id and deadlines.\n"
     "With --external-id, adding the same id again reports the existing complaint.\n";
+
+static const char usage_scorecard[] =
+    "usage: dealerbot [-c FILE] scorecard [--dealer CODE] [--csv]\n"
+    "                 [--window 90d | --month YYYY-MM | --quarter YYYYQn]\n"
+    "\n"
+    "Every dealer's scorecard over one window: complaints, complaints per 1,000 units sold,\n"
+    "SLA compliance per milestone, P50/P90 time to acknowledge and to close, reopened tickets,\n"
+    "rejected reports, penalty points and mean satisfaction, each beside the network average,\n"
+    "with the dealer's rank and percentile (100 = best) among the dealers.\n"
+    "\n"
+    "  --window DURATION   rolling, ending now (default: underperformers.window)\n"
+    "  --month YYYY-MM     a calendar month in the configured time zone\n"
+    "  --quarter YYYYQn    a calendar quarter (2026Q4)\n"
+    "  --dealer CODE       only this dealer (ranked among all): its whole card\n"
+    "  --csv               CSV for Excel: UTF-8 with a BOM, CRLF, a header row, one row per\n"
+    "                      dealer: each metric, its network average, rank and percentile\n"
+    "                      (times in hours)\n";
 
 static const char usage_db[] =
     "usage: dealerbot [-c FILE] db migrate\n"
@@ -371,6 +390,272 @@ static int cmd_complaint(struct ctx *c, int argc, char **argv)
     return rc;
 }
 
+/* ---- scorecard ---- */
+
+static int32_t local_offset(int64_t t, void *arg)
+{
+    (void)arg;
+    return timeutil_zone_offset(NULL, t);
+}
+
+/* "2026-11-23 14:00" in the configured zone (TZ is set from it). */
+static char *wall(int64_t t, char *buf, size_t len)
+{
+    return timeutil_format_wall(t, timeutil_zone_offset(NULL, t), buf, len);
+}
+
+/* One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break, or begins
+ * or ends with a space (which Excel would otherwise drop). */
+static void csv_field(FILE *fp, const char *s, bool first)
+{
+    if (!first)
+        fputc(',', fp);
+    size_t len = strlen(s);
+    if (!strpbrk(s, ",\"\r\n") && (len == 0 || (s[0] != ' ' && s[len - 1] != ' '))) {
+        fputs(s, fp);
+        return;
+    }
+    fputc('"', fp);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', fp);
+        fputc(*s, fp);
+    }
+    fputc('"', fp);
+}
+
+/* A number for CSV: "" when none; whole counts without decimals; times in hours. */
+static char *csv_value(enum scorecard_metric m, const struct scorecard_value *v, char *buf,
+                       size_t len)
+{
+    buf[0] = '\0';
+    if (!v->has)
+        return buf;
+    switch (scorecard_metric_info(m)->unit) {
+    case SCU_COUNT:
+        if (v->v > -1e15 && v->v < 1e15 && v->v == (double)(int64_t)v->v)
+            snprintf(buf, len, "%.0f", v->v);
+        else
+            snprintf(buf, len, "%.2f", v->v);
+        break;
+    case SCU_RATE:
+    case SCU_SCORE:
+        snprintf(buf, len, "%.2f", v->v);
+        break;
+    case SCU_PERCENT:
+        snprintf(buf, len, "%.1f", v->v);
+        break;
+    case SCU_SECONDS:
+        snprintf(buf, len, "%.2f", v->v / 3600.0);
+        break;
+    }
+    return buf;
+}
+
+static void csv_scorecards(const struct scorecard_set *set, const struct scorecard_window *w,
+                           const struct scorecard *only)
+{
+    char from[24], to[24], num[48];
+    wall(set->from, from, sizeof from);
+    wall(set->to, to, sizeof to);
+    fputs("\xEF\xBB\xBF", stdout);
+    static const char *const fixed[] = {"window", "from", "to", "code", "name", "region",
+                                        "sales_volume"};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        csv_field(stdout, fixed[i], i == 0);
+    for (int m = 0; m < SCM__COUNT; m++) {
+        const struct scorecard_metric_info *info = scorecard_metric_info((enum scorecard_metric)m);
+        char col[64];
+        csv_field(stdout, info->csv_key, false);
+        snprintf(col, sizeof col, "%s_network", info->csv_key);
+        csv_field(stdout, col, false);
+        if (info->better == SCB_NONE)
+            continue;
+        snprintf(col, sizeof col, "%s_rank", info->csv_key);
+        csv_field(stdout, col, false);
+        snprintf(col, sizeof col, "%s_percentile", info->csv_key);
+        csv_field(stdout, col, false);
+    }
+    fputs("\r\n", stdout);
+    for (size_t i = 0; i < set->n; i++) {
+        const struct scorecard *sc = &set->dealers[i];
+        if (only && sc != only)
+            continue;
+        csv_field(stdout, w->label, true);
+        csv_field(stdout, from, false);
+        csv_field(stdout, to, false);
+        csv_field(stdout, sc->code, false);
+        csv_field(stdout, sc->name, false);
+        csv_field(stdout, sc->region, false);
+        num[0] = '\0';
+        if (sc->sales_volume >= 0)
+            snprintf(num, sizeof num, "%" PRId64, sc->sales_volume);
+        csv_field(stdout, num, false);
+        for (int m = 0; m < SCM__COUNT; m++) {
+            enum scorecard_metric em = (enum scorecard_metric)m;
+            const struct scorecard_value *v = &sc->m[m];
+            csv_field(stdout, csv_value(em, v, num, sizeof num), false);
+            csv_field(stdout, csv_value(em, &set->network.m[m], num, sizeof num), false);
+            if (scorecard_metric_info(em)->better == SCB_NONE)
+                continue;
+            num[0] = '\0';
+            if (v->rank > 0)
+                snprintf(num, sizeof num, "%d", v->rank);
+            csv_field(stdout, num, false);
+            num[0] = '\0';
+            if (v->rank > 0)
+                snprintf(num, sizeof num, "%.1f", v->percentile);
+            csv_field(stdout, num, false);
+        }
+        fputs("\r\n", stdout);
+    }
+}
+
+/* What the table and the card call each metric. */
+static const char *const metric_labels[SCM__COUNT] = {
+    [SCM_COMPLAINTS] = "complaints",
+    [SCM_PER_1000] = "per 1,000 units sold",
+    [SCM_ACK_COMPLIANCE] = "ack on time",
+    [SCM_SOLUTION_COMPLIANCE] = "solution on time",
+    [SCM_CLOSE_COMPLIANCE] = "close on time",
+    [SCM_ACK_P50] = "time to ack, P50",
+    [SCM_ACK_P90] = "time to ack, P90",
+    [SCM_CLOSE_P50] = "time to close, P50",
+    [SCM_CLOSE_P90] = "time to close, P90",
+    [SCM_REOPENED] = "reopened",
+    [SCM_REJECTED] = "reports rejected",
+    [SCM_PENALTY_POINTS] = "penalty points",
+    [SCM_SATISFACTION] = "satisfaction (1-5)",
+    [SCM_ANSWERS] = "satisfaction answers",
+};
+
+/* One dealer's whole card: each metric beside the network, with rank and percentile. */
+static void print_card(const struct scorecard_set *set, const struct scorecard *sc)
+{
+    char vol[32] = "unknown", a[32], b[32], r[32], p[16];
+    if (sc->sales_volume >= 0)
+        snprintf(vol, sizeof vol, "%" PRId64 "/year", sc->sales_volume);
+    printf("%s  %s  %s  sales volume %s\n\n", sc->code, sc->name, sc->region[0] ? sc->region : "-",
+           vol);
+    printf("%-22s %10s %10s %12s %10s\n", "", "dealer", "network", "rank", "percentile");
+    for (int m = 0; m < SCM__COUNT; m++) {
+        enum scorecard_metric em = (enum scorecard_metric)m;
+        const struct scorecard_value *v = &sc->m[m];
+        snprintf(r, sizeof r, "-");
+        snprintf(p, sizeof p, "-");
+        if (v->rank > 0) {
+            snprintf(r, sizeof r, "%d of %d", v->rank, v->of);
+            snprintf(p, sizeof p, "%.1f", v->percentile);
+        }
+        printf("%-22s %10s %10s %12s %10s\n", metric_labels[m],
+               scorecard_value_format(em, v, a, sizeof a),
+               scorecard_value_format(em, &set->network.m[m], b, sizeof b), r, p);
+    }
+}
+
+/* Every dealer on one line (the card's main figures), the network last. */
+static void print_table(const struct scorecard_set *set)
+{
+    static const enum scorecard_metric cols[] = {
+        SCM_COMPLAINTS, SCM_PER_1000, SCM_ACK_COMPLIANCE, SCM_SOLUTION_COMPLIANCE,
+        SCM_CLOSE_COMPLIANCE, SCM_ACK_P50, SCM_CLOSE_P50, SCM_REOPENED, SCM_REJECTED,
+        SCM_PENALTY_POINTS, SCM_SATISFACTION,
+    };
+    static const char *const heads[] = {
+        "complaints", "per 1000", "ack %", "solution %", "close %", "ack P50", "close P50",
+        "reopened", "rejected", "points", "satisf.",
+    };
+    _Static_assert(sizeof cols / sizeof cols[0] == sizeof heads / sizeof heads[0], "columns");
+    char buf[32];
+    printf("%-12s", "dealer");
+    for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++)
+        printf(" %10s", heads[k]);
+    printf("  name\n");
+    for (size_t i = 0; i <= set->n; i++) {
+        const struct scorecard *sc = i < set->n ? &set->dealers[i] : &set->network;
+        printf("%-12s", i < set->n ? sc->code : "(network)");
+        for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++)
+            printf(" %10s", scorecard_value_format(cols[k], &sc->m[cols[k]], buf, sizeof buf));
+        printf("  %s\n", i < set->n ? sc->name : "average");
+    }
+}
+
+static int cmd_scorecard(struct ctx *c, int argc, char **argv)
+{
+    const char *dealer = NULL, *form = NULL, *value = NULL;
+    bool csv = false;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (is_help(a)) {
+            fputs(usage_scorecard, stdout);
+            return CLI_OK;
+        }
+        if (strcmp(a, "--csv") == 0) {
+            csv = true;
+            continue;
+        }
+        bool is_form = strcmp(a, "--window") == 0 || strcmp(a, "--month") == 0 ||
+                       strcmp(a, "--quarter") == 0;
+        if (!is_form && strcmp(a, "--dealer") != 0)
+            return usage_error(usage_scorecard, "unknown option '%s'", a);
+        if (i + 1 >= argc)
+            return usage_error(usage_scorecard, "%s needs a value", a);
+        if (!is_form) {
+            dealer = argv[++i];
+            continue;
+        }
+        if (form)
+            return usage_error(usage_scorecard, "%s: give only one of --window, --month and "
+                                                "--quarter", a);
+        form = a + 2;
+        value = argv[++i];
+    }
+    int rc = ctx_store(c);
+    if (rc)
+        return rc;
+    /* months, quarters and the printed times are in the configured zone */
+    setenv("TZ", c->cfg->timezone, 1);
+    tzset();
+    int64_t now = timeutil_now();
+    struct scorecard_window w;
+    struct dbot_diag diag = {{0}};
+    if (form ? scorecard_window_parse(form, value, now, local_offset, NULL, &w, &diag) != 0
+             : scorecard_window_rolling(c->cfg->underperformers.window_s, now, &w) != 0) {
+        fprintf(stderr, "dealerbot: --%s\n", diag.msg[0] ? diag.msg : "window: not usable");
+        return CLI_FAIL;
+    }
+    struct scorecard_set set;
+    int err = store_scorecards(c->st, w.from, w.to, now, &set);
+    if (err) {
+        fprintf(stderr, "dealerbot: cannot compute the scorecards: %s\n", dbot_strerror(err));
+        return CLI_FAIL;
+    }
+    const struct scorecard *only = NULL;
+    if (dealer && !(only = scorecard_find(&set, dealer))) {
+        fprintf(stderr, "dealerbot: no such dealer: %s\n", dealer);
+        scorecard_set_cleanup(&set);
+        return CLI_FAIL;
+    }
+    if (csv) {
+        csv_scorecards(&set, &w, only);
+    } else {
+        char from[24], to[24], asof[24];
+        printf("scorecards %s: %s to %s (as of %s), %zu dealers, %" PRId64 " complaints\n\n",
+               w.label, wall(w.from, from, sizeof from), wall(w.to, to, sizeof to),
+               wall(now, asof, sizeof asof), set.n, set.network.raw.complaints);
+        if (only)
+            print_card(&set, only);
+        else
+            print_table(&set);
+    }
+    scorecard_set_cleanup(&set);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "dealerbot: cannot write the output\n");
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
 /* ---- db ---- */
 
 static int cmd_db(struct ctx *c, int argc, char **argv)
@@ -507,6 +792,8 @@ int cli_main(int argc, char **argv)
         rc = cmd_complaint(&c, n - 1, rest + 1);
     else if (strcmp(cmd, "db") == 0)
         rc = cmd_db(&c, n - 1, rest + 1);
+    else if (strcmp(cmd, "scorecard") == 0)
+        rc = cmd_scorecard(&c, n - 1, rest + 1);
     else
         rc = usage_error(usage_main, "unknown command '%s'", cmd);
 out:

@@ -48,6 +48,12 @@ static void on_kick(void *arg)
     chatlink_kick(arg);
 }
 
+/* The underperformers list changed: the room's members follow. */
+static void on_rooms_kick(void *arg)
+{
+    chatlink_rooms_changed(arg);
+}
+
 /* The engine planned SLA events: the scheduler re-arms for the earliest. */
 static void on_sla_kick(void *arg)
 {
@@ -185,6 +191,8 @@ int cli_run(const struct config *cfg, struct store *st)
     if (chat) {
         eng.kick = on_kick;
         eng.kick_arg = chat;
+        eng.rooms_kick = on_rooms_kick;
+        eng.rooms_kick_arg = chat;
     }
     bool v6 = strchr(iface, ':') != NULL;
     log_info(MOD, "listening on %s%s%s:%d", v6 ? "[" : "", iface[0] ? iface : "*", v6 ? "]" : "",

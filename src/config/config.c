@@ -264,6 +264,11 @@ static const struct key keys[] = {
      .check = check_readable,
      .doc = "penalty catalogue, a CSV file (optional)"},
 
+    {.path = "broadcasts.remind_after", TOP(broadcasts.remind_after_s), .type = KT_DURATION,
+     .def = "24h", RANGE(1, DAYS(90)),
+     .doc = "a broadcast asking for a read confirmation reminds those who have not confirmed "
+            "after this long, and reports them to the staff room after twice as long"},
+
     {.path = "batch_warning.window", TOP(batch_warning.window_s), .type = KT_DURATION,
      .def = "24h", RANGE(60, DAYS(90)),
      .doc = "complaints of one category are counted over this window"},

@@ -539,6 +539,43 @@ static int need_text(struct cursor *c, enum cmd_kind k, const char *what, char *
 }
 
 static int take_dealer(const char *tok, size_t len, enum cmd_kind k, char **out,
+                       enum cmd_error *err, struct dbot_diag *diag);
+
+/* /underperformers [refresh | pin CODE in|out | unpin CODE] */
+static int parse_underperformers(struct cursor *c, struct command *cmd, enum cmd_error *err,
+                                 struct dbot_diag *diag)
+{
+    const char *tok;
+    size_t len;
+    if (!next_token(c, &tok, &len))
+        return 0;
+    const char *sub = eq_ci(tok, len, "refresh") || eq_ci(tok, len, "刷新") ? "refresh"
+                      : eq_ci(tok, len, "pin")                            ? "pin"
+                      : eq_ci(tok, len, "unpin")                          ? "unpin"
+                                                                          : NULL;
+    if (!sub)
+        return fail(err, diag, CMDERR_BAD_ARGUMENT,
+                    "/underperformers: expected refresh, pin CODE in|out or unpin CODE");
+    if (!(cmd->text = strdup(sub)))
+        return nomem(diag);
+    if (strcmp(sub, "refresh") != 0) {
+        if (!next_token(c, &tok, &len))
+            return fail(err, diag, CMDERR_BAD_ARGUMENT, "/underperformers %s needs a dealer code",
+                        sub);
+        int rc = take_dealer(tok, len, CMD_UNDERPERFORMERS, &cmd->dealer, err, diag);
+        if (rc)
+            return rc;
+        if (strcmp(sub, "pin") == 0) {
+            if (!next_token(c, &tok, &len) || !(eq_ci(tok, len, "in") || eq_ci(tok, len, "out")))
+                return fail(err, diag, CMDERR_BAD_ARGUMENT,
+                            "/underperformers pin CODE needs in or out");
+            cmd->pin_in = eq_ci(tok, len, "in");
+        }
+    }
+    return expect_end(c, CMD_UNDERPERFORMERS, err, diag);
+}
+
+static int take_dealer(const char *tok, size_t len, enum cmd_kind k, char **out,
                        enum cmd_error *err, struct dbot_diag *diag)
 {
     char q[QUOTE_MAX + 4];
@@ -863,7 +900,7 @@ static int parse_args(enum cmd_kind k, struct cursor *c, struct command *cmd,
         }
         return expect_end(c, k, err, diag);
     case CMD_UNDERPERFORMERS:
-        return expect_end(c, k, err, diag);
+        return parse_underperformers(c, cmd, err, diag);
     case CMD_PENALTY:
         return parse_penalty(c, cmd, err, diag);
     }

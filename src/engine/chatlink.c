@@ -123,6 +123,15 @@ void chatlink_metrics(FILE *f, struct chatlink *cl)
                          &ds.confirm);
 }
 
+void chatlink_rooms_changed(struct chatlink *cl)
+{
+    if (!cl)
+        return;
+    int err = rooms_sync_underperformers(cl->eng->store, cl->eng->cfg, cl->chat);
+    if (err)
+        log_error(MOD, "cannot update the underperformers room: %s", dbot_strerror(err));
+}
+
 void chatlink_kick(struct chatlink *cl)
 {
     if (cl)

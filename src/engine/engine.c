@@ -32,8 +32,10 @@ void engine_cleanup(struct engine *e)
 
 void eng__after_commit(struct engine *e)
 {
-    bool outbox = e->wrote_outbox, sla = e->wrote_sla;
+    bool outbox = e->wrote_outbox, sla = e->wrote_sla, rooms = e->rooms_changed;
     eng__forget(e);
+    if (rooms && e->rooms_kick)
+        e->rooms_kick(e->rooms_kick_arg); /* members first: then the messages go out */
     if (outbox && e->kick)
         e->kick(e->kick_arg);
     if (sla && e->sla_kick)
@@ -44,6 +46,28 @@ void eng__forget(struct engine *e)
 {
     e->wrote_outbox = false;
     e->wrote_sla = false;
+    e->rooms_changed = false;
+}
+
+int engine_underperformers_evaluate(struct engine *e, int64_t now, const char *actor,
+                                    struct under_result *res)
+{
+    eng__forget(e);
+    int err = store_begin(e->store);
+    if (err == 0) {
+        err = eng__under_evaluate(e, now, actor, res);
+        if (err == 0)
+            err = store_commit(e->store);
+        else
+            store_rollback(e->store);
+    }
+    if (err) {
+        eng__forget(e);
+        log_error(MOD, "underperformers not evaluated: %s", dbot_strerror(err));
+        return err;
+    }
+    eng__after_commit(e);
+    return 0;
 }
 
 struct due_batch {
@@ -82,7 +106,15 @@ int engine_fire_due(struct engine *e, int64_t now_us, int limit, int *fired, int
     /* The rows are copied out first: firing writes to the same table. */
     if (err == 0)
         err = store_sla_each_due(e->store, now, limit, take_due, &b);
-    int n_fired = 0;
+    /* broadcasts due (scheduled sends, reminders, reports): a few per wake-up */
+    int64_t bids[8];
+    enum broadcast_step steps[8];
+    int nb = 0;
+    if (err == 0)
+        err = store_broadcast_due(e->store, now, bids, steps, 8, &nb);
+    for (int i = 0; err == 0 && i < nb; i++)
+        err = eng__broadcast_step(e, bids[i], steps[i], now);
+    int n_fired = nb;
     for (int i = 0; err == 0 && i < b.n; i++) {
         bool f;
         err = eng__fire_sla(e, &b.rows[i], now, &f);
@@ -99,7 +131,7 @@ int engine_fire_due(struct engine *e, int64_t now_us, int limit, int *fired, int
         eng__forget(e);
     } else {
         *fired = n_fired;
-        *seen = b.n;
+        *seen = nb == 8 ? limit : b.n; /* more broadcasts may be due: come again */
         eng__after_commit(e);
     }
     free(b.rows);
@@ -131,9 +163,39 @@ int engine_sla_alarm(struct engine *e, int64_t count, int64_t earliest, int64_t 
     return err;
 }
 
+int engine_broadcast(struct engine *e, struct broadcast *b, int64_t now, int64_t *id,
+                     int *rooms, int *people, struct dbot_diag *diag)
+{
+    eng__forget(e);
+    int err = store_begin(e->store);
+    if (err == 0) {
+        err = eng__broadcast(e, b, now, id, rooms, people, diag);
+        if (err == 0)
+            err = store_commit(e->store);
+        else
+            store_rollback(e->store);
+    }
+    if (err) {
+        eng__forget(e);
+        return err;
+    }
+    eng__after_commit(e);
+    return 0;
+}
+
 int engine_next_due(struct engine *e, int64_t *due)
 {
-    return store_sla_next(e->store, due);
+    int64_t a = 0, b = 0;
+    int ea = store_sla_next(e->store, &a);
+    if (ea && ea != DBOT_ERR_NOTFOUND)
+        return ea;
+    int eb = store_broadcast_next(e->store, &b);
+    if (eb && eb != DBOT_ERR_NOTFOUND)
+        return eb;
+    if (ea && eb)
+        return DBOT_ERR_NOTFOUND;
+    *due = ea ? b : eb ? a : (a < b ? a : b);
+    return 0;
 }
 
 int engine_on_delivered(struct engine *e, const char *msg_id, int64_t now)

@@ -47,6 +47,10 @@ int64_t eng__next_due(const struct complaint *c);
 int eng__send(struct engine *e, int64_t complaint_id, bool group, const char *target,
               const char *text, const char *kind, int64_t now);
 
+/* eng__send that also gives the message's stable id (OUTBOX_ID_MAX bytes; NULL: not wanted). */
+int eng__send_id(struct engine *e, int64_t complaint_id, bool group, const char *target,
+                 const char *text, const char *kind, int64_t now, char *msg_id);
+
 /* eng__text + eng__send; NULL text (OOM) is DBOT_ERR_NOMEM. */
 int eng__say(struct engine *e, int64_t complaint_id, bool group, const char *target,
              const char *lang, const char *key, const struct msg_var *vars, size_t n,
@@ -66,6 +70,26 @@ void eng__forget(struct engine *e);
 /* Gives the batch warnings a new complaint of `category` at `dealer` (the store's spelling)
  * brings about (current transaction). */
 int eng__batch_check(struct engine *e, const char *category, const char *dealer, int64_t now);
+
+/* ---- broadcasts.c ---- */
+
+/* Creates a broadcast (current transaction) and sends it when it is due now: *id its number,
+ * *rooms and *people how many it went to (0 when scheduled). DBOT_ERR_INVALID with diag for
+ * an audience that names no dealer, region or room. */
+int eng__broadcast(struct engine *e, struct broadcast *b, int64_t now, int64_t *id,
+                   int *rooms, int *people, struct dbot_diag *diag);
+/* Does what is due for broadcast `id` (send, remind, report) in the current transaction. */
+int eng__broadcast_step(struct engine *e, int64_t id, enum broadcast_step step, int64_t now);
+/* The catalogue as a bulletin in `lang` (a new string). */
+char *eng__catalogue_text(struct engine *e, const char *lang);
+
+/* ---- underperformers.c ---- */
+
+int eng__under_evaluate(struct engine *e, int64_t now, const char *actor,
+                        struct under_result *res);
+/* Pins a dealer in (1) or out (-1) of the group, or unpins it (0); evaluate afterwards. */
+int eng__under_pin(struct engine *e, const char *dealer, int pin, const char *actor,
+                   int64_t now);
 
 /* ---- deadlines.c ---- */
 

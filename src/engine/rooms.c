@@ -71,6 +71,35 @@ static int sync_dealer(const struct dealer *d, void *arg)
     return chat_sync_room(w->chat, &room);
 }
 
+struct under_walk {
+    struct store *st;
+    struct id_list *members;
+};
+
+static int add_dealer_people(const char *code, void *arg)
+{
+    struct under_walk *w = arg;
+    return store_person_each(w->st, code, add_person, w->members);
+}
+
+int rooms_sync_underperformers(struct store *st, const struct config *cfg, struct chat *chat)
+{
+    struct id_list members = {0};
+    struct under_walk w = {.st = st, .members = &members};
+    int err = store_person_each(st, "brand", add_person, &members);
+    if (err == 0)
+        err = store_underperformers_each(st, add_dealer_people, &w);
+    if (err == 0) {
+        struct chat_room under = {.name = cfg->chat.underperformers_room,
+                                  .title = cfg->chat.underperformers_room,
+                                  .members = (const char *const *)members.v,
+                                  .n_members = members.n};
+        err = chat_sync_room(chat, &under);
+    }
+    list_free(&members);
+    return err;
+}
+
 int rooms_sync_all(struct store *st, const struct config *cfg, struct chat *chat)
 {
     struct dealer_walk w = {.st = st, .chat = chat};
@@ -81,11 +110,8 @@ int rooms_sync_all(struct store *st, const struct config *cfg, struct chat *chat
     const char *const *staff = (const char *const *)w.members.v;
     struct chat_room staff_room = {.name = cfg->chat.staff_room, .title = cfg->chat.staff_room,
                                    .members = staff, .n_members = w.n_staff};
-    struct chat_room under = {.name = cfg->chat.underperformers_room,
-                              .title = cfg->chat.underperformers_room, .members = staff,
-                              .n_members = w.n_staff};
     if ((err = chat_sync_room(chat, &staff_room)) != 0 ||
-        (err = chat_sync_room(chat, &under)) != 0)
+        (err = rooms_sync_underperformers(st, cfg, chat)) != 0)
         goto out;
     err = store_dealer_each(st, sync_dealer, &w);
 out:

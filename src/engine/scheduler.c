@@ -5,6 +5,7 @@
 
 #include <libwebsockets.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +20,7 @@
 struct scheduler {
     struct lws_context *ctx;
     struct engine *eng;
-    lws_sorted_usec_list_t sul_fire, sul_watch;
+    lws_sorted_usec_list_t sul_fire, sul_watch, sul_daily;
     int64_t armed_for;            /* wall-clock µs the fire timer is set for; 0 = not armed */
     int64_t last_alarm;           /* wall-clock s of the last staff-room alarm */
     struct scheduler_stats stats;
@@ -93,6 +94,32 @@ static void on_watch(lws_sorted_usec_list_t *sul)
     lws_sul_schedule(s->ctx, 0, &s->sul_watch, on_watch, SCHED_WATCH_US);
 }
 
+/* Microseconds until the next underperformers.evaluate_at (HH:MM, the configured zone). */
+static int64_t until_daily(const struct config *cfg)
+{
+    int hh = 6, mm = 0;
+    if (cfg->underperformers.evaluate_at)
+        sscanf(cfg->underperformers.evaluate_at, "%d:%d", &hh, &mm);
+    int64_t now = timeutil_now();
+    int64_t local = now + timeutil_zone_offset(NULL, now);
+    int64_t day = local - ((local % 86400) + 86400) % 86400;
+    int64_t at = day + hh * 3600 + mm * 60;
+    if (at <= local)
+        at += 86400;
+    return (at - local) * 1000000;
+}
+
+static void on_daily(lws_sorted_usec_list_t *sul)
+{
+    struct scheduler *s = lws_container_of(sul, struct scheduler, sul_daily);
+    struct under_result res;
+    if (engine_underperformers_evaluate(s->eng, timeutil_now(), "schedule", &res) == 0)
+        log_info(MOD, "underperformers evaluated: %d joined, %d left, %d listed", res.entered,
+                 res.left, res.listed);
+    lws_sul_schedule(s->ctx, 0, &s->sul_daily, on_daily,
+                     (lws_usec_t)until_daily(s->eng->cfg));
+}
+
 int scheduler_start(struct lws_context *ctx, struct engine *eng, struct scheduler **out)
 {
     struct scheduler *s = calloc(1, sizeof *s);
@@ -106,6 +133,7 @@ int scheduler_start(struct lws_context *ctx, struct engine *eng, struct schedule
                       "marked late", (long long)count);
     arm(s);
     lws_sul_schedule(ctx, 0, &s->sul_watch, on_watch, SCHED_WATCH_US);
+    lws_sul_schedule(ctx, 0, &s->sul_daily, on_daily, (lws_usec_t)until_daily(eng->cfg));
     *out = s;
     return 0;
 }
@@ -116,6 +144,7 @@ void scheduler_free(struct scheduler *s)
         return;
     lws_sul_cancel(&s->sul_fire);
     lws_sul_cancel(&s->sul_watch);
+    lws_sul_cancel(&s->sul_daily);
     free(s);
 }
 

@@ -123,7 +123,13 @@ int64_t eng__next_due(const struct complaint *c)
 int eng__send(struct engine *e, int64_t complaint_id, bool group, const char *target,
               const char *text, const char *kind, int64_t now)
 {
-    int err = store_outbox_add(e->store, complaint_id, group, target, text, kind, now, NULL);
+    return eng__send_id(e, complaint_id, group, target, text, kind, now, NULL);
+}
+
+int eng__send_id(struct engine *e, int64_t complaint_id, bool group, const char *target,
+                 const char *text, const char *kind, int64_t now, char *msg_id)
+{
+    int err = store_outbox_add(e->store, complaint_id, group, target, text, kind, now, msg_id);
     if (err == 0)
         e->wrote_outbox = true;
     return err;

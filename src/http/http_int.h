@@ -36,6 +36,11 @@ enum route {
     ROUTE_DEALERS,         /* /api/v1/dealers */
     ROUTE_DEALER,          /* /api/v1/dealers/{code} */
     ROUTE_SATISFACTION,    /* /api/v1/complaints/{id}/satisfaction */
+    ROUTE_BROADCASTS,      /* /api/v1/broadcasts */
+    ROUTE_BROADCAST,       /* /api/v1/broadcasts/{id} */
+    ROUTE_UNDERPERFORMERS, /* /api/v1/underperformers */
+    ROUTE_UNDER_ACTION,    /* /api/v1/underperformers/evaluate */
+    ROUTE_SCORECARDS,      /* /api/v1/scorecards */
 };
 
 #define HTTP_ARG_MAX 128   /* the {id} / {code} path segment */
@@ -129,6 +134,14 @@ void http__complaints_list(struct conn *c);
 void http__complaint_get(struct conn *c);
 /* POST /api/v1/complaints/{id}/satisfaction: the return visit's score. */
 void http__satisfaction_post(struct conn *c);
+
+/* api_broadcasts.c: POST /api/v1/broadcasts, GET /api/v1/broadcasts/{id}. */
+void http__broadcasts_post(struct conn *c);
+void http__broadcast_get(struct conn *c);
+
+/* api_underperformers.c: GET /api/v1/underperformers, POST .../evaluate */
+void http__underperformers_get(struct conn *c);
+void http__underperformers_evaluate(struct conn *c);
 /* Writes the answer of one committed (or failed) queued intake. */
 void http__intake_answer(struct conn *c, const struct intake *in,
                          const struct intake_result *res, int batch_rc);
@@ -138,6 +151,11 @@ void http__intake_answer(struct conn *c, const struct intake *in,
 void http__dealers_list(struct conn *c);
 void http__dealer_get(struct conn *c);
 void http__dealer_put(struct conn *c);        /* body complete */
+
+/* ---- api_scorecards.c ---- */
+
+/* GET /api/v1/scorecards?window=90d|month=YYYY-MM|quarter=YYYYQn[&dealer=CODE] */
+void http__scorecards_get(struct conn *c);
 
 /* ---- json_out.c: our structs -> new json_t (NULL on allocation failure) ---- */
 

@@ -76,6 +76,11 @@ static const struct route_def routes[] = {
     {ROUTE_DEALERS, "dealers", M(LWSHUMETH_GET), "GET"},
     {ROUTE_DEALER, "dealer", M(LWSHUMETH_GET) | M(LWSHUMETH_PUT), "GET, PUT"},
     {ROUTE_SATISFACTION, "satisfaction", M(LWSHUMETH_POST), "POST"},
+    {ROUTE_BROADCASTS, "broadcasts", M(LWSHUMETH_POST), "POST"},
+    {ROUTE_BROADCAST, "broadcast", M(LWSHUMETH_GET), "GET"},
+    {ROUTE_UNDERPERFORMERS, "underperformers", M(LWSHUMETH_GET), "GET"},
+    {ROUTE_UNDER_ACTION, "underperformers action", M(LWSHUMETH_POST), "POST"},
+    {ROUTE_SCORECARDS, "scorecards", M(LWSHUMETH_GET), "GET"},
 };
 
 static const struct route_def *route_def(enum route r)
@@ -93,6 +98,8 @@ static const struct {
 } collections[] = {
     {"/api/v1/complaints", ROUTE_COMPLAINTS, ROUTE_COMPLAINT},
     {"/api/v1/dealers", ROUTE_DEALERS, ROUTE_DEALER},
+    {"/api/v1/broadcasts", ROUTE_BROADCASTS, ROUTE_BROADCAST},
+    {"/api/v1/underperformers", ROUTE_UNDERPERFORMERS, ROUTE_UNDER_ACTION},
 };
 
 /* Matches a (decoded, cleaned) path; the {id}/{code} segment is copied into arg. */
@@ -102,6 +109,8 @@ static enum route match_route(const char *path, char *arg, size_t arg_len)
         return ROUTE_HEALTHZ;
     if (strcmp(path, "/metrics") == 0)
         return ROUTE_METRICS;
+    if (strcmp(path, "/api/v1/scorecards") == 0)
+        return ROUTE_SCORECARDS;
     for (size_t i = 0; i < sizeof collections / sizeof collections[0]; i++) {
         size_t n = strlen(collections[i].prefix);
         if (strncmp(path, collections[i].prefix, n) != 0)
@@ -214,6 +223,9 @@ static void respond_fallback(struct conn *c)
     c->location[0] = '\0';
 }
 
+/* Compact, and reals with 12 significant digits: 2.9, not 2.8999999999999999. */
+#define DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(12))
+
 void http__respond_json(struct conn *c, int status, json_t *doc)
 {
     if (c->resp_ready) { /* one answer per request; a second one is a bug */
@@ -221,9 +233,9 @@ void http__respond_json(struct conn *c, int status, json_t *doc)
         return;
     }
     c->status = status;
-    size_t n = doc ? json_dumpb(doc, NULL, 0, JSON_COMPACT) : 0;
+    size_t n = doc ? json_dumpb(doc, NULL, 0, DUMP_FLAGS) : 0;
     unsigned char *buf = n ? malloc(LWS_PRE + n + 1) : NULL;
-    if (buf && json_dumpb(doc, (char *)buf + LWS_PRE, n, JSON_COMPACT) == n) {
+    if (buf && json_dumpb(doc, (char *)buf + LWS_PRE, n, DUMP_FLAGS) == n) {
         buf[LWS_PRE + n] = '\n';
         free(c->resp);
         c->resp = buf;
@@ -619,6 +631,9 @@ static int on_request(struct lws *wsi, struct conn *c, const char *path)
     case ROUTE_COMPLAINT: http__complaint_get(c); break;
     case ROUTE_DEALERS: http__dealers_list(c); break;
     case ROUTE_DEALER: http__dealer_get(c); break;
+    case ROUTE_BROADCAST: http__broadcast_get(c); break;
+    case ROUTE_UNDERPERFORMERS: http__underperformers_get(c); break;
+    case ROUTE_SCORECARDS: http__scorecards_get(c); break;
     default: http__respond_error(c, 500, "internal error: unrouted request"); break;
     }
     return 0;
@@ -703,6 +718,10 @@ static int on_body_done(struct conn *c)
             http__dealer_put(c);
         else if (c->route == ROUTE_SATISFACTION)
             http__satisfaction_post(c);
+        else if (c->route == ROUTE_BROADCASTS)
+            http__broadcasts_post(c);
+        else if (c->route == ROUTE_UNDER_ACTION)
+            http__underperformers_evaluate(c);
         else
             http__respond_error(c, 500, "internal error: unrouted request");
         free(c->body);

@@ -156,6 +156,47 @@ static const char *const migrations[] = {
     "  at INTEGER NOT NULL,"
     "  count INTEGER NOT NULL);"
     "CREATE INDEX batch_warnings_scope ON batch_warnings(scope, category, at);",
+
+    /* 6: broadcasts to the network with read confirmation, and the underperformers list they
+     * can be addressed to. A recipient row per person: the room message that reached them
+     * (its outbox id gives "delivered"), and when they confirmed reading. */
+    "CREATE TABLE broadcasts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  audience TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  text TEXT NOT NULL,"
+    "  require_read INTEGER NOT NULL DEFAULT 0,"
+    "  created_by TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  send_at INTEGER NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'scheduled' CHECK (state IN ('scheduled','sent')),"
+    "  sent_at INTEGER,"
+    "  remind_at INTEGER,"
+    "  report_at INTEGER);"
+    "CREATE INDEX broadcasts_send ON broadcasts(send_at) WHERE state = 'scheduled';"
+    "CREATE INDEX broadcasts_remind ON broadcasts(remind_at) WHERE remind_at IS NOT NULL;"
+    "CREATE INDEX broadcasts_report ON broadcasts(report_at) WHERE report_at IS NOT NULL;"
+    "CREATE TABLE broadcast_recipients ("
+    "  broadcast_id INTEGER NOT NULL REFERENCES broadcasts(id),"
+    "  jid TEXT NOT NULL,"
+    "  dealer_code TEXT,"
+    "  stanza_id TEXT,"
+    "  read_at INTEGER,"
+    "  reminded_at INTEGER,"
+    "  PRIMARY KEY (broadcast_id, jid));"
+    "CREATE TABLE underperformers ("
+    "  dealer_code TEXT PRIMARY KEY REFERENCES dealers(code),"
+    "  since INTEGER NOT NULL,"
+    "  reasons TEXT NOT NULL DEFAULT '',"
+    "  pinned TEXT CHECK (pinned IN ('in','out')),"
+    "  under_since INTEGER);"
+    "CREATE TABLE underperformer_changes ("
+    "  id INTEGER PRIMARY KEY,"
+    "  dealer_code TEXT NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  change TEXT NOT NULL,"
+    "  reasons TEXT NOT NULL DEFAULT '',"
+    "  actor TEXT NOT NULL);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -281,6 +322,59 @@ static const char *const sql_text[SQL__COUNT] = {
         "SELECT max(at) FROM batch_warnings WHERE scope = ?1 AND category = ?2",
     [SQL_BATCH_ADD] =
         "INSERT INTO batch_warnings (scope, category, at, count) VALUES (?1, ?2, ?3, ?4)",
+    [SQL_BC_ADD] =
+        "INSERT INTO broadcasts (audience, kind, text, require_read, created_by, created_at,"
+        " send_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [SQL_BC_GET] =
+        "SELECT id, audience, kind, text, require_read, created_by, created_at, send_at, state,"
+        " sent_at, remind_at, report_at FROM broadcasts WHERE id = ?1",
+    [SQL_BC_SENT] =
+        "UPDATE broadcasts SET state = 'sent', sent_at = ?2, remind_at = ?3, report_at = ?4"
+        " WHERE id = ?1 AND state = 'scheduled'",
+    [SQL_BC_NEXT] =
+        "SELECT min(t) FROM ("
+        " SELECT min(send_at) AS t FROM broadcasts WHERE state = 'scheduled'"
+        " UNION ALL SELECT min(remind_at) FROM broadcasts WHERE remind_at IS NOT NULL"
+        " UNION ALL SELECT min(report_at) FROM broadcasts WHERE report_at IS NOT NULL)",
+    [SQL_BC_DUE] =
+        "SELECT id, CASE WHEN state = 'scheduled' AND send_at <= ?1 THEN 'send'"
+        " WHEN remind_at IS NOT NULL AND remind_at <= ?1 THEN 'remind' ELSE 'report' END"
+        " FROM broadcasts WHERE (state = 'scheduled' AND send_at <= ?1)"
+        " OR (remind_at IS NOT NULL AND remind_at <= ?1)"
+        " OR (report_at IS NOT NULL AND report_at <= ?1) ORDER BY id LIMIT ?2",
+    [SQL_BC_DONE_REMIND] = "UPDATE broadcasts SET remind_at = NULL WHERE id = ?1",
+    [SQL_BC_DONE_REPORT] = "UPDATE broadcasts SET report_at = NULL WHERE id = ?1",
+    [SQL_BC_RCPT_ADD] =
+        "INSERT OR IGNORE INTO broadcast_recipients (broadcast_id, jid, dealer_code, stanza_id)"
+        " VALUES (?1, ?2, ?3, ?4)",
+    [SQL_BC_RCPT_READ] =
+        "UPDATE broadcast_recipients SET read_at = ?3"
+        " WHERE broadcast_id = ?1 AND jid = ?2 AND read_at IS NULL",
+    [SQL_BC_RCPT_IS] =
+        "SELECT 1 FROM broadcast_recipients WHERE broadcast_id = ?1 AND jid = ?2",
+    [SQL_BC_RCPT_EACH] =
+        "SELECT r.jid, r.dealer_code, o.delivered_at, r.read_at, r.reminded_at"
+        " FROM broadcast_recipients r LEFT JOIN outbox o ON o.stanza_id = r.stanza_id"
+        " WHERE r.broadcast_id = ?1 AND (?2 = 0 OR r.read_at IS NULL) ORDER BY r.jid",
+    [SQL_BC_RCPT_REMINDED] =
+        "UPDATE broadcast_recipients SET reminded_at = ?3 WHERE broadcast_id = ?1 AND jid = ?2",
+    [SQL_UNDER_ALL] =
+        "SELECT dealer_code, since, reasons, pinned, under_since FROM underperformers"
+        " ORDER BY dealer_code",
+    [SQL_UNDER_PUT] =
+        "INSERT INTO underperformers (dealer_code, since, reasons, pinned, under_since)"
+        " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(dealer_code) DO UPDATE SET"
+        " since = excluded.since, reasons = excluded.reasons, pinned = excluded.pinned,"
+        " under_since = excluded.under_since",
+    [SQL_UNDER_DELETE] = "DELETE FROM underperformers WHERE dealer_code = ?1",
+    [SQL_UNDER_LOG] =
+        "INSERT INTO underperformer_changes (dealer_code, at, change, reasons, actor)"
+        " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [SQL_UNDER_EACH] =
+        "SELECT dealer_code, since, reasons, pinned FROM underperformers"
+        " WHERE since > 0 AND pinned IS NOT 'out' ORDER BY dealer_code",
+    [SQL_DEALERS_REGION] =
+        "SELECT code FROM dealers WHERE region = ?1 COLLATE NOCASE ORDER BY code",
     [SQL_PENALTY_TOTAL] =
         "SELECT coalesce(sum(points), 0) FROM penalties"
         " WHERE dealer_code = ?1 COLLATE NOCASE AND at >= ?2",
@@ -316,6 +410,28 @@ static const char *const sql_text[SQL__COUNT] = {
         "SELECT count(*) FILTER (WHERE state <> 'delivered'),"
         " count(*) FILTER (WHERE state = 'delivered') FROM outbox",
     [SQL_INBOX_RECORD] = "INSERT OR IGNORE INTO inbox (platform_id, received_at) VALUES (?1, ?2)",
+    /* scorecards.c: a read snapshot (ended with SQL_COMMIT); the id range of the complaints
+     * received in [?1, ?2), found on the covering (category, received_at) index one category
+     * at a time (the recursive part visits each distinct category with one index seek); the
+     * window's rows, read in id order within that range and summed by scorecards.c's own
+     * aggregate function (?5 is its bound struct); the ledger entries of the window. */
+    [SQL_SCORECARD_BEGIN] = "BEGIN",
+    [SQL_SCORECARD_RANGE] =
+        "WITH RECURSIVE cats(c) AS (SELECT min(category) FROM complaints"
+        " UNION ALL SELECT (SELECT min(category) FROM complaints WHERE category > cats.c)"
+        " FROM cats WHERE cats.c IS NOT NULL)"
+        " SELECT min(complaints.id), max(complaints.id)"
+        " FROM cats JOIN complaints INDEXED BY complaints_category"
+        " ON complaints.category = cats.c"
+        " AND complaints.received_at >= ?1 AND complaints.received_at < ?2",
+    [SQL_SCORECARD_ROWS] =
+        "SELECT dbot_scorecard_add(?5, dealer_code, received_at, ack_due, ack_at,"
+        " solution_due, solution_at, close_due, closed_at, reopened, rejected, satisfaction)"
+        " FROM complaints"
+        " WHERE id BETWEEN ?3 AND ?4 AND received_at >= ?1 AND received_at < ?2"
+        " AND state <> 'cancelled'",
+    [SQL_SCORECARD_PENALTIES] =
+        "SELECT dealer_code, points FROM penalties WHERE at >= ?1 AND at < ?2",
 };
 
 int store__err(struct store *st, int rc, const char *what)

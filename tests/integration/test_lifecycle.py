@@ -297,8 +297,11 @@ def test_every_refusal(t):
     refused(wang, from_bot_in(room), "err_bad_eta")
     wang.send_groupchat(room, "/frobnicate")
     refused(wang, from_bot_in(room), "err_unknown_command", word="/frobnicate")
-    wang.send_groupchat(room, "/scorecard")
-    refused(wang, from_bot_in(room), "err_not_yet", command="/scorecard")
+    zhao.send_groupchat(bj, "/scorecard SH001")            # another dealer's scorecard
+    refused(zhao, from_bot_in(bj), "err_not_allowed", command="/scorecard")
+    wang.send_groupchat(room, "/scorecard")                # its own: answered
+    said(wang, from_bot_in(room), prefix("scorecard_head", dealer_code="SH001",
+                                         dealer_name="上海浦东汽车"))
     # none of it changed anything
     c = state(b, cid)
     eq(c["state"], "notified", "state after refusals")

@@ -437,7 +437,25 @@ static void test_scorecard_underperformers(void **state)
     command_cleanup(&c);
     bad("/scorecard 上海店", CMDERR_BAD_ARGUMENT, "is not a dealer code");
     bad("/scorecard D1 D2", CMDERR_BAD_ARGUMENT, "/scorecard: unexpected \"D2\"");
-    bad("/待改进 all", CMDERR_BAD_ARGUMENT, "/underperformers: unexpected");
+    bad("/待改进 all", CMDERR_BAD_ARGUMENT, "/underperformers: expected refresh");
+    ok("/underperformers refresh", CMD_UNDERPERFORMERS, &c);
+    assert_string_equal(c.text, "refresh");
+    command_cleanup(&c);
+    ok("/待改进 pin sh001 in", CMD_UNDERPERFORMERS, &c);
+    assert_string_equal(c.text, "pin");
+    assert_string_equal(c.dealer, "SH001");
+    assert_true(c.pin_in);
+    command_cleanup(&c);
+    ok("/underperformers PIN D1 out", CMD_UNDERPERFORMERS, &c);
+    assert_false(c.pin_in);
+    command_cleanup(&c);
+    ok("/underperformers unpin D1", CMD_UNDERPERFORMERS, &c);
+    assert_string_equal(c.text, "unpin");
+    assert_string_equal(c.dealer, "D1");
+    command_cleanup(&c);
+    bad("/underperformers pin D1", CMDERR_BAD_ARGUMENT, "needs in or out");
+    bad("/underperformers pin", CMDERR_BAD_ARGUMENT, "needs a dealer code");
+    bad("/underperformers refresh now", CMDERR_BAD_ARGUMENT, "/underperformers: unexpected");
 }
 
 static void test_penalty(void **state)
