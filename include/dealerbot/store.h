@@ -200,9 +200,10 @@ int store_penalty_total(struct store *st, const char *dealer, int64_t since, int
 int store_satisfaction_set(struct store *st, int64_t id, int score, const char *comment,
                            int64_t now);
 
-/* How many complaints of `category` were received since `since`, at `dealer` (NULL: all). */
+/* How many complaints of `category` were received since `since`, at `dealer` (NULL: all),
+ * counting at most `max` (<= 0: no limit) — enough to compare with a threshold. */
 int store_category_count(struct store *st, const char *category, const char *dealer,
-                         int64_t since, int64_t *count);
+                         int64_t since, int64_t max, int64_t *count);
 /* Their ids, newest first, at most `max`; *n how many were written. */
 int store_category_ids(struct store *st, const char *category, const char *dealer,
                        int64_t since, int64_t *ids, int max, int *n);

@@ -20,13 +20,14 @@ static int check(struct engine *e, const char *scope, const char *dealer, int64_
         return 0;
     int64_t window = e->cfg->batch_warning.window_s, since = now - window;
     int64_t count = 0, last = 0;
-    int err = store_category_count(e->store, category, dealer, since, &count);
-    if (err || count < threshold)
+    /* the cheap question first: warned already in this window? (indexed lookup) */
+    int err = store_batch_last(e->store, scope, category, &last);
+    if (err || (last && now - last < window))
         return err;
-    if ((err = store_batch_last(e->store, scope, category, &last)) != 0)
+    /* then count only up to the threshold: the cost does not grow with the window's size */
+    if ((err = store_category_count(e->store, category, dealer, since, threshold, &count)) != 0 ||
+        count < threshold)
         return err;
-    if (last && now - last < window)
-        return 0; /* warned already in this window */
 
     int64_t ids[LIST_MAX];
     int n = 0;
@@ -46,8 +47,8 @@ static int check(struct engine *e, const char *scope, const char *dealer, int64_
         snprintf(list + off, sizeof list - off, " …");
     if ((err = store_batch_add(e->store, scope, category, count, now)) != 0)
         return err;
-    log_info(MOD, "batch warning: %lld \"%s\" complaints at %s in the window", (long long)count,
-             category, scope);
+    log_info(MOD, "batch warning: %lld or more \"%s\" complaints at %s in the window",
+             (long long)count, category, scope);
     if (!e->msgs)
         return 0;
     const char *lang = e->cfg->language;

@@ -197,6 +197,9 @@ static const char *const migrations[] = {
     "  change TEXT NOT NULL,"
     "  reasons TEXT NOT NULL DEFAULT '',"
     "  actor TEXT NOT NULL);",
+
+    /* 7: batch warnings count one dealer's complaints of one category without a scan */
+    "CREATE INDEX complaints_category_dealer ON complaints(category, dealer_code, received_at);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -312,12 +315,20 @@ static const char *const sql_text[SQL__COUNT] = {
     [SQL_SATISFACTION_SET] =
         "UPDATE complaints SET satisfaction = ?2, satisfaction_comment = ?3,"
         " satisfaction_at = ?4, updated_at = ?4 WHERE id = ?1",
+    /* one statement per scope, so that each uses its index to the full (an "?3 IS NULL OR"
+     * would make the dealer's count scan the whole category) */
     [SQL_CATEGORY_COUNT] =
-        "SELECT count(*) FROM complaints WHERE category = ?1 AND received_at >= ?2"
-        " AND (?3 IS NULL OR dealer_code = ?3)",
+        "SELECT count(*) FROM (SELECT 1 FROM complaints WHERE category = ?1"
+        " AND received_at >= ?2 LIMIT ?4)",
+    [SQL_CATEGORY_COUNT_DEALER] =
+        "SELECT count(*) FROM (SELECT 1 FROM complaints WHERE category = ?1"
+        " AND dealer_code = ?3 AND received_at >= ?2 LIMIT ?4)",
     [SQL_CATEGORY_IDS] =
         "SELECT id FROM complaints WHERE category = ?1 AND received_at >= ?2"
-        " AND (?3 IS NULL OR dealer_code = ?3) ORDER BY id DESC LIMIT ?4",
+        " ORDER BY id DESC LIMIT ?4",
+    [SQL_CATEGORY_IDS_DEALER] =
+        "SELECT id FROM complaints WHERE category = ?1 AND dealer_code = ?3"
+        " AND received_at >= ?2 ORDER BY id DESC LIMIT ?4",
     [SQL_BATCH_LAST] =
         "SELECT max(at) FROM batch_warnings WHERE scope = ?1 AND category = ?2",
     [SQL_BATCH_ADD] =

@@ -25,16 +25,18 @@ static void bind_scope(sqlite3_stmt *s, const char *category, const char *dealer
 {
     store__bind_text(s, 1, category);
     sqlite3_bind_int64(s, 2, since);
-    store__bind_text(s, 3, dealer);
+    if (dealer)
+        store__bind_text(s, 3, dealer);
 }
 
 int store_category_count(struct store *st, const char *category, const char *dealer,
-                         int64_t since, int64_t *count)
+                         int64_t since, int64_t max, int64_t *count)
 {
-    sqlite3_stmt *s = store__stmt(st, SQL_CATEGORY_COUNT);
+    sqlite3_stmt *s = store__stmt(st, dealer ? SQL_CATEGORY_COUNT_DEALER : SQL_CATEGORY_COUNT);
     if (!s)
         return DBOT_ERR_DB;
     bind_scope(s, category, dealer, since);
+    sqlite3_bind_int64(s, 4, max > 0 ? max : -1);
     int rc = sqlite3_step(s);
     int err = 0;
     if (rc == SQLITE_ROW)
@@ -48,7 +50,7 @@ int store_category_count(struct store *st, const char *category, const char *dea
 int store_category_ids(struct store *st, const char *category, const char *dealer,
                        int64_t since, int64_t *ids, int max, int *n)
 {
-    sqlite3_stmt *s = store__stmt(st, SQL_CATEGORY_IDS);
+    sqlite3_stmt *s = store__stmt(st, dealer ? SQL_CATEGORY_IDS_DEALER : SQL_CATEGORY_IDS);
     if (!s)
         return DBOT_ERR_DB;
     bind_scope(s, category, dealer, since);
