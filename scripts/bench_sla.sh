@@ -3,9 +3,10 @@
 # complaints with their reminders, breaches and escalations (~3 M pending events) spread over
 # 30 days; the bot's idle CPU (target < 1 % of a core), wake-up cost and the lateness of what it
 # fires (target: none > 1 s late), then 10,000 reminders due in the same second (target: drained
-# within 10 s). A private Prosody takes the chat messages. Needs ~1 GB of disk in $TMPDIR and
-# about 4 minutes. Builds the release preset first (--no-build skips that). Other options go to
-# bench_sla.py (--complaints N, --dealers K, --idle S, --burst M, --lead S, --keep, ...).
+# within 10 s). A private Prosody takes the chat messages (500 dealer rooms: see bench_sla.py
+# for why not 5,000). Needs ~600 MB of disk in $TMPDIR and about 5 minutes. Builds the release
+# preset first (--no-build skips that). Other options go to bench_sla.py (--complaints N,
+# --dealers K, --staff S, --idle S, --burst M, --lead S, --after S, --keep).
 # Run by hand, never as a timed test.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
