@@ -38,7 +38,7 @@ struct scheduler_stats {
     uint64_t fired;             /* events that said something */
     uint64_t cancelled;         /* taken but cancelled (milestone met meanwhile) */
     int64_t overdue;            /* the watchdog's last count of events overdue > 60 s */
-    struct histogram wake_us;   /* CPU-side cost of one wake-up (firing included) */
+    struct histogram wake_us;   /* wall time of one wake-up (firing and its commit included) */
     struct histogram lateness_us; /* fired time minus due time */
 };
 void scheduler_get_stats(const struct scheduler *s, struct scheduler_stats *out);

@@ -16,11 +16,12 @@
 #define MOD "scheduler"
 #define RETRY_US 1000000          /* after a store failure */
 #define ALARM_EVERY_S 600         /* the staff room hears of overdue events at most this often */
+#define POLL_US 5000000           /* look for events another process planned (complaint add) */
 
 struct scheduler {
     struct lws_context *ctx;
     struct engine *eng;
-    lws_sorted_usec_list_t sul_fire, sul_watch, sul_daily;
+    lws_sorted_usec_list_t sul_fire, sul_watch, sul_daily, sul_poll;
     int64_t armed_for;            /* wall-clock µs the fire timer is set for; 0 = not armed */
     int64_t last_alarm;           /* wall-clock s of the last staff-room alarm */
     struct scheduler_stats stats;
@@ -71,6 +72,15 @@ static void arm(struct scheduler *s)
     int64_t delay = at_us > now_us ? at_us - now_us : 0;
     lws_sul_schedule(s->ctx, 0, &s->sul_fire, on_fire, (lws_usec_t)delay);
     s->armed_for = at_us;
+}
+
+/* Events planned by another process (`dealerbot complaint add`) do not kick this timer: a
+ * cheap indexed look every few seconds arms it for them. */
+static void on_poll(lws_sorted_usec_list_t *sul)
+{
+    struct scheduler *s = lws_container_of(sul, struct scheduler, sul_poll);
+    arm(s);
+    lws_sul_schedule(s->ctx, 0, &s->sul_poll, on_poll, POLL_US);
 }
 
 static void on_watch(lws_sorted_usec_list_t *sul)
@@ -134,6 +144,7 @@ int scheduler_start(struct lws_context *ctx, struct engine *eng, struct schedule
     arm(s);
     lws_sul_schedule(ctx, 0, &s->sul_watch, on_watch, SCHED_WATCH_US);
     lws_sul_schedule(ctx, 0, &s->sul_daily, on_daily, (lws_usec_t)until_daily(eng->cfg));
+    lws_sul_schedule(ctx, 0, &s->sul_poll, on_poll, POLL_US);
     *out = s;
     return 0;
 }
@@ -145,6 +156,7 @@ void scheduler_free(struct scheduler *s)
     lws_sul_cancel(&s->sul_fire);
     lws_sul_cancel(&s->sul_watch);
     lws_sul_cancel(&s->sul_daily);
+    lws_sul_cancel(&s->sul_poll);
     free(s);
 }
 

@@ -200,6 +200,10 @@ static const char *const migrations[] = {
 
     /* 7: batch warnings count one dealer's complaints of one category without a scan */
     "CREATE INDEX complaints_category_dealer ON complaints(category, dealer_code, received_at);",
+
+    /* 8: a dealer's people are looked up in any case (reminders, escalations, room sync): the
+     * index must use the same collation or every look-up scans the table */
+    "CREATE INDEX people_dealer_nocase ON people(dealer_code COLLATE NOCASE);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
