@@ -1,15 +1,28 @@
 #!/usr/bin/env python3
-"""resume_burst.py — reproduces a known bug (not a CTest test; it fails today).
+"""resume_burst.py — reproduces a bug in Prosody 0.12 (Debian 12), not in the bot; not a CTest test.
 
 The bot pushes N outbox messages into a room; after `delay` seconds its WebSocket to Prosody
 is killed with `ss -K` (root). The bot reconnects and resumes the stream (XEP-0198) with a few
-hundred unacknowledged stanzas to write again; within milliseconds Prosody closes the stream
-with <not-well-formed/>: its debug log shows one resent <message/> whose body ends in bytes
-that look XOR-masked twice. The bot then starts a new session and resends its outbox (nothing
-is lost), but the resumption is wasted. One frame per WRITEABLE callback (WRITE_BURST 1) does
-not change it. Usage, from the repository root, with a built release binary:
+hundred unacknowledged stanzas to write again; within milliseconds Prosody closes the resumed
+stream with <not-well-formed/>. The bot then starts a new session and resends its outbox with
+the same stanza ids (nothing is lost; what the room had already got may show twice), but the
+resumption is wasted.
 
-    DEALERBOT_BIN=build/release/src/dealerbot python3 tests/repro/resume_burst.py 20000 1.0
+Cause (found with strace on the bot and Prosody's debug log): every frame the bot writes on the
+new connection is well formed and masked once. Prosody's mod_smacks moves the new connection to
+the hibernated session (`c2s_sessions[conn] = original_session`) but keeps the old session's
+`session.data`, a closure from mod_c2s over the *old* connection's filters and XML parser, so
+the new bytes are fed into the old connection's WebSocket frame buffer. When the old TCP
+connection died in the middle of a frame, that buffer still holds the partial frame: its header
+and mask swallow the first bytes of the new connection, and the parse goes wrong from there
+(Prosody logs a frame that starts as an old stanza and ends in garbage, then a frame with a
+random opcode). A connection that dies between frames resumes fine, which is why the restart
+tests in tests/integration pass. Nothing on the client side can realign that buffer (the client
+cannot know how many bytes of the partial frame the server kept).
+
+Usage, from the repository root, with a built release binary:
+
+    DEALERBOT_BIN=$PWD/build/release/src/dealerbot python3 tests/repro/resume_burst.py 20000 1.0
 
 Prints the bot's reconnect lines and writes Prosody's debug log to /tmp/resume_burst.log.
 """
