@@ -23,6 +23,7 @@
 #include "dealerbot/lifecycle.h"
 #include "dealerbot/log.h"
 #include "dealerbot/scorecard.h"
+#include "dealerbot/sla.h"
 #include "dealerbot/timeutil.h"
 
 #define MOD "engine"
@@ -495,6 +496,57 @@ static void recent_free(struct recent *r)
     }
 }
 
+/* Kinds whose detail is what a person typed (a note, a solution, a reason) or a code and
+ * points: shown in /status as they are. The other details are written for the audit trail
+ * (a refusal's reason, an SLA firing's milestone and level) and are shown through labels. */
+static const char *const typed_detail[] = {"ack",    "plan",         "report", "reject",
+                                           "reopen", "cancel",       "penalty",
+                                           "satisfaction", NULL};
+static const char *const sla_kinds[] = {"remind", "breach", "escalate", NULL};
+
+static bool in_list(const char *const *list, const char *s)
+{
+    for (; *list; list++)
+        if (!strcmp(*list, s))
+            return true;
+    return false;
+}
+
+/* The {what} of one /status event line in x->lang: the kind's label ("event_<kind>", the
+ * kind itself when no text has it) and the part of the detail a reader needs. */
+static void event_what(const struct ctx *x, const char *kind, const char *detail, char *out,
+                       size_t len, char *scratch, size_t slen)
+{
+    const struct engine *e = x->e;
+    char key[48];
+    snprintf(key, sizeof key, "event_%s", kind);
+    const char *label = eng__label(e, x->lang, key);
+    char word[24] = "";
+    if (detail)
+        sscanf(detail, "%23[a-z_]", word);
+    const char *extra = NULL, *sep = " ";
+    enum sla_milestone m;
+    if (!detail) {
+        extra = NULL;
+    } else if (in_list(typed_detail, kind)) {
+        extra = shorten(detail, EVENT_DETAIL_MAX, scratch, slen);
+        sep = ": ";
+    } else if (!strcmp(kind, "refused") && word[0]) {
+        snprintf(scratch, slen, "/%s", word); /* the detail starts with the command */
+        extra = scratch;
+    } else if (in_list(sla_kinds, kind) && sla_milestone_parse(word, &m) == 0) {
+        char mkey[48];
+        snprintf(mkey, sizeof mkey, "milestone_%s", word);
+        snprintf(scratch, slen, "%s%s", eng__label(e, x->lang, mkey),
+                 strstr(detail, "(late)") ? eng__label(e, x->lang, "late_mark") : "");
+        extra = scratch;
+    } else if (label == key) {
+        extra = shorten(detail, EVENT_DETAIL_MAX, scratch, slen); /* an unknown kind */
+        sep = ": ";
+    }
+    snprintf(out, len, "%s%s%s", label, extra ? sep : "", extra ? extra : "");
+}
+
 /* Appends s and a newline to a growing text; the buffer is freed on failure. */
 static int append(char **text, size_t *len, const char *s)
 {
@@ -557,10 +609,7 @@ static int do_status(struct ctx *x, const struct complaint *c)
             int i = (first + k) % STATUS_EVENTS;
             char when[ENG_TIME_MAX], what[320], det[256];
             eng__when(r.ev[i].at, d.timezone, when, sizeof when);
-            snprintf(what, sizeof what, "%s%s%s", r.ev[i].kind, r.ev[i].detail ? ": " : "",
-                     r.ev[i].detail ? shorten(r.ev[i].detail, EVENT_DETAIL_MAX, det,
-                                              sizeof det)
-                                    : "");
+            event_what(x, r.ev[i].kind, r.ev[i].detail, what, sizeof what, det, sizeof det);
             struct msg_var ev[] = {{"time", when}, {"who", r.ev[i].actor}, {"what", what}};
             s = eng__text(e, x->lang, "status_event", ev, 3);
             err = append(&text, &len, s);
@@ -630,6 +679,10 @@ static int do_list(struct ctx *x, const struct command *cmd)
     struct listing l = {.overdue_only = cmd->overdue, .now = x->now};
     /* the store hands them over most urgent first */
     int err = store_complaint_each_open(e->store, dealer, 0, collect, &l);
+    /* times in the dealer's zone when the list is one dealer's, else the brand's */
+    struct dealer d = {0};
+    if (err == 0 && dealer)
+        (void)store_dealer_get(e->store, dealer, &d); /* not found: d stays empty */
 
     char *text = NULL;
     size_t len = 0;
@@ -645,7 +698,7 @@ static int do_list(struct ctx *x, const struct command *cmd)
         int64_t due = eng__next_due(c);
         char id[32], when[ENG_TIME_MAX], sum[160];
         complaint_id_format(c->id, id, sizeof id);
-        eng__when(due, NULL, when, sizeof when);
+        eng__when(due, d.timezone, when, sizeof when);
         struct msg_var v[] = {
             {"id", id},
             {"state", eng__state_label(e, x->lang, c->state)},
@@ -668,6 +721,7 @@ static int do_list(struct ctx *x, const struct command *cmd)
     for (size_t i = 0; i < l.n; i++)
         complaint_cleanup(&l.items[i]);
     free(l.items);
+    dealer_cleanup(&d);
     return err;
 }
 
@@ -761,6 +815,7 @@ out:
 
 struct ledger {
     struct ctx *x;
+    const char *tz; /* the dealer's zone, for the times */
     char *text;
     size_t len;
     int n;
@@ -772,7 +827,7 @@ static int ledger_line(const struct penalty_entry *p, void *arg)
     struct ctx *x = l->x;
     char when[ENG_TIME_MAX], pts[16], id[32];
     const char *none = eng__label(x->e, x->lang, "value_none");
-    eng__when(p->at, NULL, when, sizeof when);
+    eng__when(p->at, l->tz, when, sizeof when);
     snprintf(pts, sizeof pts, "%d", p->points);
     struct msg_var v[] = {{"time", when},
                           {"code", p->code},
@@ -812,7 +867,7 @@ static int do_penalties(struct ctx *x, const struct command *cmd)
     int64_t total = 0;
     if (err == 0)
         err = store_penalty_total(e->store, d.code, penalty_since(x), &total);
-    struct ledger l = {.x = x};
+    struct ledger l = {.x = x, .tz = d.timezone};
     if (err == 0)
         err = store_penalty_each(e->store, d.code, penalty_since(x), 20, ledger_line, &l);
     if (err == 0) {
@@ -1091,6 +1146,7 @@ static int do_help(struct ctx *x)
         {"help_ack", LC_ACK},         {"help_plan", LC_PLAN},     {"help_close", LC_SUBMIT},
         {"help_status", LC_VIEW},     {"help_list", LC_VIEW},     {"help_approve", LC_APPROVE},
         {"help_reject", LC_REJECT},   {"help_reopen", LC_REOPEN}, {"help_cancel", LC_SUBMIT},
+        {"help_cancel_ticket", LC_CANCEL},
     };
     struct engine *e = x->e;
     struct msg_var hv[] = {{"name", display(&x->who)}};
@@ -1104,7 +1160,7 @@ static int do_help(struct ctx *x)
         [LC_ACK] = STATE_NOTIFIED,          [LC_PLAN] = STATE_ACKNOWLEDGED,
         [LC_SUBMIT] = STATE_SOLUTION_AGREED, [LC_APPROVE] = STATE_REPORT_SUBMITTED,
         [LC_REJECT] = STATE_REPORT_SUBMITTED, [LC_REOPEN] = STATE_CLOSED,
-        [LC_VIEW] = STATE_NOTIFIED,
+        [LC_CANCEL] = STATE_ACKNOWLEDGED, [LC_VIEW] = STATE_NOTIFIED,
     };
     struct actor who = {.kind = x->who.dealer ? ACTOR_DEALER : ACTOR_BRAND,
                         .role = x->who.role, .own_dealer = true};

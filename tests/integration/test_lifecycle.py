@@ -310,6 +310,10 @@ def test_every_refusal(t):
     check(len(refusals) >= 5, "refusals on the ticket are in its timeline: %r" % refusals)
     check(all(e["actor"] in ("zhao@localhost", "wang@localhost", "li@localhost",
                              "sun@localhost") for e in refusals), refusals)
+    # /status shows the last refusal by its label and command, in the reader's language
+    wang.send_groupchat(room, "/status " + cid)
+    body = said(wang, from_bot_in(room), prefix("status", id=cid))
+    check(ZH["event_refused"] + " /" in body and "refused:" not in body, body)
 
     # closed tickets say so
     wang.send_groupchat(room, "/ack " + cid)
@@ -336,6 +340,7 @@ def test_help_status_list(t):
     liu.send_chat(BOT, "/帮助")
     h = said(liu, from_bot_direct, render("help_head", name="刘主管"))
     check(ZH["help_approve"] in h and ZH["help_ack"] not in h, "supervisor help: %s" % h)
+    check(ZH["help_cancel_ticket"] not in h, "cancelling is for admins: %s" % h)
 
     wang.send_groupchat(room, "/list")
     body = said(wang, from_bot_in(room), render("list_head", count=2))
@@ -351,7 +356,10 @@ def test_help_status_list(t):
 
     wang.send_groupchat(room, "/status " + c1)
     body = said(wang, from_bot_in(room), prefix("status", id=c1))
-    check(ZH["state_notified"] in body and "空调不制冷" in body and "intake" in body, body)
+    check(ZH["state_notified"] in body and "空调不制冷" in body, body)
+    # the events are labelled from the texts, not by their internal kinds
+    check(ZH["event_intake"] in body and ZH["event_notify"] in body, body)
+    check("intake" not in body and "card delivered" not in body, body)
     zhao.send_chat(BOT, "/状态 " + c1)
     said(zhao, from_bot_direct, render("err_other_dealer", id=c1))
 
@@ -360,6 +368,9 @@ def test_admin_cancels(t):
     p, b = setup(t)
     boss = person(p, "boss")
     wang = person(p, "wang", "dealer-sh001")
+    boss.send_chat(BOT, "/help")
+    h = said(boss, from_bot_direct, render("help_head", name="总监"))
+    check(ZH["help_cancel_ticket"] in h, "admin help lists /cancel C-n: %s" % h)
     cid = file_complaint(b, "cx-1")
     boss.send_chat(BOT, "/cancel %s 重复投诉" % cid)
     said(wang, from_bot_in(p.room("dealer-sh001")),
