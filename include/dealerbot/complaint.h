@@ -77,6 +77,14 @@ enum intake_fault {
 int intake_parse_json(const char *body, size_t len, struct intake *out, enum intake_fault *fault,
                       struct dbot_diag *diag);
 
+/* Checks and stores one text field of `in`, named as in the JSON body ("dealer",
+ * "customer.name", "summary", ...), by the rules intake_parse_json() applies: trimmed, valid
+ * UTF-8, the length limit, no control characters (summary and details may have line breaks).
+ * Pure. Returns 0 and replaces the field's copy; DBOT_ERR_INVALID (an empty required value,
+ * a broken rule, an unknown name; diag says which) or DBOT_ERR_NOMEM, leaving `in` as it was. */
+int intake_set_text(struct intake *in, const char *field, const char *value,
+                    struct dbot_diag *diag);
+
 void intake_cleanup(struct intake *in);
 
 /* The three absolute deadlines of a complaint. */

@@ -63,7 +63,10 @@ static const char usage_check[] =
     "usage: dealerbot [-c FILE] check-config\n"
     "\n"
     "Validates the configuration file and prints the effective configuration with defaults\n"
-    "filled in and secrets masked. Exit 1 with a one-line reason when it is invalid.\n";
+    "filled in and secrets masked. Exit 1 with a one-line reason when it is invalid.\n"
+    "With a chat platform set it also loads the chat texts (messages_dir): a broken file\n"
+    "fails with its file and line, and keys one language lacks are listed as comments\n"
+    "(the other language's text is used for them).\n";
 
 static const char usage_dealers[] =
     "usage: dealerbot [-c FILE] dealers import FILE\n"
@@ -265,17 +268,12 @@ static int cmd_directory(struct ctx *c, enum dir_kind kind, int argc, char **arg
 
 /* ---- complaint add ---- */
 
-/* A copy of an option value that must be non-empty, valid UTF-8 text. */
-static int opt_text(const char *name, const char *v, char **out)
+/* Sets the intake field `field` from option `opt` by the intake's own rules. */
+static int opt_text(struct intake *in, const char *opt, const char *field, const char *v)
 {
-    if (!utf8_valid(v, strlen(v)) || v[0] == '\0') {
-        fprintf(stderr, "dealerbot: %s: must be non-empty UTF-8 text\n", name);
-        return CLI_FAIL;
-    }
-    free(*out);
-    *out = strdup(v);
-    if (!*out) {
-        fprintf(stderr, "dealerbot: out of memory\n");
+    struct dbot_diag diag = {{0}};
+    if (intake_set_text(in, field, v, &diag) != 0) {
+        fprintf(stderr, "dealerbot: %s: %s\n", opt, diag.msg);
         return CLI_FAIL;
     }
     return CLI_OK;
@@ -307,19 +305,19 @@ static int cmd_complaint(struct ctx *c, int argc, char **argv)
         }
         const char *v = argv[++i];
         if (strcmp(a, "--dealer") == 0)
-            rc = opt_text(a, v, &in.dealer);
+            rc = opt_text(&in, a, "dealer", v);
         else if (strcmp(a, "--category") == 0)
-            rc = opt_text(a, v, &in.category);
+            rc = opt_text(&in, a, "category", v);
         else if (strcmp(a, "--summary") == 0)
-            rc = opt_text(a, v, &in.summary);
+            rc = opt_text(&in, a, "summary", v);
         else if (strcmp(a, "--customer-name") == 0)
-            rc = opt_text(a, v, &in.customer_name);
+            rc = opt_text(&in, a, "customer.name", v);
         else if (strcmp(a, "--customer-phone") == 0)
-            rc = opt_text(a, v, &in.customer_phone);
+            rc = opt_text(&in, a, "customer.phone", v);
         else if (strcmp(a, "--details") == 0)
-            rc = opt_text(a, v, &in.details);
+            rc = opt_text(&in, a, "details", v);
         else if (strcmp(a, "--external-id") == 0)
-            rc = opt_text(a, v, &in.external_id);
+            rc = opt_text(&in, a, "external_id", v);
         else if (strcmp(a, "--priority") == 0) {
             if (priority_parse(v, &in.priority) != 0) {
                 fprintf(stderr, "dealerbot: --priority: must be one of normal, urgent, vip\n");

@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,6 +143,9 @@ static bool is_space(unsigned char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+static int check_text(const char *s, size_t len, const struct field_rule *rule, char **out,
+                      struct dbot_diag *diag);
+
 /* Takes the string field `key` of `obj` under `rule` into *out (a trimmed heap copy, or NULL
  * when absent and optional). Returns 0 or DBOT_ERR_INVALID / DBOT_ERR_NOMEM with diag. */
 static int take_string(json_t *obj, const char *key, const struct field_rule *rule, char **out,
@@ -156,8 +160,14 @@ static int take_string(json_t *obj, const char *key, const struct field_rule *ru
     }
     if (!json_is_string(v))
         return dbot_diag_set(diag, DBOT_ERR_INVALID, "field %s: must be a string", rule->name);
-    const char *s = json_string_value(v);
-    size_t len = json_string_length(v);
+    return check_text(json_string_value(v), json_string_length(v), rule, out, diag);
+}
+
+/* Checks s[0..len) under `rule` into *out (a trimmed heap copy, or NULL when empty and
+ * optional). Returns 0 or DBOT_ERR_INVALID / DBOT_ERR_NOMEM with diag. */
+static int check_text(const char *s, size_t len, const struct field_rule *rule, char **out,
+                      struct dbot_diag *diag)
+{
     while (len > 0 && is_space((unsigned char)s[0])) {
         s++;
         len--;
@@ -170,7 +180,7 @@ static int take_string(json_t *obj, const char *key, const struct field_rule *ru
         *out = NULL;
         return 0;
     }
-    /* jansson guarantees UTF-8 without NUL; checked again because the limit is in characters. */
+    /* jansson guarantees UTF-8 without NUL; checked here for the command line's values. */
     if (!utf8_valid(s, len))
         return dbot_diag_set(diag, DBOT_ERR_INVALID, "field %s: not valid UTF-8", rule->name);
     for (size_t i = 0; i < len; i++) {
@@ -202,6 +212,37 @@ static const struct field_rule rule_phone = {"customer.phone", true, false, INTA
 static const struct field_rule rule_summary = {"summary", true, true, INTAKE_SUMMARY_MAX};
 static const struct field_rule rule_details = {"details", false, true, INTAKE_DETAILS_MAX};
 static const struct field_rule rule_received = {"received_at", false, false, 64};
+
+int intake_set_text(struct intake *in, const char *field, const char *value,
+                    struct dbot_diag *diag)
+{
+    static const struct {
+        const struct field_rule *rule;
+        size_t off;
+    } fields[] = {
+        {&rule_external_id, offsetof(struct intake, external_id)},
+        {&rule_dealer, offsetof(struct intake, dealer)},
+        {&rule_category, offsetof(struct intake, category)},
+        {&rule_name, offsetof(struct intake, customer_name)},
+        {&rule_phone, offsetof(struct intake, customer_phone)},
+        {&rule_summary, offsetof(struct intake, summary)},
+        {&rule_details, offsetof(struct intake, details)},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        const struct field_rule *rule = fields[i].rule;
+        if (strcmp(rule->name, field) != 0)
+            continue;
+        char *copy = NULL;
+        int err = check_text(value, strlen(value), rule, &copy, diag);
+        if (err)
+            return err;
+        char **slot = (char **)((char *)in + fields[i].off);
+        free(*slot);
+        *slot = copy;
+        return 0;
+    }
+    return dbot_diag_set(diag, DBOT_ERR_INVALID, "unknown field: %s", field);
+}
 
 int intake_parse_json(const char *body, size_t len, struct intake *out, enum intake_fault *fault,
                       struct dbot_diag *diag)

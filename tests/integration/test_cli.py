@@ -54,6 +54,37 @@ def test_check_config_masks_secrets(t):
     check(secret not in out and "********" in out, "inline token not masked: " + out)
 
 
+def test_check_config_lists_missing_texts(t):
+    # With a chat platform, check-config loads the chat texts and names what a language lacks.
+    b = t.bot(start=False)
+    texts = os.path.join(b.dir, "messages")
+    os.mkdir(texts)
+    for name in ("zh-CN.msg", "en.msg"):
+        with open(os.path.join(dbot.MESSAGES_DIR, name), encoding="utf-8") as f:
+            lines = f.read().splitlines(keepends=True)
+        if name == "en.msg":
+            lines = [l for l in lines if not l.startswith("help_cancel_ticket =")]
+        with open(os.path.join(texts, name), "w", encoding="utf-8") as f:
+            f.write("".join(lines))
+    path = write(b, "texts.conf",
+                 'database = "%s/x.db";\nmessages_dir = "%s";\n'
+                 'http = { listen = "127.0.0.1:1"; token = "secret-secret-secret"; };\n'
+                 'chat = { platform = "xmpp"; xmpp = { url = "ws://127.0.0.1:1/ws";'
+                 ' jid = "bot@localhost"; password = "pw"; muc_service = "conference.localhost";'
+                 ' }; };\n' % (b.dir, texts))
+    r = dbot.subprocess.run([dbot.BIN, "-c", path, "check-config"], capture_output=True)
+    eq(r.returncode, 0, "check-config exit (%r)" % r.stderr)
+    out = r.stdout.decode()
+    check('# messages: en has no "help_cancel_ticket"' in out, out[:400])
+    check(out.count("# messages:") == 1, "only the removed key is missing: " + out[:400])
+    # A broken text file stops it with its file and line.
+    with open(os.path.join(texts, "en.msg"), "a", encoding="utf-8") as f:
+        f.write("status = {nosuchplaceholder}\n")
+    r = dbot.subprocess.run([dbot.BIN, "-c", path, "check-config"], capture_output=True)
+    eq(r.returncode, 1, "check-config exit for a broken text")
+    check("en.msg:" in one_line(r.stderr.decode()), r.stderr)
+
+
 def test_bad_config_is_one_line(t):
     b = t.bot(start=False)
     with open(b.conf, "a") as f:
@@ -177,6 +208,15 @@ def test_complaint_add(t):
                          "--summary", "s", "--customer-name", "n", "--customer-phone", "1",
                          "--priority", "high", expect=1)
     check("--priority" in one_line(err), err)
+    # The options are held to the limits of the JSON intake: length, control characters.
+    base = ["complaint", "add", "--dealer", "D001", "--category", "c", "--customer-name", "n",
+            "--customer-phone", "1"]
+    rc, out, err = b.cli(*base, "--summary", "长" * 501, expect=1)
+    check("--summary" in one_line(err) and "longer than 500" in err, err)
+    rc, out, err = b.cli(*(base[:-1] + ["1\x07", "--summary", "s"]), expect=1)
+    check("customer.phone" in one_line(err) and "control" in err, err)
+    rc, out, err = b.cli(*base, "--summary", "   ", expect=1)
+    check("missing field: summary" in one_line(err), err)
     # The complaint is in the same database the daemon serves.
     b.start()
     r = b.get("/api/v1/complaints/C-1")
