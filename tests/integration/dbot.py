@@ -8,7 +8,9 @@ SIGTERM to that PID and insists on exit status 0, `kill()` sends SIGKILL. When a
 runner prints the log of every bot the test used.
 
 Environment: DEALERBOT_BIN (the built binary, required), DBOT_KEEP=1 keeps the temp dirs,
-DBOT_LOG_LEVEL sets the daemon's log_level (default info).
+DBOT_LOG_LEVEL sets the daemon's log_level (default info), DBOT_VALGRIND=1 runs every
+`dealerbot run` under valgrind's memcheck (scripts/valgrind.sh): a clean stop then also insists
+on no memory errors and no definite or indirect leaks.
 
 A test file defines functions `test_*(t)` and ends with `dbot.main(globals())`. `t` is a
 TestContext: `t.bot(...)` makes a Bot that is cleaned up after the test. Each file prints a
@@ -36,6 +38,12 @@ START_TIMEOUT = 15.0   # seconds until /healthz must answer (ASan builds start s
 STOP_TIMEOUT = 15.0
 REQUEST_TIMEOUT = 10.0
 FILE_TIMEOUT = 120     # hard limit for a whole test file (SIGALRM)
+VALGRIND = os.environ.get("DBOT_VALGRIND") == "1"
+if VALGRIND:           # memcheck runs the daemon some 20 times slower
+    START_TIMEOUT, STOP_TIMEOUT, REQUEST_TIMEOUT, FILE_TIMEOUT = 90.0, 90.0, 60.0, 1200
+VALGRIND_ARGS = ["valgrind", "--quiet", "--leak-check=full",
+                 "--show-leak-kinds=definite,indirect", "--errors-for-leak-kinds=definite,indirect",
+                 "--error-exitcode=97"]
 
 DEALERS_CSV = (
     "code,name,region,sales_volume,timezone\n"
@@ -142,8 +150,12 @@ class Bot:
         log = open(self.log_path, "ab")
         log.write(b"$ dealerbot run\n")
         log.flush()
-        self.proc = subprocess.Popen([BIN, "-c", self.conf, "run"], cwd=self.dir,
-                                     stdout=log, stderr=subprocess.STDOUT)
+        cmd = [BIN, "-c", self.conf, "run"]
+        if VALGRIND:
+            self.runs = getattr(self, "runs", 0) + 1
+            self.vg_log = os.path.join(self.dir, "valgrind.%d.log" % self.runs)
+            cmd = VALGRIND_ARGS + ["--log-file=" + self.vg_log] + cmd
+        self.proc = subprocess.Popen(cmd, cwd=self.dir, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -172,6 +184,10 @@ class Bot:
             proc.wait()
             raise TestFailure("dealerbot did not stop within %.0f s of SIGTERM" % STOP_TIMEOUT)
         self.check_log_clean()
+        if VALGRIND:
+            with open(self.vg_log, encoding="utf-8", errors="replace") as f:
+                report = f.read().strip()
+            check(rc != 97 and not report, "valgrind (%s):\n%s" % (self.vg_log, report[:4000]))
         eq(rc, 0, "exit status after SIGTERM")
 
     def kill(self):
