@@ -46,9 +46,11 @@ struct under_result {
 };
 
 /* Evaluates the underperformers group now (one transaction): who enters, who leaves, with
- * the reasons recorded and announced. `actor` is "schedule", "api" or a JID. */
+ * the reasons recorded and announced, and the evaluation itself recorded. `actor` is
+ * "schedule", "api" or a JID; `slot` is the daily evaluate_at time a scheduled evaluation is
+ * for (0: on demand). */
 int engine_underperformers_evaluate(struct engine *e, int64_t now, const char *actor,
-                                    struct under_result *res);
+                                    int64_t slot, struct under_result *res);
 
 /* Sets up the engine; with a chat platform configured, loads the chat texts from
  * cfg->messages_dir. Returns 0, or the messages_load() error with diag. */
@@ -70,10 +72,11 @@ struct histogram;
 int engine_fire_due(struct engine *e, int64_t now_us, int limit, int *fired, int *seen,
                     struct histogram *lateness);
 
-/* The return visit: records `score` (1..5) and `comment` (NULL allowed) on complaint `id`;
- * a score of 2 or less on a closed complaint reopens it (the comment as the reason, the close
- * clock restarted) and tells the dealer room. One transaction. 0, DBOT_ERR_NOTFOUND (no such
- * complaint), or a store error; *reopened says whether it was reopened. */
+/* The return visit: records `score` (1..5) and `comment` (NULL allowed) on closed complaint
+ * `id`; a score of 2 or less reopens it (the comment as the reason, the close clock
+ * restarted) and tells the dealer room. One transaction. 0, DBOT_ERR_NOTFOUND (no such
+ * complaint), DBOT_ERR_CONFLICT (not closed: nothing changed), or a store error; *reopened
+ * says whether it was reopened. */
 int engine_satisfaction(struct engine *e, int64_t id, int score, const char *comment,
                         int64_t now, bool *reopened);
 

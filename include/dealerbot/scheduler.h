@@ -8,6 +8,11 @@
  * once, late. A watchdog (every 30 s) reports events more than 60 s overdue and still not
  * fired: in the log, in /metrics and in the staff room (at most every 10 minutes).
  *
+ * A second timer runs the daily evaluation of the underperformers group at
+ * underperformers.evaluate_at (the configured zone). Each scheduled evaluation records the
+ * slot it was for, so a restart the same day does not repeat it, and a slot missed while the
+ * bot was down is evaluated once, late, at start.
+ *
  * Main thread only. scheduler_start() after the lws context exists; scheduler_free() before
  * it is destroyed (it cancels the timers). Borrows the engine.
  */

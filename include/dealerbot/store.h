@@ -16,6 +16,7 @@
 #define DEALERBOT_STORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "dealerbot/complaint.h"
@@ -280,6 +281,29 @@ int store_under_delete(struct store *st, const char *dealer);
 /* Records a change ("enter", "leave", "pin_in", "pin_out", "unpin") with its reasons. */
 int store_under_log(struct store *st, const char *dealer, const char *change,
                     const char *reasons, const char *actor, int64_t now);
+
+/* One recorded change; the strings are valid only inside the callback. */
+struct under_change_row {
+    int64_t id;
+    const char *dealer;
+    int64_t at;
+    const char *change;     /* "enter", "leave", "pin_in", "pin_out", "unpin" */
+    const char *reasons;    /* "" when none */
+    const char *actor;      /* "schedule", "api" or a JID */
+};
+typedef int (*store_under_change_fn)(const struct under_change_row *r, void *arg);
+/* Walks the latest `limit` changes, the most recent first. */
+int store_under_changes(struct store *st, int limit, store_under_change_fn fn, void *arg);
+
+/* Records an evaluation of the group at `at` by `actor` with what it did; `slot` is the daily
+ * evaluate_at time a scheduled evaluation was for (0 for one on demand). */
+int store_under_evaluated(struct store *st, int64_t at, const char *actor, int64_t slot,
+                          int entered, int left, int listed);
+/* The latest slot a scheduled evaluation was recorded for (0: none yet). */
+int store_under_last_slot(struct store *st, int64_t *slot);
+/* When the group was last evaluated and by whom (copied into actor[len]); DBOT_ERR_NOTFOUND
+ * when never. */
+int store_under_last_evaluation(struct store *st, int64_t *at, char *actor, size_t len);
 
 /* Walks the dealers currently in the underperformers group (pinned out ones are not). */
 typedef int (*store_code_fn)(const char *code, void *arg);

@@ -47,4 +47,21 @@ enum under_change { UC_NONE = 0, UC_ENTER, UC_LEAVE };
 enum under_change under_next(const struct under_state *cur, unsigned reasons, int64_t now,
                              const struct under_rules *r, struct under_state *next);
 
+/* ---- the daily evaluation (underperformers.evaluate_at) ---- */
+
+/* The zone's UTC offset in seconds at UTC time t (eng__offset fits). */
+typedef int32_t (*under_offset_fn)(int64_t t, void *arg);
+
+/* The daily slot is at_s seconds after local midnight (evaluate_at "06:00" = 21600). The
+ * latest slot at or before `now`, and the first one after it (UTC seconds). */
+int64_t under_slot_before(int64_t now, int at_s, under_offset_fn off, void *arg);
+int64_t under_slot_after(int64_t now, int at_s, under_offset_fn off, void *arg);
+
+/* Whether the daily evaluation is due at `now`, given the slot the last scheduled one was for
+ * (last_slot, 0 = never): it is when the latest slot at or before now has not been evaluated,
+ * so one missed while the bot was down runs once, late, at start, and a restart the same day
+ * does not run it again. *slot gets that latest slot. */
+bool under_daily_due(int64_t now, int at_s, int64_t last_slot, under_offset_fn off, void *arg,
+                     int64_t *slot);
+
 #endif

@@ -61,3 +61,48 @@ enum under_change under_next(const struct under_state *cur, unsigned reasons, in
     }
     return UC_NONE;
 }
+
+/* ---- the daily evaluation ---- */
+
+#define DAY_S 86400
+
+static int64_t floor_day(int64_t t)
+{
+    return t - ((t % DAY_S) + DAY_S) % DAY_S;
+}
+
+/* The UTC time of local wall time `local` (seconds as if the zone were UTC). */
+static int64_t utc_of(int64_t local, under_offset_fn off, void *arg)
+{
+    int64_t guess = local - off(local, arg);
+    return local - off(guess, arg);
+}
+
+int64_t under_slot_before(int64_t now, int at_s, under_offset_fn off, void *arg)
+{
+    int64_t day = floor_day(now + off(now, arg));
+    for (int i = 0; i < 3; i++) {
+        int64_t s = utc_of(day - (int64_t)i * DAY_S + at_s, off, arg);
+        if (s <= now)
+            return s;
+    }
+    return utc_of(day - 3 * DAY_S + at_s, off, arg); /* cannot happen with real zones */
+}
+
+int64_t under_slot_after(int64_t now, int at_s, under_offset_fn off, void *arg)
+{
+    int64_t day = floor_day(now + off(now, arg));
+    for (int i = 0; i < 3; i++) {
+        int64_t s = utc_of(day + (int64_t)i * DAY_S + at_s, off, arg);
+        if (s > now)
+            return s;
+    }
+    return utc_of(day + 3 * DAY_S + at_s, off, arg); /* cannot happen with real zones */
+}
+
+bool under_daily_due(int64_t now, int at_s, int64_t last_slot, under_offset_fn off, void *arg,
+                     int64_t *slot)
+{
+    *slot = under_slot_before(now, at_s, off, arg);
+    return last_slot < *slot;
+}

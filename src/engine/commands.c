@@ -979,7 +979,7 @@ static int do_scorecard(struct ctx *x, const struct command *cmd)
             return reply(x, 0, "err_not_allowed", deny, 1);
         dealer = x->who.dealer;
     } else if (!dealer) {
-        return reply(x, 0, "err_bad_argument", deny, 1);
+        return reply(x, 0, "err_scorecard_dealer", deny, 1); /* staff: whose scorecard? */
     }
     struct scorecard_set set = {0};
     int64_t w = e->cfg->underperformers.window_s;
@@ -1078,7 +1078,7 @@ static int do_underperformers(struct ctx *x, const struct command *cmd)
     const char *sub = cmd->text;
     if (sub && strcmp(sub, "refresh") == 0) {
         struct under_result res;
-        int err = eng__under_evaluate(e, x->now, x->who.jid, &res);
+        int err = eng__under_evaluate(e, x->now, x->who.jid, 0, &res);
         if (err)
             return err;
         char a[16], b[16], c[16];
@@ -1100,9 +1100,7 @@ static int do_underperformers(struct ctx *x, const struct command *cmd)
         int pin = strcmp(sub, "unpin") == 0 ? 0 : cmd->pin_in ? 1 : -1;
         struct under_result res;
         if (err == 0)
-            err = eng__under_pin(e, d.code, pin, x->who.jid, x->now);
-        if (err == 0)
-            err = eng__under_evaluate(e, x->now, x->who.jid, &res);
+            err = eng__under_pin(e, d.code, pin, x->who.jid, x->who.name, x->now, &res);
         struct msg_var v[] = {{"dealer_code", d.code},
                               {"how", eng__label(e, x->lang, pin > 0   ? "under_how_in"
                                                              : pin < 0 ? "under_how_out"

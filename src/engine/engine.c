@@ -50,12 +50,12 @@ void eng__forget(struct engine *e)
 }
 
 int engine_underperformers_evaluate(struct engine *e, int64_t now, const char *actor,
-                                    struct under_result *res)
+                                    int64_t slot, struct under_result *res)
 {
     eng__forget(e);
     int err = store_begin(e->store);
     if (err == 0) {
-        err = eng__under_evaluate(e, now, actor, res);
+        err = eng__under_evaluate(e, now, actor, slot, res);
         if (err == 0)
             err = store_commit(e->store);
         else

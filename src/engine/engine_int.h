@@ -85,11 +85,17 @@ char *eng__catalogue_text(struct engine *e, const char *lang);
 
 /* ---- underperformers.c ---- */
 
-int eng__under_evaluate(struct engine *e, int64_t now, const char *actor,
+/* Evaluates the group (current transaction) and records the evaluation; slot is the daily
+ * evaluate_at time a scheduled one is for, 0 on demand. `actor`: "schedule", "api" or a JID. */
+int eng__under_evaluate(struct engine *e, int64_t now, const char *actor, int64_t slot,
                         struct under_result *res);
-/* Pins a dealer in (1) or out (-1) of the group, or unpins it (0); evaluate afterwards. */
+/* Pins a dealer in (1) or out (-1) of the group, or unpins it (0), by `actor` (a JID; `who`
+ * the name to show, NULL: the JID), then evaluates (current transaction). Pinning in a dealer
+ * that is not listed makes it enter now, pinning out a listed one makes it leave now (with
+ * the messages, and the room's members synced after the commit); unpinned, its figures
+ * decide. DBOT_ERR_NOTFOUND for an unknown dealer. */
 int eng__under_pin(struct engine *e, const char *dealer, int pin, const char *actor,
-                   int64_t now);
+                   const char *who, int64_t now, struct under_result *res);
 
 /* ---- deadlines.c ---- */
 

@@ -1,6 +1,6 @@
 /*
- * satisfaction.c — the return visit: the customer's score on a closed complaint, and the
- * reopening a dissatisfied customer (score <= 2) causes.
+ * satisfaction.c — the return visit: the customer's score on a closed complaint (refused on
+ * one that is not closed), and the reopening a dissatisfied customer (score <= 2) causes.
  */
 #include "engine_int.h"
 
@@ -21,6 +21,10 @@ static int record(struct engine *e, int64_t id, int score, const char *comment, 
     int err = store_complaint_get(e->store, id, &c);
     if (err)
         return err;
+    if (c.state != STATE_CLOSED) { /* the return visit comes after closing */
+        complaint_cleanup(&c);
+        return DBOT_ERR_CONFLICT;
+    }
     err = store_satisfaction_set(e->store, id, score, comment, now);
     char detail[160];
     snprintf(detail, sizeof detail, "score %d%s%.120s", score, comment ? ": " : "",

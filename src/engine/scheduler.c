@@ -1,5 +1,6 @@
 /*
- * scheduler.c — one timer for the earliest due SLA event (see scheduler.h).
+ * scheduler.c — one timer for the earliest due SLA event and broadcast step, and one for the
+ * daily evaluation of the underperformers group (see scheduler.h).
  */
 #include "dealerbot/scheduler.h"
 
@@ -12,11 +13,14 @@
 #include "dealerbot/http.h"
 #include "dealerbot/log.h"
 #include "dealerbot/timeutil.h"
+#include "dealerbot/underperformers.h"
 
 #define MOD "scheduler"
 #define RETRY_US 1000000          /* after a store failure */
 #define ALARM_EVERY_S 600         /* the staff room hears of overdue events at most this often */
 #define POLL_US 5000000           /* look for events another process planned (complaint add) */
+#define DAILY_RETRY_US 60000000   /* the daily evaluation failed: again in a minute */
+#define DAILY_LATE_S 60           /* a daily evaluation later than this says so */
 
 struct scheduler {
     struct lws_context *ctx;
@@ -104,30 +108,55 @@ static void on_watch(lws_sorted_usec_list_t *sul)
     lws_sul_schedule(s->ctx, 0, &s->sul_watch, on_watch, SCHED_WATCH_US);
 }
 
-/* Microseconds until the next underperformers.evaluate_at (HH:MM, the configured zone). */
-static int64_t until_daily(const struct config *cfg)
+/* ---- the daily evaluation of the underperformers group ---- */
+
+static int32_t zone_offset(int64_t t, void *arg)
+{
+    (void)arg;
+    return timeutil_zone_offset(NULL, t);
+}
+
+/* underperformers.evaluate_at ("HH:MM", checked by the config) as seconds after midnight. */
+static int daily_at_s(const struct config *cfg)
 {
     int hh = 6, mm = 0;
     if (cfg->underperformers.evaluate_at)
         sscanf(cfg->underperformers.evaluate_at, "%d:%d", &hh, &mm);
-    int64_t now = timeutil_now();
-    int64_t local = now + timeutil_zone_offset(NULL, now);
-    int64_t day = local - ((local % 86400) + 86400) % 86400;
-    int64_t at = day + hh * 3600 + mm * 60;
-    if (at <= local)
-        at += 86400;
-    return (at - local) * 1000000;
+    return hh * 3600 + mm * 60;
 }
 
+/* Evaluates when the latest evaluate_at slot has not been evaluated yet (recorded with the
+ * evaluation, so a restart the same day does not repeat it, and one missed while the bot was
+ * down runs once, late, at start), then sleeps until the next slot. */
 static void on_daily(lws_sorted_usec_list_t *sul)
 {
     struct scheduler *s = lws_container_of(sul, struct scheduler, sul_daily);
-    struct under_result res;
-    if (engine_underperformers_evaluate(s->eng, timeutil_now(), "schedule", &res) == 0)
-        log_info(MOD, "underperformers evaluated: %d joined, %d left, %d listed", res.entered,
-                 res.left, res.listed);
-    lws_sul_schedule(s->ctx, 0, &s->sul_daily, on_daily,
-                     (lws_usec_t)until_daily(s->eng->cfg));
+    int at = daily_at_s(s->eng->cfg);
+    int64_t now = timeutil_now(), last = 0, slot = 0;
+    int err = store_under_last_slot(s->eng->store, &last);
+    if (err == 0 && under_daily_due(now, at, last, zone_offset, NULL, &slot)) {
+        char when[32];
+        rfc3339_format_local(slot, when, sizeof when);
+        if (last == 0)
+            log_info(MOD, "the underperformers have never been evaluated on schedule: "
+                          "evaluating now for %s", when);
+        else if (now - slot > DAILY_LATE_S)
+            log_info(MOD, "the underperformers evaluation due at %s did not run (the bot was "
+                          "down): evaluating now, late", when);
+        struct under_result res;
+        err = engine_underperformers_evaluate(s->eng, now, "schedule", slot, &res);
+        if (err == 0)
+            log_info(MOD, "underperformers evaluated (the %s evaluation): %d joined, %d left, "
+                          "%d listed", when, res.entered, res.left, res.listed);
+    }
+    int64_t delay = DAILY_RETRY_US;
+    if (err == 0) {
+        int64_t next = under_slot_after(now, at, zone_offset, NULL);
+        delay = next * 1000000 - timeutil_now_us();
+        if (delay < 0)
+            delay = 0;
+    }
+    lws_sul_schedule(s->ctx, 0, &s->sul_daily, on_daily, (lws_usec_t)delay);
 }
 
 int scheduler_start(struct lws_context *ctx, struct engine *eng, struct scheduler **out)
@@ -143,7 +172,7 @@ int scheduler_start(struct lws_context *ctx, struct engine *eng, struct schedule
                       "marked late", (long long)count);
     arm(s);
     lws_sul_schedule(ctx, 0, &s->sul_watch, on_watch, SCHED_WATCH_US);
-    lws_sul_schedule(ctx, 0, &s->sul_daily, on_daily, (lws_usec_t)until_daily(eng->cfg));
+    lws_sul_schedule(ctx, 0, &s->sul_daily, on_daily, 0); /* catches up at once if due */
     lws_sul_schedule(ctx, 0, &s->sul_poll, on_poll, POLL_US);
     *out = s;
     return 0;

@@ -129,44 +129,59 @@ static ssize_t row_of(const struct rows *x, const char *code)
     return -1;
 }
 
-/* Applies one dealer's new state: the row, the change log and the messages. */
-static int apply(struct engine *e, const struct scorecard *d, enum under_change ch,
+/* Applies one dealer's new state: the row, the change log, the messages, and (on a change)
+ * a note that the chat side must sync the group's members (added ones are invited). */
+static int apply(struct engine *e, const char *code, const char *name, enum under_change ch,
                  const struct under_state *next, const char *reasons, const char *actor,
                  int64_t now)
 {
-    struct under_row row = {.dealer = d->code, .since = next->since, .reasons = reasons,
+    struct under_row row = {.dealer = code, .since = next->since, .reasons = reasons,
                             .pinned = next->pinned, .under_since = next->under_since};
     int err;
     if (next->listed || next->pinned)
         err = store_under_put(e->store, &row);
     else
-        err = store_under_delete(e->store, d->code);
+        err = store_under_delete(e->store, code);
     if (err || ch == UC_NONE)
         return err;
     const char *what = ch == UC_ENTER ? "enter" : "leave";
-    if ((err = store_under_log(e->store, d->code, what, reasons, actor, now)) != 0)
+    if ((err = store_under_log(e->store, code, what, reasons, actor, now)) != 0)
         return err;
-    log_info(MOD, "%s %s the group%s%s", d->code, ch == UC_ENTER ? "joins" : "leaves",
+    log_info(MOD, "%s %s the group%s%s", code, ch == UC_ENTER ? "joins" : "leaves",
              reasons[0] ? ": " : "", reasons);
     e->rooms_changed = true;
     if (!e->msgs)
         return 0;
     const char *lang = e->cfg->language;
     char room[DEALER_ROOM_MAX];
-    struct msg_var v[] = {{"dealer_code", d->code},
-                          {"dealer_name", d->name},
+    struct msg_var v[] = {{"dealer_code", code},
+                          {"dealer_name", name},
                           {"reasons", reasons},
                           {"room", e->cfg->chat.underperformers_room}};
     err = eng__say(e, 0, true, e->cfg->chat.underperformers_room, lang,
                    ch == UC_ENTER ? "under_enter_room" : "under_leave_room", v, 4, "notice", now);
     if (err == 0)
-        err = eng__say(e, 0, true, dealer_room_name(d->code, room, sizeof room), lang,
+        err = eng__say(e, 0, true, dealer_room_name(code, room, sizeof room), lang,
                        ch == UC_ENTER ? "under_enter_dealer" : "under_leave_dealer", v, 4,
                        "notice", now);
     return err;
 }
 
-int eng__under_evaluate(struct engine *e, int64_t now, const char *actor,
+/* Why a dealer leaves by its figures: back under every threshold since `from`, for at least
+ * exit_after. */
+static void left_text(struct engine *e, const char *lang, int64_t from,
+                      const struct under_rules *r, char *buf, size_t len)
+{
+    char since[ENG_TIME_MAX], period[48];
+    eng__when(from, NULL, since, sizeof since);
+    eng__span(lang, r->exit_after_s, period, sizeof period);
+    struct msg_var v[] = {{"since", since}, {"period", period}};
+    char *t = eng__text(e, lang, "under_reason_left", v, 2);
+    snprintf(buf, len, "%s", t ? t : "");
+    free(t);
+}
+
+int eng__under_evaluate(struct engine *e, int64_t now, const char *actor, int64_t slot,
                         struct under_result *res)
 {
     memset(res, 0, sizeof *res);
@@ -178,6 +193,7 @@ int eng__under_evaluate(struct engine *e, int64_t now, const char *actor,
     struct rows rows = {0};
     err = store_under_all(e->store, keep_row, &rows);
     struct under_rules r = rules_of(e->cfg);
+    const char *lang = e->cfg->language;
     for (size_t i = 0; err == 0 && i < set.n; i++) {
         const struct scorecard *d = &set.dealers[i];
         ssize_t k = row_of(&rows, d->code);
@@ -186,41 +202,81 @@ int eng__under_evaluate(struct engine *e, int64_t now, const char *actor,
         struct under_state next;
         enum under_change ch = under_next(&cur, why, now, &r, &next);
         char reasons[REASONS_MAX];
-        reasons_text(e, e->cfg->language, why, d, &set.network, &r, reasons, sizeof reasons);
+        reasons_text(e, lang, why, d, &set.network, &r, reasons, sizeof reasons);
+        if (ch == UC_LEAVE)
+            left_text(e, lang, cur.under_since ? cur.under_since : now, &r, reasons,
+                      sizeof reasons);
         /* a listed dealer keeps the reasons it entered with while it counts down to leave */
-        if (!why && k >= 0 && next.listed)
+        else if (!why && k >= 0 && next.listed)
             snprintf(reasons, sizeof reasons, "%s", rows.reasons[k]);
-        bool same = k >= 0 && ch == UC_NONE && cur.listed == next.listed &&
+        bool keep = next.listed || next.pinned;
+        bool same = k >= 0 && keep && ch == UC_NONE && cur.listed == next.listed &&
                     cur.under_since == next.under_since && cur.pinned == next.pinned &&
                     strcmp(rows.reasons[k], reasons) == 0;
-        if (!same && (next.listed || next.pinned || k >= 0))
-            err = apply(e, d, ch, &next, reasons, actor, now);
+        if (!same && (keep || k >= 0))
+            err = apply(e, d->code, d->name, ch, &next, reasons, actor, now);
         res->entered += ch == UC_ENTER;
         res->left += ch == UC_LEAVE;
         res->listed += next.listed;
     }
+    if (err == 0)
+        err = store_under_evaluated(e->store, now, actor, slot, res->entered, res->left,
+                                    res->listed);
     rows_free(&rows);
     scorecard_set_cleanup(&set);
     return err;
 }
 
 int eng__under_pin(struct engine *e, const char *dealer, int pin, const char *actor,
-                   int64_t now)
+                   const char *who, int64_t now, struct under_result *res)
 {
+    struct dealer d = {0};
     struct rows rows = {0};
-    int err = store_under_all(e->store, keep_row, &rows);
-    ssize_t k = err ? -1 : row_of(&rows, dealer);
-    struct under_row row = {.dealer = dealer, .pinned = pin};
-    if (k >= 0) {
-        row.since = rows.st[k].since;
-        row.reasons = rows.reasons[k];
-        row.under_since = rows.st[k].under_since;
+    int err = store_dealer_get(e->store, dealer, &d);
+    if (err == 0)
+        err = store_under_all(e->store, keep_row, &rows);
+    if (err)
+        goto out;
+    ssize_t k = row_of(&rows, d.code);
+    struct under_state cur = k >= 0 ? rows.st[k] : (struct under_state){0};
+    const char *kept = k >= 0 ? rows.reasons[k] : "";
+    const char *lang = e->cfg->language;
+    struct msg_var wv[] = {{"who", who && who[0] ? who : actor}};
+    char *note = eng__text(e, lang, pin > 0 ? "under_reason_pin_in" : pin < 0
+                                                 ? "under_reason_pin_out"
+                                                 : "under_reason_unpin", wv, 1);
+    if (!note) {
+        err = DBOT_ERR_NOMEM;
+        goto out;
     }
+    err = store_under_log(e->store, d.code, pin > 0 ? "pin_in" : pin < 0 ? "pin_out" : "unpin",
+                          note, actor, now);
+    struct under_state next;
+    enum under_change ch = UC_NONE;
+    if (err == 0 && pin != 0) {
+        /* pinned in: enters now if it was not listed; pinned out: leaves now if it was */
+        struct under_rules r = rules_of(e->cfg);
+        cur.pinned = pin;
+        ch = under_next(&cur, 0, now, &r, &next);
+        err = apply(e, d.code, d.name, ch, &next, ch != UC_NONE ? note : pin > 0 ? kept : "",
+                    actor, now);
+    } else if (err == 0 && cur.pinned != 0) {
+        /* unpinned: a pinned-out dealer is not listed (its row goes); one pinned in stays
+         * listed; the evaluation then goes by the figures */
+        next = cur;
+        next.pinned = 0;
+        err = apply(e, d.code, d.name, UC_NONE, &next, kept, actor, now);
+    }
+    free(note);
     if (err == 0)
-        err = store_under_put(e->store, &row);
-    if (err == 0)
-        err = store_under_log(e->store, dealer, pin > 0 ? "pin_in" : pin < 0 ? "pin_out" : "unpin",
-                              "", actor, now);
+        err = eng__under_evaluate(e, now, actor, 0, res);
+    if (err == 0) {
+        /* the pin's own change counts in what the command reports */
+        res->entered += ch == UC_ENTER;
+        res->left += ch == UC_LEAVE;
+    }
+out:
     rows_free(&rows);
+    dealer_cleanup(&d);
     return err;
 }

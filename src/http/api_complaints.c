@@ -345,12 +345,20 @@ void http__satisfaction_post(struct conn *c)
         http__respond_error(c, 404, "no such complaint: %s", c->arg);
         return;
     }
+    struct complaint cm;
+    if (rc == DBOT_ERR_CONFLICT && store_complaint_get(conn_store(c), id, &cm) == 0) {
+        char cid[32];
+        complaint_id_format(id, cid, sizeof cid);
+        http__respond_error(c, 409, "%s is not closed (state %s)", cid,
+                            complaint_state_name(cm.state));
+        complaint_cleanup(&cm);
+        return;
+    }
     if (rc) {
         http__respond_error(c, 500, "could not record the return visit of %s: %s", c->arg,
                             dbot_strerror(rc));
         return;
     }
-    struct complaint cm;
     if ((rc = store_complaint_get(conn_store(c), id, &cm)) != 0) {
         http__respond_error(c, 500, "could not read %s: %s", c->arg, dbot_strerror(rc));
         return;

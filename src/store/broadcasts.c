@@ -4,6 +4,7 @@
  */
 #include "store/store_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -339,4 +340,79 @@ int store_under_log(struct store *st, const char *dealer, const char *change,
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     return rc == SQLITE_DONE ? 0 : store__err(st, rc, "underperformer log");
+}
+
+int store_under_changes(struct store *st, int limit, store_under_change_fn fn, void *arg)
+{
+    sqlite3_stmt *s = store__stmt(st, SQL_UNDER_CHANGES);
+    if (!s)
+        return DBOT_ERR_DB;
+    sqlite3_bind_int(s, 1, limit);
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct under_change_row r = {
+            .id = sqlite3_column_int64(s, 0),
+            .dealer = (const char *)sqlite3_column_text(s, 1),
+            .at = col_time(s, 2),
+            .change = (const char *)sqlite3_column_text(s, 3),
+            .reasons = (const char *)sqlite3_column_text(s, 4),
+            .actor = (const char *)sqlite3_column_text(s, 5),
+        };
+        if (!r.reasons)
+            r.reasons = "";
+        if ((ret = fn(&r, arg)) != 0)
+            break;
+    }
+    if (!ret && rc != SQLITE_DONE)
+        ret = store__err(st, rc, "underperformer changes");
+    sqlite3_reset(s);
+    return ret;
+}
+
+int store_under_evaluated(struct store *st, int64_t at, const char *actor, int64_t slot,
+                          int entered, int left, int listed)
+{
+    sqlite3_stmt *s = store__stmt(st, SQL_UNDER_EVALUATED);
+    if (!s)
+        return DBOT_ERR_DB;
+    sqlite3_bind_int64(s, 1, at);
+    store__bind_text(s, 2, actor);
+    bind_time_or_null(s, 3, slot);
+    sqlite3_bind_int(s, 4, entered);
+    sqlite3_bind_int(s, 5, left);
+    sqlite3_bind_int(s, 6, listed);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : store__err(st, rc, "underperformer evaluation");
+}
+
+int store_under_last_slot(struct store *st, int64_t *slot)
+{
+    sqlite3_stmt *s = store__stmt(st, SQL_UNDER_LAST_SLOT);
+    if (!s)
+        return DBOT_ERR_DB;
+    int rc = sqlite3_step(s);
+    int64_t v = rc == SQLITE_ROW ? col_time(s, 0) : 0;
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW)
+        return store__err(st, rc, "underperformer last slot");
+    *slot = v;
+    return 0;
+}
+
+int store_under_last_evaluation(struct store *st, int64_t *at, char *actor, size_t len)
+{
+    sqlite3_stmt *s = store__stmt(st, SQL_UNDER_LAST_EVAL);
+    if (!s)
+        return DBOT_ERR_DB;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *at = col_time(s, 0);
+        const char *a = (const char *)sqlite3_column_text(s, 1);
+        snprintf(actor, len, "%s", a ? a : "");
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_DONE)
+        return DBOT_ERR_NOTFOUND;
+    return rc == SQLITE_ROW ? 0 : store__err(st, rc, "underperformer last evaluation");
 }

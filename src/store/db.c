@@ -204,6 +204,19 @@ static const char *const migrations[] = {
     /* 8: a dealer's people are looked up in any case (reminders, escalations, room sync): the
      * index must use the same collation or every look-up scans the table */
     "CREATE INDEX people_dealer_nocase ON people(dealer_code COLLATE NOCASE);",
+
+    /* 9: every evaluation of the underperformers group with what it did; a scheduled one
+     * names the daily evaluate_at slot it was for, so that a restart neither repeats a day's
+     * evaluation nor skips one missed while the bot was down */
+    "CREATE TABLE underperformer_evaluations ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  slot INTEGER,"
+    "  entered INTEGER NOT NULL,"
+    "  left INTEGER NOT NULL,"
+    "  listed INTEGER NOT NULL);"
+    "CREATE INDEX underperformer_evaluations_slot ON underperformer_evaluations(slot);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -385,6 +398,15 @@ static const char *const sql_text[SQL__COUNT] = {
     [SQL_UNDER_LOG] =
         "INSERT INTO underperformer_changes (dealer_code, at, change, reasons, actor)"
         " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [SQL_UNDER_CHANGES] =
+        "SELECT id, dealer_code, at, change, reasons, actor FROM underperformer_changes"
+        " ORDER BY id DESC LIMIT ?1",
+    [SQL_UNDER_EVALUATED] =
+        "INSERT INTO underperformer_evaluations (at, actor, slot, entered, left, listed)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [SQL_UNDER_LAST_SLOT] = "SELECT max(slot) FROM underperformer_evaluations",
+    [SQL_UNDER_LAST_EVAL] =
+        "SELECT at, actor FROM underperformer_evaluations ORDER BY id DESC LIMIT 1",
     [SQL_UNDER_EACH] =
         "SELECT dealer_code, since, reasons, pinned FROM underperformers"
         " WHERE since > 0 AND pinned IS NOT 'out' ORDER BY dealer_code",

@@ -42,13 +42,16 @@ def file(b, ext, dealer, received_at):
 
 def set_times(b, cid, **offsets):
     """Sets ack_at / solution_at / closed_at to received_at + the given seconds, as the chat
-    lifecycle would have."""
+    lifecycle would have (closed_at also makes the state "closed")."""
     con = sqlite3.connect(os.path.join(b.dir, "dealerbot.db"), timeout=10)
     try:
         with con:
             for col, off in offsets.items():
                 con.execute("UPDATE complaints SET %s = received_at + ? WHERE id = ?" % col,
                             (off, int(cid[2:])))
+            if "closed_at" in offsets:
+                con.execute("UPDATE complaints SET state = 'closed' WHERE id = ?",
+                            (int(cid[2:]),))
     finally:
         con.close()
 
@@ -67,7 +70,7 @@ def fixture(b):
     file(b, "SC-5", "D002", now - 100 * D)
     set_times(b, c1, ack_at=2 * H, solution_at=D, closed_at=5 * D)
     set_times(b, c2, ack_at=20 * H)
-    r = b.post("/api/v1/complaints/%s/satisfaction" % c1, {"score": 5})
+    r = b.post("/api/v1/complaints/%s/satisfaction" % c1, {"score": 5})   # closed: recorded
     eq(r.status, 200, "satisfaction")
     return now
 
