@@ -217,6 +217,13 @@ static const char *const migrations[] = {
     "  left INTEGER NOT NULL,"
     "  listed INTEGER NOT NULL);"
     "CREATE INDEX underperformer_evaluations_slot ON underperformer_evaluations(slot);",
+
+    /* 10: the scorecards read a window's complaints from an index that holds every column
+     * they sum, in received_at order: a third of the bytes of the table's rows, and no
+     * search for the window's id range first */
+    "CREATE INDEX complaints_window ON complaints(received_at, dealer_code, state, ack_due,"
+    " ack_at, solution_due, solution_at, close_due, closed_at, reopened, rejected,"
+    " satisfaction);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -447,26 +454,15 @@ static const char *const sql_text[SQL__COUNT] = {
         "SELECT count(*) FILTER (WHERE state <> 'delivered'),"
         " count(*) FILTER (WHERE state = 'delivered') FROM outbox",
     [SQL_INBOX_RECORD] = "INSERT OR IGNORE INTO inbox (platform_id, received_at) VALUES (?1, ?2)",
-    /* scorecards.c: a read snapshot (ended with SQL_COMMIT); the id range of the complaints
-     * received in [?1, ?2), found on the covering (category, received_at) index one category
-     * at a time (the recursive part visits each distinct category with one index seek); the
-     * window's rows, read in id order within that range and summed by scorecards.c's own
-     * aggregate function (?5 is its bound struct); the ledger entries of the window. */
+    /* scorecards.c: a read snapshot (ended with SQL_COMMIT); the window's rows [?1, ?2),
+     * read from the covering complaints_window index and summed by scorecards.c's own
+     * aggregate function (?3 is its bound struct); the ledger entries of the window. */
     [SQL_SCORECARD_BEGIN] = "BEGIN",
-    [SQL_SCORECARD_RANGE] =
-        "WITH RECURSIVE cats(c) AS (SELECT min(category) FROM complaints"
-        " UNION ALL SELECT (SELECT min(category) FROM complaints WHERE category > cats.c)"
-        " FROM cats WHERE cats.c IS NOT NULL)"
-        " SELECT min(complaints.id), max(complaints.id)"
-        " FROM cats JOIN complaints INDEXED BY complaints_category"
-        " ON complaints.category = cats.c"
-        " AND complaints.received_at >= ?1 AND complaints.received_at < ?2",
     [SQL_SCORECARD_ROWS] =
-        "SELECT dbot_scorecard_add(?5, dealer_code, received_at, ack_due, ack_at,"
+        "SELECT dbot_scorecard_add(?3, dealer_code, received_at, ack_due, ack_at,"
         " solution_due, solution_at, close_due, closed_at, reopened, rejected, satisfaction)"
-        " FROM complaints"
-        " WHERE id BETWEEN ?3 AND ?4 AND received_at >= ?1 AND received_at < ?2"
-        " AND state <> 'cancelled'",
+        " FROM complaints INDEXED BY complaints_window"
+        " WHERE received_at >= ?1 AND received_at < ?2 AND state <> 'cancelled'",
     [SQL_SCORECARD_PENALTIES] =
         "SELECT dealer_code, points FROM penalties WHERE at >= ?1 AND at < ?2",
 };

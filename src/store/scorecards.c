@@ -6,12 +6,12 @@
  * How the pass is made, and why. A per-dealer aggregate written as SQL is a GROUP BY, and
  * SQLite has no hash aggregate: it either sorts the window's rows (a million rows: ~2 s on
  * the bench machine) or walks the (dealer_code, received_at) index and looks every row up
- * in the table in random order (~5 s). Instead the window's rows are read once, in table
- * order, by one SELECT whose aggregate is a C function of ours (dbot_scorecard_add, below)
- * that adds each row to its dealer through a hash of the codes. The rows are still found
- * through an index: the covering (category, received_at) index gives the smallest and
- * largest id received in the window (one category at a time), and only that id range of the
- * table is read, so the cost follows the window, not the history.
+ * in the table in random order (~5 s). Instead the window's rows are read once, by one
+ * SELECT whose aggregate is a C function of ours (dbot_scorecard_add, below) that adds each
+ * row to its dealer through a hash of the codes. The rows come from the covering
+ * complaints_window index (received_at first, then every column the pass sums), so the cost
+ * follows the window, not the history, and the scan reads the index's narrow entries instead
+ * of the table's wide rows (summaries, details, customers).
  *
  * The per-row work is kept to a few cache lines: the hash is a small array of (index, hash)
  * pairs, and everything a row adds to sits in one struct acc per dealer with the code copied
@@ -184,34 +184,6 @@ static int push(struct build *b, struct durations *d, int64_t secs)
     return 0;
 }
 
-static bool col_null(sqlite3_stmt *s, int col)
-{
-    return sqlite3_column_type(s, col) == SQLITE_NULL;
-}
-
-/* The id range that holds every complaint received in [from, to): 0 and *lo, *hi, or
- * DBOT_ERR_NOTFOUND when there is none. */
-static int window_ids(struct store *st, int64_t from, int64_t to, int64_t *lo, int64_t *hi)
-{
-    sqlite3_stmt *s = store__stmt(st, SQL_SCORECARD_RANGE);
-    if (!s)
-        return DBOT_ERR_DB;
-    sqlite3_bind_int64(s, 1, from);
-    sqlite3_bind_int64(s, 2, to);
-    int rc = sqlite3_step(s);
-    int err = 0;
-    if (rc != SQLITE_ROW)
-        err = store__err(st, rc, "scorecard range");
-    else if (col_null(s, 0))
-        err = DBOT_ERR_NOTFOUND;
-    else {
-        *lo = sqlite3_column_int64(s, 0);
-        *hi = sqlite3_column_int64(s, 1);
-    }
-    sqlite3_reset(s);
-    return err;
-}
-
 /*
  * The rows are summed by an aggregate function of our own, dbot_scorecard_add(build, columns
  * of one complaint), that SQLite calls from inside its scan: a row then never leaves the
@@ -331,20 +303,15 @@ static int ensure_function(struct store *st)
 
 static int read_complaints(struct store *st, struct build *b, int64_t from, int64_t to)
 {
-    int64_t lo = 0, hi = -1;
-    int err = window_ids(st, from, to, &lo, &hi);
+    int err = ensure_function(st);
     if (err)
-        return err == DBOT_ERR_NOTFOUND ? 0 : err;
-    if ((err = ensure_function(st)) != 0)
         return err;
     sqlite3_stmt *s = store__stmt(st, SQL_SCORECARD_ROWS);
     if (!s)
         return DBOT_ERR_DB;
     sqlite3_bind_int64(s, 1, from);
     sqlite3_bind_int64(s, 2, to);
-    sqlite3_bind_int64(s, 3, lo);
-    sqlite3_bind_int64(s, 4, hi);
-    sqlite3_bind_pointer(s, 5, b, BUILD_PTR_TYPE, NULL);
+    sqlite3_bind_pointer(s, 3, b, BUILD_PTR_TYPE, NULL);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
         rc = sqlite3_step(s);
