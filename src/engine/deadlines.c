@@ -304,11 +304,11 @@ int eng__fire_sla(struct engine *e, const struct sla_row *row, int64_t now, bool
     err = f.err;
     if (err == 0) {
         char detail[160];
-        snprintf(detail, sizeof detail, "%s %s%s%s%s", sla_milestone_name(row->milestone),
-                 row->kind == SLA_ESCALATE ? "level " : "",
-                 row->kind == SLA_ESCALATE ? f.level : "",
-                 row->kind == SLA_ESCALATE ? " to " : "",
-                 row->kind == SLA_ESCALATE ? row->notify : "");
+        if (row->kind == SLA_ESCALATE)
+            snprintf(detail, sizeof detail, "%s level %s to %s",
+                     sla_milestone_name(row->milestone), f.level, row->notify);
+        else
+            snprintf(detail, sizeof detail, "%s", sla_milestone_name(row->milestone));
         if (late)
             strncat(detail, " (late)", sizeof detail - strlen(detail) - 1);
         err = store_timeline_add(e->store, c.id, now, "bot", sla_kind_name(row->kind), detail,
