@@ -208,6 +208,105 @@ def test_quiet_hours_hold_reminders_not_escalations(t):
        ["breach", "escalate"], "breach and escalation keep their time")
 
 
+def to_report(p, b, client, cid, report="原因：漆面运输划伤 措施：重新喷漆 预防：运输加装保护膜"):
+    """/ack, /plan and /close at once: the report is under review when this returns."""
+    room = p.room(ROOM)
+    client.send_groupchat(room, "/ack " + cid)
+    wait_state(b, cid, "acknowledged")
+    client.send_groupchat(room, "/plan %s 重新喷漆" % cid)
+    wait_state(b, cid, "solution_agreed")
+    client.send_groupchat(room, "/close %s %s" % (cid, report))
+    wait_state(b, cid, "report_submitted")
+
+
+def test_reject_after_close_deadline_fires_it_late_and_reopen_keeps_the_terms(t):
+    # The close deadline passes while the report is under review: nothing is said then (the
+    # wait is the brand's), but the rejection hands the deadline back to the dealer, and its
+    # breach, penalty points and escalations fire at once, marked late (more than 5 s after
+    # their time), once each.
+    ladder = ('( { after = "0s"; notify = "dealer_managers"; },'
+              ' { after = "1s"; notify = "supervisors"; } )')
+    terms = sla_conf(ack="8s", solution="8s", close="8s", remind='["3s"]', ladder=ladder)
+    p, b = setup(t, terms, 'penalties = { close_points = 3; };')
+    wang = person(p, "wang", ROOM)
+    liu = person(p, "liu", "brand-service")
+    in_room = from_bot_in(p.room(ROOM))
+    staff_room = from_bot_in(p.room("brand-service"))
+    cid = file_complaint(b, "rej-1")
+    due = deadline(b, cid, "close")
+    to_report(p, b, wang, cid)
+    check(time.time() < due - 3.5, "the report is in before the close reminder is due")
+
+    # Under review past the deadline and past level 2: silence.
+    quiet = arrivals(wang, lambda m: cid in m.body and m.body.startswith(
+        (prefix("remind_room"), prefix("breach_room"), prefix("remind_dm"),
+         prefix("escalate_dm"))), time.time(), due + 7.5 - time.time())
+    eq([m.body for _, m in quiet], [], "nothing while the report is under review")
+    liu.send_groupchat(p.room("brand-service"), "/驳回 %s 预防措施不具体" % cid)
+    wait_state(b, cid, "solution_agreed")
+    rejected_at = time.time()
+
+    breach = wang.wait_for_message(both(in_room, starts("breach_room", id=cid)), 5)
+    check(time.time() - rejected_at < 2.0, "the breach comes with the rejection")
+    check(ZH["late_mark"] in breach.body and "3" in breach.body, breach.body)
+    lv1 = wang.wait_for_message(both(from_bot_direct, starts("escalate_dm", level=1)), 5)
+    lv2 = liu.wait_for_message(both(from_bot_direct, starts("escalate_dm", level=2)), 5)
+    for m in (lv1, lv2):
+        check(cid in m.body and ZH["late_mark"] in m.body, m.body)
+    for level in (1, 2):
+        liu.wait_for_message(both(staff_room, starts("escalate_staff", level=level)), 5)
+    liu.send_chat(BOT, "/penalties SH001")
+    body = liu.wait_for_message(both(from_bot_direct, starts("penalties_head",
+                                                             dealer_code="SH001")), 5).body
+    check("SLA-CLOSE" in body and "3" in body, body)
+    # once: nothing more comes, and the timeline has each once, late; the close reminder the
+    # review held is not sent after its deadline
+    wang.no_message(both(in_room, lambda m: cid in m.body and m.body.startswith(
+        (prefix("breach_room"), prefix("remind_room")))), within=1.5)
+    timeline = b.get("/api/v1/complaints/" + cid).json["timeline"]
+    sla = [(e["kind"], e["detail"]) for e in timeline
+           if e["kind"] in ("remind", "breach", "escalate")]
+    eq(sla, [("breach", "close (late)"), ("escalate", "close level 1 to dealer_managers (late)"),
+             ("escalate", "close level 2 to supervisors (late)")], "the close events fired")
+
+    # The terms stay the complaint's: the config is edited (longer close, other reminder,
+    # another ladder) and the bot restarted; a reopen plans the close clock from the terms
+    # the complaint was filed under.
+    to_report_again = "/close %s 原因：漆面运输划伤 措施：重新喷漆 预防：运输前逐车检查" % cid
+    wang.send_groupchat(p.room(ROOM), to_report_again)
+    wait_state(b, cid, "report_submitted")
+    liu.send_groupchat(p.room("brand-service"), "/approve " + cid)
+    wait_state(b, cid, "closed")
+    b.stop()
+    with open(b.conf, encoding="utf-8") as f:
+        conf = f.read()
+    edited = sla_conf(ack="8s", solution="8s", close="30s", remind='["10s"]',
+                      ladder='( { after = "1s"; notify = "admins"; } )')
+    check(terms in conf, "the test's SLA settings are in the config file")
+    with open(b.conf, "w", encoding="utf-8") as f:
+        f.write(conf.replace(terms, edited))
+    b.start()
+    b.wait_log("session ready", count=2)
+    boss = person(p, "boss")
+    liu.send_groupchat(p.room("brand-service"), "/reopen %s 客户回访不满意" % cid)
+    wait_state(b, cid, "acknowledged")
+    reopened_at = time.time()
+    close = deadline(b, cid, "close")
+    check(abs(close - (reopened_at + 8)) <= 1.5,
+          "the new close deadline is 8 s (the terms) after the reopen: %.2f s"
+          % (close - reopened_at))
+    check(close > due + 5, "later than the old one")
+    m = wang.wait_for_message(both(in_room, starts("remind_room", id=cid)), 10)
+    got = time.time()
+    check(ZH["milestone_close"] in m.body, m.body)
+    check(abs(got - (close - 3)) <= 1.0, "close reminder %.2f s off its time" % (got - (close - 3)))
+    lv1 = wang.wait_for_message(both(from_bot_direct, starts("escalate_dm", level=1)), 8)
+    check(cid in lv1.body and abs(time.time() - close) <= 1.5, "level 1 to the managers on time")
+    lv2 = liu.wait_for_message(both(from_bot_direct, starts("escalate_dm", level=2)), 5)
+    check(cid in lv2.body and ZH["late_mark"] not in lv2.body, lv2.body)
+    boss.no_message(from_bot_direct, within=0.5)
+
+
 def test_catalogue_penalties_in_chat(t):
     catalogue = os.path.join(dbot.SOURCE_DIR, "config", "demo", "penalties.csv")
     p, b = setup(t, sla_conf(ack="1h", solution="2h", close="3h"),
