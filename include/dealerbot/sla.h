@@ -33,7 +33,8 @@ struct calendar {
     int n_holidays;
 };
 
-/* Quiet hours: reminders falling inside are held until they end (escalations are not). */
+/* Quiet hours: reminders falling inside are held until they end, and dropped when that is at
+ * or after their deadline (sla_plan); breaches and escalations are not held. */
 struct quiet_hours {
     bool on;
     int32_t start_s, end_s;            /* local; start_s > end_s wraps midnight (22:00-08:00) */
