@@ -9,6 +9,7 @@ so that each file stays well inside the harness's time limit.
 
 import math
 import os
+import sqlite3
 import sys
 import time
 
@@ -54,6 +55,42 @@ def test_quiet_hours_hold_a_reminder_until_they_end(t):
     wang.wait_for_message(both(from_bot_direct, starts("remind_dm", id=cid)), 3)
     kinds = [e["kind"] for e in b.get("/api/v1/complaints/" + cid).json["timeline"]]
     eq(kinds.count("remind"), 1, "reminded once (the ack reminder)")
+
+
+def test_watchdog_reports_an_event_that_cannot_fire(t):
+    # What the watchdog guards: at start everything overdue fires (test_sla.py), and a timer
+    # another process did not kick is found by the scheduler's 5 s look; what stays overdue
+    # is an event the scheduler takes but cannot fire, every time it tries. Here that is a
+    # reminder of a complaint whose dealer row is gone (planted with foreign keys off, as a
+    # hand edit or a broken restore would leave it). Each wake-up's transaction fails and is
+    # rolled back; the watchdog (every 30 s) says so in the log, /metrics and the staff room.
+    p, b = setup(t, sla_conf(ack="1h", solution="2h", close="3h"))
+    liu = person(p, "liu", "brand-service")
+    b.stop()
+    due = int(time.time()) - 120
+    con = sqlite3.connect(os.path.join(b.dir, "dealerbot.db"))
+    con.execute("PRAGMA foreign_keys = OFF")
+    cur = con.execute(
+        "INSERT INTO complaints (external_id, dealer_code, category, priority, policy,"
+        " customer_name, customer_phone, summary, received_at, created_at, updated_at, state,"
+        " ack_due, solution_due, close_due) VALUES ('ghost-1', 'GONE', 'paint', 'normal',"
+        " 'default', '张三', '13800000000', '漆面划伤', ?1, ?1, ?1, 'notified', ?2, ?3, ?4)",
+        (due - 3600, due + 60, due + 3600, due + 7200))
+    con.execute("INSERT INTO sla_events (complaint_id, milestone, kind, level, due_at)"
+                " VALUES (?, 'ack', 'remind', 0, ?)", (cur.lastrowid, due))
+    con.commit()
+    con.close()
+    b.start()
+    b.wait_log("1 SLA event(s) came due while the bot was down")
+    b.wait_log("SLA events not fired")
+    line = "1 SLA event(s) more than 60 s overdue and not fired (oldest due %s)" % \
+        time.strftime("%Y-%m-%dT%H:%M:%S+08:00", time.gmtime(due + ZONE))
+    b.wait_log(line, timeout=40)
+    eq(b.metrics().get("dealerbot_sla_overdue_unfired"), 1.0, "the watchdog's gauge")
+    oldest = time.strftime("%Y-%m-%d %H:%M", time.gmtime(due + ZONE))
+    m = liu.wait_for_message(both(from_bot_in(p.room("brand-service")),
+                                  starts("watchdog_staff", count=1)), 10)
+    check(oldest in m.body, "the alarm names the oldest due time %s: %s" % (oldest, m.body))
 
 
 if __name__ == "__main__":
