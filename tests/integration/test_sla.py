@@ -73,9 +73,16 @@ def both(a, b):
     return lambda m: a(m) and b(m)
 
 
+def wall(m):
+    """The wall-clock time a message was read off the socket (exact while its client is the
+    one being waited on)."""
+    return time.time() - (time.monotonic() - m.time)
+
+
 def test_reminder_on_time_in_room_and_to_managers(t):
     p, b = setup(t, sla_conf(ack="6s", remind='["3s"]'))
-    wang = person(p, "wang", ROOM)          # manager: the reminder's direct message is his
+    wang = person(p, "wang", ROOM)          # manager: before /ack the direct reminder is his
+    li = person(p, "li")                    # agent of the same dealer: not before /ack
     cid = file_complaint(b, "rem-1")
     due = deadline(b, cid, "ack")
     m = wang.wait_for_message(both(from_bot_in(p.room(ROOM)),
@@ -84,7 +91,10 @@ def test_reminder_on_time_in_room_and_to_managers(t):
     check(abs(got - (due - 3)) <= 1.0, "room reminder %.2f s off its time" % (got - (due - 3)))
     check(ZH["milestone_ack"] in m.body, m.body)
     d = wang.wait_for_message(both(from_bot_direct, starts("remind_dm", id=cid)), 5)
-    check(cid in d.body, d.body)
+    check(abs(wall(d) - (due - 3)) <= 1.0,
+          "direct reminder %.2f s off its time" % (wall(d) - (due - 3)))
+    check(ZH["milestone_ack"] in d.body, d.body)
+    li.no_message(both(from_bot_direct, starts("remind_dm", id=cid)), within=1.0)
 
 
 def test_escalation_ladder_and_penalty_points(t):
@@ -125,19 +135,34 @@ def test_escalation_ladder_and_penalty_points(t):
 
 def test_ack_stops_ack_reminders_not_solution_ones(t):
     p, b = setup(t, sla_conf(ack="5s", solution="9s", remind='["3s"]'))
-    wang = person(p, "wang", ROOM)
+    wang = person(p, "wang", ROOM)          # manager
+    li = person(p, "li", ROOM)              # agent: acknowledges, so the owner
     cid = file_complaint(b, "stop-1")
-    wang.send_groupchat(p.room(ROOM), "/ack " + cid)
+    li.send_chat(BOT, "/ack " + cid)
     wait_state(b, cid, "acknowledged")
+    eq(b.get("/api/v1/complaints/" + cid).json["owner"], "li@localhost", "the owner")
     sol_due = deadline(b, cid, "solution")
-    got = arrivals(wang, both(from_bot_in(p.room(ROOM)), lambda m: cid in m.body and (
-        m.body.startswith(prefix("remind_room")) or m.body.startswith(prefix("breach_room")))),
-        time.time(), sol_due - time.time() - 1)
-    eq(len(got), 1, "only the solution reminder: %r" % [m.body for _, m in got])
-    check(ZH["milestone_solution"] in got[0][1].body, got[0][1].body)
-    check(abs(got[0][0] - (sol_due - 3)) <= 1.0, "solution reminder on time")
-    # the owner, not the managers, gets the direct reminder now: wang acked, so it is wang
-    wang.wait_for_message(both(from_bot_direct, starts("remind_dm", id=cid)), 3)
+    room = from_bot_in(p.room(ROOM))
+
+    def sla_message(m):
+        if cid not in m.body:
+            return False
+        if room(m):
+            return m.body.startswith((prefix("remind_room"), prefix("breach_room")))
+        return from_bot_direct(m) and m.body.startswith(prefix("remind_dm"))
+
+    got = arrivals(li, sla_message, time.time(), sol_due - time.time() - 1)
+    in_room = [(w, m) for w, m in got if room(m)]
+    eq(len(in_room), 1, "only the solution reminder: %r" % [m.body for _, m in in_room])
+    check(ZH["milestone_solution"] in in_room[0][1].body, in_room[0][1].body)
+    check(abs(in_room[0][0] - (sol_due - 3)) <= 1.0, "solution reminder on time")
+    # the owner, not the managers, gets the direct reminder now, at its offset too
+    dms = [(w, m) for w, m in got if from_bot_direct(m)]
+    eq(len(dms), 1, "one direct reminder to the owner: %r" % [m.body for _, m in dms])
+    check(ZH["milestone_solution"] in dms[0][1].body, dms[0][1].body)
+    check(abs(dms[0][0] - (sol_due - 3)) <= 1.0,
+          "direct reminder %.2f s off its time" % (dms[0][0] - (sol_due - 3)))
+    wang.no_message(both(from_bot_direct, starts("remind_dm", id=cid)), within=0.5)
 
 
 def distinct(msgs):
