@@ -17,7 +17,7 @@ import dbot  # noqa: E402
 import xmpp  # noqa: E402
 from dbot import check, eq  # noqa: E402
 from test_lifecycle import (ACCOUNTS, BOT, DEALERS, PEOPLE, ZH, file_complaint,  # noqa: E402
-                            from_bot_direct, from_bot_in, person, prefix, wait_state)
+                            from_bot_direct, from_bot_in, person, prefix, render, wait_state)
 
 ROOM = "dealer-sh001"
 
@@ -231,6 +231,73 @@ def test_quiet_hours_hold_reminders_not_escalations(t):
                                  " dropped: %r" % rows)
     eq([k for k, d in rows if k in ("breach", "escalate") and d == int(due)],
        ["breach", "escalate"], "breach and escalation keep their time")
+
+
+def status_line(body, var):
+    """The line of a /status reply that shows deadline `var` ("ack_due"), without its label."""
+    label = next(line for line in ZH["status"].split("\n") if "{%s}" % var in line)
+    label = label[:label.index("{")]
+    line = next((x for x in body.split("\n") if x.startswith(label)), None)
+    check(line is not None, "no %r line in %r" % (label, body))
+    return line[len(label):]
+
+
+def test_status_and_api_show_time_left_and_overdue(t):
+    p, b = setup(t, sla_conf(ack="2s", solution="1h", close="2h"))
+    wang = person(p, "wang", ROOM)
+    room = p.room(ROOM)
+    cid = file_complaint(b, "left-1")
+    card = wang.wait_for_message(both(from_bot_in(room), starts("card", id=cid)), 5)
+    filed = time.time()
+    wang.wait_for_message(both(from_bot_in(room), starts("breach_room", id=cid)), 5)
+    ack_due = deadline(b, cid, "ack")
+    while time.time() < ack_due + 1.2:       # overdue by a second at least: "1 分钟"
+        time.sleep(0.05)
+
+    # /status: the breached deadline overdue, the others with the time left (spans round up
+    # to the minute: 3597 s left is "1 小时")
+    wang.send_groupchat(room, "/status " + cid)
+    body = wang.wait_for_message(both(from_bot_in(room), starts("status", id=cid)), 5).body
+    check(status_line(body, "ack_due").endswith(
+        "（%s）" % render("due_over", over="1分钟")), body)
+    check(status_line(body, "solution_due").endswith(
+        "（%s）" % render("due_left", left="1小时")), body)
+    check(status_line(body, "close_due").endswith(
+        "（%s）" % render("due_left", left="2小时")), body)
+
+    # The API shows the same per milestone; the deadlines keep their old form.
+    c = b.get("/api/v1/complaints/" + cid).json
+    now = time.time()
+    sla = c["sla"]
+    eq(sorted(sla), ["ack", "close", "solution"], "milestones in sla")
+    for name in ("ack", "solution", "close"):
+        eq(sla[name]["due"], c["deadlines"][name], name + " due as in deadlines")
+        eq(sla[name]["met_at"], None, name + " not met")
+        check("on_time" not in sla[name], sla[name])
+    check("left_s" not in sla["ack"] and abs(sla["ack"]["overdue_s"] - (now - ack_due)) <= 1.5,
+          "ack overdue: %r" % sla["ack"])
+    for name, length in (("solution", 3600), ("close", 7200)):
+        check("overdue_s" not in sla[name] and
+              abs(sla[name]["left_s"] - (filed + length - now)) <= 2, "%s: %r" % (name, sla[name]))
+
+    # Met (late): the met time and whether it was on time; the timeline names the messages.
+    mid = wang.send_groupchat(room, "/ack " + cid)
+    wait_state(b, cid, "acknowledged")
+    c = b.get("/api/v1/complaints/" + cid).json
+    ack = c["sla"]["ack"]
+    eq(ack["met_at"], c["milestones"]["ack"], "met_at as in milestones")
+    check(ack["met_at"] is not None and ack["on_time"] is False, ack)
+    check("left_s" not in ack and "overdue_s" not in ack, ack)
+    check("left_s" in c["sla"]["solution"], c["sla"]["solution"])
+    events = {e["kind"]: e for e in c["timeline"]}
+    eq(events["intake"]["message_id"], None, "intake: no message")
+    eq(events["notify"]["message_id"], card.id, "notify: the card as the room got it")
+    check(events["ack"]["message_id"] and mid in events["ack"]["message_id"],
+          "ack: the command's message (%s): %r" % (mid, events["ack"]))
+    # the list shows it too
+    rows = b.get("/api/v1/complaints?dealer=SH001").json["complaints"]
+    eq([(r["id"], r["sla"]["ack"]["on_time"], "left_s" in r["sla"]["close"]) for r in rows],
+       [(cid, False, True)], "the list")
 
 
 def to_report(p, b, client, cid, report="原因：漆面运输划伤 措施：重新喷漆 预防：运输加装保护膜"):
