@@ -44,6 +44,15 @@ struct escalation_level {
     char notify[64]; /* "dealer_managers" | "supervisors" | "admins" | a person's JID */
 };
 
+/* The SLA terms a complaint was filed under: its policy and the escalation ladder, copied
+ * from the config at intake and kept with the complaint (sla_terms_format() in sla.h), so
+ * that planning its clock again (reopen) never takes a config edit made since. */
+struct sla_terms {
+    struct sla_policy policy;
+    struct escalation_level ladder[ESCALATION_MAX];
+    int n_ladder;
+};
+
 struct config {
     char *path;               /* the file this came from */
 

@@ -13,10 +13,12 @@
 #define DEALERBOT_SLA_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct sla_policy;
 struct escalation_level;
+struct sla_terms;
 struct deadlines;
 
 #define CAL_HOLIDAYS_MAX 128
@@ -31,7 +33,8 @@ struct calendar {
     int n_holidays;
 };
 
-/* Quiet hours: reminders falling inside are held until they end (escalations are not). */
+/* Quiet hours: reminders falling inside are held until they end, and dropped when that is at
+ * or after their deadline (sla_plan); breaches and escalations are not held. */
 struct quiet_hours {
     bool on;
     int32_t start_s, end_s;            /* local; start_s > end_s wraps midnight (22:00-08:00) */
@@ -107,6 +110,34 @@ struct sla_event {
 int sla_plan(const struct deadlines *due, const struct sla_policy *pol,
              const struct escalation_level *ladder, int n_ladder, const struct quiet_hours *q,
              sla_offset_fn off, void *arg, unsigned which, int64_t from, struct sla_event *out);
+
+/* The events of one milestone that a review held back: cancelled, when they came due, because
+ * the closing report was under review. When the report is rejected at `now` (back with the
+ * dealer, the deadline unchanged), keep[i] says which of held[0..n) are planned again: the
+ * breach and every escalation, so that a deadline that passed during the review is not
+ * silent (they fire at once, marked late); of the reminders only the latest, and only while
+ * `deadline` is still after `now` (one warning with the time left; a warning after the
+ * deadline is noise, the breach speaks instead). Returns how many. */
+int sla_resume(const struct sla_event *held, int n, int64_t deadline, int64_t now, bool *keep);
+
+/* The longest text sla_terms_format() writes, terminator included. */
+#define SLA_TERMS_MAX 1024
+
+/* The terms of a complaint as one line for the store (seconds; the policy's name is not in
+ * it, the complaint keeps that):
+ *   "v1 ack=43200 solution=432000 close=1296000 remind=7200,1800 esc=0:dealer_managers
+ *    esc=14400:supervisors"
+ * (one line; "remind=" with nothing after it when there are no reminders, one esc per ladder
+ * level, in order). 0, or DBOT_ERR_INVALID (buf left as "") when a value cannot be written
+ * so that sla_terms_parse() reads it back: a negative duration, more than SLA_REMIND_MAX
+ * reminders or ESCALATION_MAX levels, a notify that is empty or holds a space or a control
+ * character, or len too small (SLA_TERMS_MAX is always enough). */
+int sla_terms_format(const struct sla_terms *t, char *buf, size_t len);
+
+/* Reads what sla_terms_format() wrote, strictly (the same order, single spaces, decimal
+ * numbers without sign or leading zeros). 0 and *out (policy name ""), or DBOT_ERR_INVALID
+ * with *out untouched. */
+int sla_terms_parse(const char *s, struct sla_terms *out);
 
 const char *sla_milestone_name(enum sla_milestone m);  /* "ack" | "solution" | "close" */
 const char *sla_kind_name(enum sla_kind k);            /* "remind" | "breach" | "escalate" */

@@ -83,6 +83,15 @@ int store_complaint_insert(struct store *st, const struct intake *in, const char
 
 int store_complaint_get(struct store *st, int64_t id, struct complaint *out);
 
+/* Keeps the SLA terms complaint `id` was filed under (at intake, in its transaction). 0,
+ * DBOT_ERR_NOTFOUND (no such complaint), DBOT_ERR_INVALID (terms sla_terms_format() cannot
+ * write), or an error. */
+int store_complaint_terms_set(struct store *st, int64_t id, const struct sla_terms *t);
+/* The terms kept with complaint `id`: 0 and *out (policy name ""), DBOT_ERR_NOTFOUND when
+ * there is no such complaint or it has none (filed before schema 11), DBOT_ERR_DB when what
+ * is kept cannot be read (logged). */
+int store_complaint_terms_get(struct store *st, int64_t id, struct sla_terms *out);
+
 struct complaint_filter {
     const char *dealer;           /* NULL: any */
     int state;                    /* -1: any; else enum complaint_state */
@@ -164,6 +173,10 @@ int store_sla_fire(struct store *st, int64_t id, int64_t now, bool late, bool ca
 int store_sla_overdue(struct store *st, int64_t before, int64_t *count, int64_t *earliest);
 /* Walks every event of a complaint (any state) by due time. */
 int store_sla_each(struct store *st, int64_t complaint_id, store_sla_fn fn, void *arg);
+/* Puts cancelled event `id` back in 'pending' (neither fired nor late): the scheduler fires
+ * it when due, at once when that has passed. 0, or DBOT_ERR_NOTFOUND when the event is not
+ * cancelled (pending, fired or unknown): a fired event never fires again. */
+int store_sla_revive(struct store *st, int64_t id);
 
 /* ---- penalties: the catalogue ("处罚大全") and each dealer's ledger ---- */
 

@@ -14,6 +14,7 @@
 #include "dealerbot/sla.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "dealerbot/complaint.h"
@@ -313,6 +314,148 @@ int sla_plan(const struct deadlines *due, const struct sla_policy *pol,
         out[j] = e;
     }
     return n;
+}
+
+/*
+ * The reminders a review held back are all in the past by now; each says "N left until the
+ * deadline", so more than one of them at once would repeat itself. The latest one is the
+ * closest to the deadline: it stands for them all.
+ */
+int sla_resume(const struct sla_event *held, int n, int64_t deadline, int64_t now, bool *keep)
+{
+    int latest = -1, kept = 0;
+    for (int i = 0; i < n; i++) {
+        keep[i] = held[i].kind != SLA_REMIND;
+        kept += keep[i];
+        if (held[i].kind == SLA_REMIND && deadline > now &&
+            (latest < 0 || held[i].due_at > held[latest].due_at))
+            latest = i;
+    }
+    if (latest >= 0) {
+        keep[latest] = true;
+        kept++;
+    }
+    return kept;
+}
+
+/* Takes the result of an snprintf at buf + *off: false when it did not fit. */
+static bool fits(int w, size_t len, size_t *off)
+{
+    if (w < 0 || (size_t)w >= len - *off)
+        return false;
+    *off += (size_t)w;
+    return true;
+}
+
+static bool notify_ok(const char *s, size_t cap)
+{
+    size_t n = strnlen(s, cap);
+    if (n == 0 || n == cap)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
+            return false;
+    return true;
+}
+
+int sla_terms_format(const struct sla_terms *t, char *buf, size_t len)
+{
+    if (!buf || len == 0)
+        return DBOT_ERR_INVALID;
+    buf[0] = '\0';
+    const struct sla_policy *p = &t->policy;
+    if (p->ack_s < 0 || p->solution_s < 0 || p->close_s < 0 || p->n_remind < 0 ||
+        p->n_remind > SLA_REMIND_MAX || t->n_ladder < 0 || t->n_ladder > ESCALATION_MAX)
+        return DBOT_ERR_INVALID;
+    size_t off = 0;
+    bool ok = fits(snprintf(buf, len, "v1 ack=%lld solution=%lld close=%lld remind=",
+                            (long long)p->ack_s, (long long)p->solution_s,
+                            (long long)p->close_s),
+                   len, &off);
+    for (int i = 0; ok && i < p->n_remind; i++)
+        ok = p->remind_before[i] >= 0 &&
+             fits(snprintf(buf + off, len - off, "%s%lld", i ? "," : "",
+                           (long long)p->remind_before[i]),
+                  len, &off);
+    for (int i = 0; ok && i < t->n_ladder; i++)
+        ok = t->ladder[i].after_s >= 0 &&
+             notify_ok(t->ladder[i].notify, sizeof t->ladder[i].notify) &&
+             fits(snprintf(buf + off, len - off, " esc=%lld:%s", (long long)t->ladder[i].after_s,
+                           t->ladder[i].notify),
+                  len, &off);
+    if (!ok) {
+        buf[0] = '\0';
+        return DBOT_ERR_INVALID;
+    }
+    return 0;
+}
+
+/* A decimal number >= 0 at *p, as written by "%lld": no sign, no leading zero. */
+static bool number(const char **p, int64_t *out)
+{
+    const char *s = *p;
+    if (*s < '0' || *s > '9' || (s[0] == '0' && s[1] >= '0' && s[1] <= '9'))
+        return false;
+    int64_t v = 0;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        if (v > (INT64_MAX - (*s - '0')) / 10)
+            return false;
+        v = v * 10 + (*s - '0');
+    }
+    *out = v;
+    *p = s;
+    return true;
+}
+
+static bool word(const char **p, const char *w)
+{
+    size_t n = strlen(w);
+    if (strncmp(*p, w, n) != 0)
+        return false;
+    *p += n;
+    return true;
+}
+
+int sla_terms_parse(const char *s, struct sla_terms *out)
+{
+    struct sla_terms t;
+    memset(&t, 0, sizeof t);
+    const char *p = s;
+    if (!p || !word(&p, "v1 ack=") || !number(&p, &t.policy.ack_s) ||
+        !word(&p, " solution=") || !number(&p, &t.policy.solution_s) ||
+        !word(&p, " close=") || !number(&p, &t.policy.close_s) || !word(&p, " remind="))
+        return DBOT_ERR_INVALID;
+    if (*p >= '0' && *p <= '9') {
+        for (;;) {
+            if (t.policy.n_remind == SLA_REMIND_MAX ||
+                !number(&p, &t.policy.remind_before[t.policy.n_remind]))
+                return DBOT_ERR_INVALID;
+            t.policy.n_remind++;
+            if (*p != ',')
+                break;
+            p++;
+        }
+    }
+    while (*p) {
+        if (t.n_ladder == ESCALATION_MAX || !word(&p, " esc="))
+            return DBOT_ERR_INVALID;
+        struct escalation_level *lv = &t.ladder[t.n_ladder];
+        if (!number(&p, &lv->after_s) || *p++ != ':')
+            return DBOT_ERR_INVALID;
+        size_t n = 0;
+        while (p[n] && p[n] != ' ')
+            n++;
+        if (n == 0 || n >= sizeof lv->notify)
+            return DBOT_ERR_INVALID;
+        memcpy(lv->notify, p, n);
+        lv->notify[n] = '\0';
+        if (!notify_ok(lv->notify, sizeof lv->notify))
+            return DBOT_ERR_INVALID;
+        p += n;
+        t.n_ladder++;
+    }
+    *out = t;
+    return 0;
 }
 
 static const char *const milestone_names[] = {"ack", "solution", "close"};

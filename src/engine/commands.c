@@ -401,19 +401,6 @@ static int do_approve(struct ctx *x, const struct complaint *c, enum complaint_s
     return err ? err : announce(x, c, "approved", v, 2);
 }
 
-static int replan_close(struct ctx *x, const struct complaint *c)
-{
-    struct dealer d = {0};
-    int err = store_dealer_get(x->e->store, c->dealer, &d);
-    const struct sla_policy *pol = eng__policy(x->e->cfg, c->policy);
-    if (err == 0)
-        err = store_sla_cancel(x->e->store, c->id, 1u << MS_CLOSE, x->now);
-    if (err == 0 && pol)
-        err = eng__plan_sla(x->e, c->id, &c->due, pol, &d, 1u << MS_CLOSE, x->now, true);
-    dealer_cleanup(&d);
-    return err;
-}
-
 static int do_reject(struct ctx *x, const struct complaint *c, const struct command *cmd,
                      enum complaint_state to)
 {
@@ -421,11 +408,11 @@ static int do_reject(struct ctx *x, const struct complaint *c, const struct comm
     int err = change(x, c, &ch);
     if (err == 0)
         err = event(x, c->id, "reject", cmd->text);
-    /* Back with the dealer: the close clock's messages that fell in the review were dropped;
-     * what is still ahead of the (unchanged) close deadline is planned again. A deadline that
-     * passed during the review is not the dealer's breach. */
+    /* Back with the dealer, the close deadline unchanged: what the review held back of the
+     * close clock is planned again, and a deadline that passed meanwhile is not silent (its
+     * breach and escalations fire now, marked late). */
     if (err == 0)
-        err = replan_close(x, c);
+        err = eng__resume_close(x->e, c, x->now);
     struct msg_var v[] = {{"id", x->cid}, {"who", display(&x->who)}, {"reason", cmd->text}};
     return err ? err : announce(x, c, "rejected", v, 3);
 }

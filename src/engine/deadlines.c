@@ -1,7 +1,9 @@
 /*
  * deadlines.c — the engine's side of the SLA: deadlines and the plan of reminders, breaches
  * and escalations written with the complaint (snapshotted: a config edit never reshuffles a
- * running escalation), cancelled when a milestone is met, and fired once each.
+ * running escalation), cancelled when a milestone is met, held back while a report is under
+ * review, and fired once each. The terms the plan came from (policy and ladder) are kept
+ * with the complaint too, so that a reopen plans the close clock again from them.
  *
  * Firing is exactly once because store_sla_fire() takes an event out of 'pending' in the
  * transaction that also writes its outbox rows, timeline event and penalty points: a second
@@ -39,16 +41,33 @@ void eng__deadlines(const struct engine *e, const struct sla_policy *pol,
     sla_deadlines(pol, cal, eng__offset, d->timezone, received_at, out);
 }
 
+void eng__terms_from_config(const struct config *cfg, const struct sla_policy *pol,
+                            struct sla_terms *out)
+{
+    memset(out, 0, sizeof *out);
+    out->policy = *pol;
+    out->n_ladder = cfg->n_escalation;
+    memcpy(out->ladder, cfg->escalation, sizeof out->ladder);
+}
+
+int eng__terms(struct engine *e, const struct complaint *c, struct sla_terms *out)
+{
+    int err = store_complaint_terms_get(e->store, c->id, out);
+    if (err != DBOT_ERR_NOTFOUND)
+        return err;
+    /* Filed before the terms were kept (schema 11): the config is all there is. */
+    eng__terms_from_config(e->cfg, eng__policy(e->cfg, c->policy), out);
+    return 0;
+}
+
 int eng__plan_sla(struct engine *e, int64_t complaint_id, const struct deadlines *due,
-                  const struct sla_policy *pol, const struct dealer *d, unsigned which,
-                  int64_t now, bool future_only)
+                  const struct sla_terms *terms, const struct dealer *d, unsigned which,
+                  int64_t now)
 {
     struct sla_event ev[SLA_PLAN_MAX];
-    int n = sla_plan(due, pol, e->cfg->escalation, e->cfg->n_escalation, &e->cfg->quiet,
+    int n = sla_plan(due, &terms->policy, terms->ladder, terms->n_ladder, &e->cfg->quiet,
                      eng__offset, d->timezone, which, now, ev);
     for (int i = 0; i < n; i++) {
-        if (future_only && ev[i].due_at < now)
-            continue;
         int err = store_sla_add(e->store, complaint_id, &ev[i]);
         if (err)
             return err;
@@ -63,18 +82,18 @@ int eng__reopen(struct engine *e, const struct complaint *c, enum complaint_stat
                 char *close_when, size_t when_len)
 {
     struct dealer d = {0};
+    struct sla_terms terms;
     int err = store_dealer_get(e->store, c->dealer, &d);
     if (err)
         return err;
-    const struct sla_policy *pol = eng__policy(e->cfg, c->policy);
-    struct deadlines due = c->due;
-    if (pol) {
-        struct deadlines fresh;
-        eng__deadlines(e, pol, &d, now, &fresh);
-        due.close_due = fresh.close_due;
-    } else {
-        due.close_due = now + (c->due.close_due - c->received_at);
+    if ((err = eng__terms(e, c, &terms)) != 0) {
+        dealer_cleanup(&d);
+        return err;
     }
+    /* The close clock restarts now under the terms the complaint was filed under. */
+    struct deadlines due = c->due, fresh;
+    eng__deadlines(e, &terms.policy, &d, now, &fresh);
+    due.close_due = fresh.close_due;
     struct complaint_change ch = {.from = c->state, .to = to, .clear_closed = true,
                                   .close_due = due.close_due, .count_reopen = true};
     err = store_complaint_change(e->store, c->id, &ch, now);
@@ -82,14 +101,72 @@ int eng__reopen(struct engine *e, const struct complaint *c, enum complaint_stat
         err = store_timeline_add(e->store, c->id, now, actor, "reopen", reason, message_id);
     if (err == 0)
         err = store_sla_cancel(e->store, c->id, 1u << MS_CLOSE, now);
-    if (err == 0 && pol)
-        err = eng__plan_sla(e, c->id, &due, pol, &d, 1u << MS_CLOSE, now, false);
+    if (err == 0)
+        err = eng__plan_sla(e, c->id, &due, &terms, &d, 1u << MS_CLOSE, now);
     eng__when(due.close_due, d.timezone, close_when, when_len);
     if (err == 0) {
         char id[32];
         log_info(MOD, "%s reopened by %s", complaint_id_format(c->id, id, sizeof id), actor);
     }
     dealer_cleanup(&d);
+    return err;
+}
+
+/* ---- a rejected report: what the review held back ---- */
+
+struct held {
+    int64_t since;                 /* the report's submission */
+    int n;
+    int64_t id[SLA_PLAN_MAX];
+    struct sla_event ev[SLA_PLAN_MAX];
+};
+
+static int take_held(const struct sla_row *r, void *arg)
+{
+    struct held *h = arg;
+    if (r->milestone != MS_CLOSE || strcmp(r->state, "cancelled") != 0 ||
+        r->fired_at < h->since || r->fired_at < r->due_at || h->n == SLA_PLAN_MAX)
+        return 0;
+    h->id[h->n] = r->id;
+    h->ev[h->n] = (struct sla_event){.milestone = r->milestone, .kind = r->kind,
+                                     .level = r->level, .due_at = r->due_at};
+    h->n++;
+    return 0;
+}
+
+/*
+ * While a report is under review, each close event that comes due is cancelled as it is
+ * taken (milestone_met below): the wait is the brand's. The review ends here with the report
+ * back at the dealer and the close deadline unchanged, so what it held back is put back in
+ * the plan — the same rows, written at intake from the complaint's terms, so nothing is
+ * planned anew from the config. Those already due fire at the scheduler's next turn, marked
+ * late, once each (store_sla_revive() touches only cancelled rows). The events that did not
+ * come due during the review are still pending and stay as they are.
+ *
+ * The rows the review cancelled are told apart by time: cancelled when they came due (not
+ * before, as a met milestone cancels what is ahead), at or after the report's submission.
+ * Nothing else cancels close events of a report under review (an approval closes the
+ * complaint, a reopen needs it closed, and each new report moves report_at on).
+ */
+int eng__resume_close(struct engine *e, const struct complaint *c, int64_t now)
+{
+    struct held *h = calloc(1, sizeof *h);
+    if (!h)
+        return DBOT_ERR_NOMEM;
+    h->since = c->report_at;
+    int err = c->report_at ? store_sla_each(e->store, c->id, take_held, h) : 0;
+    bool keep[SLA_PLAN_MAX];
+    int n = err == 0 ? sla_resume(h->ev, h->n, c->due.close_due, now, keep) : 0;
+    for (int i = 0; err == 0 && i < h->n; i++)
+        if (keep[i])
+            err = store_sla_revive(e->store, h->id[i]);
+    if (err == 0 && n > 0) {
+        e->wrote_sla = true;
+        char cid[32];
+        log_info(MOD, "%s: report rejected; %d close event(s) held during the review planned "
+                      "again", complaint_id_format(c->id, cid, sizeof cid), n);
+    }
+    free(h);
     return err;
 }
 
@@ -103,7 +180,8 @@ static bool milestone_met(const struct complaint *c, enum sla_milestone m)
     switch (m) {
     case MS_ACK: return c->ack_at != 0;
     case MS_SOLUTION: return c->solution_at != 0;
-    /* A report under review stops the close clock's messages: the wait is the brand's. */
+    /* A report under review holds the close clock's messages back: the wait is the brand's.
+     * A rejection puts them back (eng__resume_close), an approval closes the complaint. */
     case MS_CLOSE: return c->closed_at != 0 || c->state == STATE_REPORT_SUBMITTED;
     }
     return true;
@@ -304,11 +382,11 @@ int eng__fire_sla(struct engine *e, const struct sla_row *row, int64_t now, bool
     err = f.err;
     if (err == 0) {
         char detail[160];
-        snprintf(detail, sizeof detail, "%s %s%s%s%s", sla_milestone_name(row->milestone),
-                 row->kind == SLA_ESCALATE ? "level " : "",
-                 row->kind == SLA_ESCALATE ? f.level : "",
-                 row->kind == SLA_ESCALATE ? " to " : "",
-                 row->kind == SLA_ESCALATE ? row->notify : "");
+        if (row->kind == SLA_ESCALATE)
+            snprintf(detail, sizeof detail, "%s level %s to %s",
+                     sla_milestone_name(row->milestone), f.level, row->notify);
+        else
+            snprintf(detail, sizeof detail, "%s", sla_milestone_name(row->milestone));
         if (late)
             strncat(detail, " (late)", sizeof detail - strlen(detail) - 1);
         err = store_timeline_add(e->store, c.id, now, "bot", sla_kind_name(row->kind), detail,

@@ -106,13 +106,24 @@ const struct sla_policy *eng__policy(const struct config *cfg, const char *name)
 /* The deadlines of a complaint received at received_at at dealer d (its calendar and zone). */
 void eng__deadlines(const struct engine *e, const struct sla_policy *pol,
                     const struct dealer *d, int64_t received_at, struct deadlines *out);
-/* Writes the planned events of the milestones in `which` (current transaction); with
- * future_only, events already due at `now` (a breach, escalations) are left out. */
+/* The terms a policy and the configured ladder give (what intake keeps with a complaint). */
+void eng__terms_from_config(const struct config *cfg, const struct sla_policy *pol,
+                            struct sla_terms *out);
+/* The terms complaint c was filed under: those kept with it, or for a complaint filed before
+ * they were kept, its policy and the ladder as configured now. */
+int eng__terms(struct engine *e, const struct complaint *c, struct sla_terms *out);
+/* Writes the planned events of the milestones in `which` under `terms` (current
+ * transaction); events already due at `now` (a breach, escalations) are planned too and fire
+ * at once, late. */
 int eng__plan_sla(struct engine *e, int64_t complaint_id, const struct deadlines *due,
-                  const struct sla_policy *pol, const struct dealer *d, unsigned which,
-                  int64_t now, bool future_only);
+                  const struct sla_terms *terms, const struct dealer *d, unsigned which,
+                  int64_t now);
+/* A report of c rejected at `now` (current transaction): the close events its review held
+ * back are planned again, the past ones to fire at once, late (sla_resume()). */
+int eng__resume_close(struct engine *e, const struct complaint *c, int64_t now);
 /* Reopens c (decided: `to` from c->state): the close deadline again from now in the dealer's
- * business time, its SLA events planned anew, a timeline event by `actor`. close_when gets
+ * business time, its SLA events planned anew, both under the complaint's terms
+ * (eng__terms()), and a timeline event by `actor`. close_when gets
  * the new close deadline for people. DBOT_ERR_CONFLICT when c's state moved meanwhile. */
 int eng__reopen(struct engine *e, const struct complaint *c, enum complaint_state to,
                 const char *actor, const char *reason, const char *message_id, int64_t now,

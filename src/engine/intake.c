@@ -36,8 +36,13 @@ static void intake_one(struct engine *e, struct intake *in, int64_t now, const c
         r->err = store_complaint_insert(e->store, in, pol->name, &due, now, actor, &r->id,
                                         &r->created);
     }
+    /* The terms are kept with the complaint: a config edit never reshuffles its plan. */
+    struct sla_terms terms;
+    eng__terms_from_config(e->cfg, pol, &terms);
     if (r->err == 0 && r->created)
-        r->err = eng__plan_sla(e, r->id, &due, pol, &d, MS_ALL, now, false);
+        r->err = store_complaint_terms_set(e->store, r->id, &terms);
+    if (r->err == 0 && r->created)
+        r->err = eng__plan_sla(e, r->id, &due, &terms, &d, MS_ALL, now);
     if (r->err == 0 && r->created && e->msgs)
         r->err = eng__push_card(e, r->id, now);
     if (r->err == 0 && r->created)

@@ -87,6 +87,13 @@ static void on_poll(lws_sorted_usec_list_t *sul)
     lws_sul_schedule(s->ctx, 0, &s->sul_poll, on_poll, POLL_US);
 }
 
+/*
+ * The watchdog. Start-up fires everything overdue and the poll above finds events planned
+ * elsewhere, so what it sees is an event that the scheduler takes but cannot fire, time after
+ * time: a store failure, or a row that firing cannot use (a complaint whose dealer row is
+ * gone). A wake-up is one transaction, so such an event rolls back its whole batch, and every
+ * event due after it waits too; the alarm makes that loud instead of silent.
+ */
 static void on_watch(lws_sorted_usec_list_t *sul)
 {
     struct scheduler *s = lws_container_of(sul, struct scheduler, sul_watch);

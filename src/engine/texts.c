@@ -94,7 +94,7 @@ char *eng__due(const struct engine *e, const char *lang, const char *tz, int64_t
     char *note;
     if (met_at) {
         note = eng__text(e, lang, "due_met", NULL, 0);
-    } else if (due >= now) {
+    } else if (due > now) { /* at `due` itself the milestone is missed: its breach fires */
         eng__span(lang, due - now, span, sizeof span);
         struct msg_var v[] = {{"left", span}};
         note = eng__text(e, lang, "due_left", v, 1);

@@ -85,7 +85,7 @@ void http__intake_answer(struct conn *c, const struct intake *in,
                             dbot_strerror(rc));
         return;
     }
-    json_t *doc = http__complaint_json(&cm);
+    json_t *doc = http__complaint_json(&cm, timeutil_now());
     complaint_cleanup(&cm);
     int n = snprintf(c->location, sizeof c->location, "/api/v1/complaints/%s", id);
     if (n < 0 || (size_t)n >= sizeof c->location)
@@ -121,7 +121,7 @@ void http__complaint_get(struct conn *c)
         http__respond_error(c, 500, "could not read %s: %s", c->arg, dbot_strerror(rc));
         return;
     }
-    json_t *doc = http__complaint_json(&cm);
+    json_t *doc = http__complaint_json(&cm, timeutil_now());
     complaint_cleanup(&cm);
     json_t *events = json_array();
     if (!doc || !events) {
@@ -150,12 +150,13 @@ void http__complaint_get(struct conn *c)
 
 struct list_ctx {
     json_t *arr;
+    int64_t now;
 };
 
 static int add_complaint(const struct complaint *cm, void *arg)
 {
     struct list_ctx *lc = arg;
-    json_t *o = http__complaint_json(cm);
+    json_t *o = http__complaint_json(cm, lc->now);
     if (!o || json_array_append_new(lc->arr, o) != 0)
         return DBOT_ERR_NOMEM;
     return 0;
@@ -248,7 +249,7 @@ void http__complaints_list(struct conn *c)
         }
     }
 
-    struct list_ctx lc = {.arr = json_array()};
+    struct list_ctx lc = {.arr = json_array(), .now = f.now};
     if (!lc.arr) {
         http__respond_json(c, 500, NULL);
         return;
@@ -338,8 +339,9 @@ void http__satisfaction_post(struct conn *c)
         return;
     }
     bool reopened = false;
-    int rc = engine_satisfaction(c->srv->eng, id, (int)json_integer_value(jscore), comment,
-                                 timeutil_now(), &reopened);
+    int64_t now = timeutil_now();
+    int rc = engine_satisfaction(c->srv->eng, id, (int)json_integer_value(jscore), comment, now,
+                                 &reopened);
     json_decref(root);
     if (rc == DBOT_ERR_NOTFOUND) {
         http__respond_error(c, 404, "no such complaint: %s", c->arg);
@@ -364,7 +366,7 @@ void http__satisfaction_post(struct conn *c)
         return;
     }
     /* the complaint as it is now: a reopen shows in its state and its "reopened" count */
-    json_t *doc = http__complaint_json(&cm);
+    json_t *doc = http__complaint_json(&cm, now);
     complaint_cleanup(&cm);
     http__respond_json(c, doc ? 200 : 500, doc);
 }

@@ -161,7 +161,9 @@ void http__scorecards_get(struct conn *c);
 
 json_t *http__time_json(int64_t t);            /* RFC 3339 local time, or null for 0 */
 json_t *http__str_json(const char *s);         /* string, or null for NULL */
-json_t *http__complaint_json(const struct complaint *c);
+/* The complaint; "sla" shows each milestone's deadline with the time left or overdue at
+ * `now`. */
+json_t *http__complaint_json(const struct complaint *c, int64_t now);
 json_t *http__dealer_json(const struct dealer *d);
 json_t *http__timeline_event_json(const struct timeline_event *ev);
 

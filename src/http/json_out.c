@@ -40,7 +40,35 @@ static void set(json_t *obj, const char *key, json_t *val, int *bad)
         *bad = 1;
 }
 
-json_t *http__complaint_json(const struct complaint *c)
+/*
+ * One milestone's clock: {"due", "met_at", then "on_time" once met, else "left_s" (before
+ * the deadline) or "overdue_s" (from the deadline on: 0 at the second its breach fires)}. A cancelled complaint's clocks stopped: an unmet milestone
+ * then has neither count. A report under review keeps the close clock running (the deadline
+ * still applies after a rejection), as /status shows it.
+ */
+static json_t *clock_json(const struct complaint *c, int64_t due, int64_t met_at, int64_t now)
+{
+    int bad = 0;
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    set(o, "due", http__time_json(due), &bad);
+    set(o, "met_at", http__time_json(met_at), &bad);
+    bool stopped = c->state == STATE_CANCELLED || c->state == STATE_CLOSED;
+    if (met_at)
+        set(o, "on_time", json_boolean(met_at <= due), &bad);
+    else if (!stopped && due > now)
+        set(o, "left_s", json_integer(due - now), &bad);
+    else if (!stopped)
+        set(o, "overdue_s", json_integer(now - due), &bad);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+json_t *http__complaint_json(const struct complaint *c, int64_t now)
 {
     char id[32];
     int bad = 0;
@@ -48,12 +76,14 @@ json_t *http__complaint_json(const struct complaint *c)
     json_t *customer = json_object();
     json_t *deadlines = json_object();
     json_t *met = json_object();
+    json_t *clocks = json_object();
 
-    if (!o || !customer || !deadlines || !met) {
+    if (!o || !customer || !deadlines || !met || !clocks) {
         json_decref(o);
         json_decref(customer);
         json_decref(deadlines);
         json_decref(met);
+        json_decref(clocks);
         return NULL;
     }
     set(customer, "name", http__str_json(c->customer_name), &bad);
@@ -64,6 +94,9 @@ json_t *http__complaint_json(const struct complaint *c)
     set(met, "ack", http__time_json(c->ack_at), &bad);
     set(met, "solution", http__time_json(c->solution_at), &bad);
     set(met, "close", http__time_json(c->closed_at), &bad);
+    set(clocks, "ack", clock_json(c, c->due.ack_due, c->ack_at, now), &bad);
+    set(clocks, "solution", clock_json(c, c->due.solution_due, c->solution_at, now), &bad);
+    set(clocks, "close", clock_json(c, c->due.close_due, c->closed_at, now), &bad);
 
     set(o, "id", json_string(complaint_id_format(c->id, id, sizeof id)), &bad);
     set(o, "external_id", http__str_json(c->external_id), &bad);
@@ -81,6 +114,7 @@ json_t *http__complaint_json(const struct complaint *c)
     set(o, "owner", http__str_json(c->owner), &bad);
     set(o, "deadlines", deadlines, &bad);
     set(o, "milestones", met, &bad);
+    set(o, "sla", clocks, &bad);
     set(o, "eta", http__str_json(c->eta), &bad);
     set(o, "solution", http__str_json(c->solution), &bad);
     if (c->report_at) {
@@ -140,6 +174,7 @@ json_t *http__timeline_event_json(const struct timeline_event *ev)
     set(o, "actor", http__str_json(ev->actor), &bad);
     set(o, "kind", http__str_json(ev->kind), &bad);
     set(o, "detail", http__str_json(ev->detail), &bad);
+    set(o, "message_id", http__str_json(ev->message_id), &bad);
     if (bad) {
         json_decref(o);
         return NULL;

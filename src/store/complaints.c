@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dealerbot/log.h"
+
 static int64_t col_time(sqlite3_stmt *s, int col)
 {
     return sqlite3_column_type(s, col) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, col);
@@ -151,6 +153,49 @@ int store_complaint_get(struct store *st, int64_t id, struct complaint *out)
         err = DBOT_ERR_NOTFOUND;
     else
         err = store__err(st, rc, "complaint get");
+    sqlite3_reset(s);
+    return err;
+}
+
+int store_complaint_terms_set(struct store *st, int64_t id, const struct sla_terms *t)
+{
+    char text[SLA_TERMS_MAX];
+    int err = sla_terms_format(t, text, sizeof text);
+    if (err)
+        return err;
+    sqlite3_stmt *s = store__stmt(st, SQL_COMPLAINT_TERMS_SET);
+    if (!s)
+        return DBOT_ERR_DB;
+    sqlite3_bind_int64(s, 1, id);
+    store__bind_text(s, 2, text);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return store__err(st, rc, "complaint terms set");
+    return sqlite3_changes(st->db) == 1 ? 0 : DBOT_ERR_NOTFOUND;
+}
+
+int store_complaint_terms_get(struct store *st, int64_t id, struct sla_terms *out)
+{
+    sqlite3_stmt *s = store__stmt(st, SQL_COMPLAINT_TERMS_GET);
+    if (!s)
+        return DBOT_ERR_DB;
+    sqlite3_bind_int64(s, 1, id);
+    int rc = sqlite3_step(s);
+    int err;
+    if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+        const char *text = (const char *)sqlite3_column_text(s, 0);
+        err = sla_terms_parse(text, out);
+        if (err) {
+            log_error("store", "complaint %lld: unreadable SLA terms \"%.80s\"", (long long)id,
+                      text ? text : "");
+            err = DBOT_ERR_DB;
+        }
+    } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+        err = DBOT_ERR_NOTFOUND;
+    } else {
+        err = store__err(st, rc, "complaint terms get");
+    }
     sqlite3_reset(s);
     return err;
 }

@@ -224,6 +224,12 @@ static const char *const migrations[] = {
     "CREATE INDEX complaints_window ON complaints(received_at, dealer_code, state, ack_due,"
     " ack_at, solution_due, solution_at, close_due, closed_at, reopened, rejected,"
     " satisfaction);",
+
+    /* 11: the SLA terms a complaint was filed under (policy durations, reminder offsets, the
+     * escalation ladder; sla_terms_format()), so that planning its clock again on a reopen
+     * never takes a config edited since. NULL on complaints filed before: those are planned
+     * again from the config as it is, as they were until now. */
+    "ALTER TABLE complaints ADD COLUMN sla_terms TEXT;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -269,6 +275,8 @@ static const char *const sql_text[SQL__COUNT] = {
         " updated_at, state, ack_due, solution_due, close_due)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, 'new', ?12, ?13, ?14)",
     [SQL_COMPLAINT_GET] = "SELECT " STORE_COMPLAINT_COLUMNS " FROM complaints WHERE id = ?1",
+    [SQL_COMPLAINT_TERMS_SET] = "UPDATE complaints SET sla_terms = ?2 WHERE id = ?1",
+    [SQL_COMPLAINT_TERMS_GET] = "SELECT sla_terms FROM complaints WHERE id = ?1",
     [SQL_COMPLAINT_CHANGE] =
         "UPDATE complaints SET state = ?3, updated_at = ?4,"
         " owner_jid = COALESCE(?5, owner_jid), eta = COALESCE(?6, eta),"
@@ -315,6 +323,9 @@ static const char *const sql_text[SQL__COUNT] = {
         " WHERE id = ?1 AND state = 'pending'",
     [SQL_SLA_OVERDUE] =
         "SELECT count(*), min(due_at) FROM sla_events WHERE state = 'pending' AND due_at < ?1",
+    [SQL_SLA_REVIVE] =
+        "UPDATE sla_events SET state = 'pending', fired_at = NULL, late = 0"
+        " WHERE id = ?1 AND state = 'cancelled'",
     [SQL_SLA_EACH] =
         "SELECT id, complaint_id, milestone, kind, level, due_at, notify, state, fired_at, late"
         " FROM sla_events WHERE complaint_id = ?1 ORDER BY due_at, id",

@@ -158,3 +158,16 @@ int store_sla_overdue(struct store *st, int64_t before, int64_t *count, int64_t 
     sqlite3_reset(s);
     return err;
 }
+
+int store_sla_revive(struct store *st, int64_t id)
+{
+    sqlite3_stmt *s = store__stmt(st, SQL_SLA_REVIVE);
+    if (!s)
+        return DBOT_ERR_DB;
+    sqlite3_bind_int64(s, 1, id);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return store__err(st, rc, "sla revive");
+    return sqlite3_changes(st->db) == 1 ? 0 : DBOT_ERR_NOTFOUND;
+}

@@ -88,10 +88,14 @@ def person(p, user, room=None, nick=None):
     return c
 
 
-def file_complaint(b, ext, dealer="SH001", priority="normal", summary="车辆异响"):
-    r = b.post("/api/v1/complaints", {
-        "external_id": ext, "dealer": dealer, "category": "after-sales", "priority": priority,
-        "customer": {"name": "张三", "phone": "13800000000"}, "summary": summary})
+def file_complaint(b, ext, dealer="SH001", priority="normal", summary="车辆异响",
+                   received_at=None):
+    body = {"external_id": ext, "dealer": dealer, "category": "after-sales",
+            "priority": priority, "customer": {"name": "张三", "phone": "13800000000"},
+            "summary": summary}
+    if received_at is not None:
+        body["received_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(received_at))
+    r = b.post("/api/v1/complaints", body)
     eq(r.status, 201, "intake %s" % ext)
     return r.json["id"]
 
@@ -111,6 +115,12 @@ def wait_state(b, cid, want, timeout=10.0):
         if time.monotonic() > deadline:
             raise dbot.TestFailure("%s: state %s, want %s" % (cid, got, want))
         time.sleep(0.05)
+
+
+def instant(rfc3339):
+    """An RFC 3339 time from the API as a Unix time."""
+    from datetime import datetime
+    return datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp()
 
 
 def from_bot_in(room):
@@ -183,7 +193,7 @@ def test_chinese_aliases_and_direct_messages(t):
     p, b = setup(t)
     li = person(p, "li")
     liu = person(p, "liu")
-    cid = file_complaint(b, "alias-1")
+    cid = file_complaint(b, "alias-1", received_at=time.time() - 3600)   # an hour ago
     wait_state(b, cid, "notified")
     li.send_chat(BOT, "／受理 %s" % cid.lower())          # full-width slash, lower-case id
     said(li, from_bot_direct, render("ack_ok", id=cid, owner="李顾问", eta=ZH["value_none"]))
@@ -198,10 +208,23 @@ def test_chinese_aliases_and_direct_messages(t):
     wait_state(b, cid, "report_submitted")
     liu.send_chat(BOT, "/通过 " + cid)
     wait_state(b, cid, "closed")
+    old_close = instant(state(b, cid)["deadlines"]["close"])
     liu.send_chat(BOT, "/重开 %s 客户回访不满意" % cid)
-    said(liu, from_bot_direct, prefix("reopened", id=cid, who="刘主管", reason="客户回访不满意"))
+    reopened_at = time.time()
+    body = said(liu, from_bot_direct, prefix("reopened", id=cid, who="刘主管",
+                                             reason="客户回访不满意"))
     c = state(b, cid)
     eq(c["state"], "acknowledged", "reopened")
+    # the close clock restarts at the reopen: 15 days from then (not from receipt), said in
+    # the reply (UTC+8)
+    new_close = instant(c["deadlines"]["close"])
+    check(abs(new_close - (reopened_at + 15 * 86400)) <= 2.0,
+          "new close deadline %.1f s off" % (new_close - (reopened_at + 15 * 86400)))
+    check(new_close - old_close >= 3600 - 2, "an hour later than before (received an hour ago)")
+    eq(c["sla"]["close"]["met_at"], None, "the close milestone is open again")
+    local = time.strftime("%Y-%m-%d %H:%M", time.gmtime(new_close + 8 * 3600))
+    eq(body, render("reopened", id=cid, who="刘主管", reason="客户回访不满意", close_due=local),
+       "the reply names the new deadline")
 
 
 def test_guided_close_dialogue_survives_restart(t):

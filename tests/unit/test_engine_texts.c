@@ -80,6 +80,17 @@ static void test_due(void **state)
     free(over);
     assert_string_equal(b, want);
     /* met, and another zone */
+    /* at the deadline itself the milestone is missed (its breach fires then): overdue */
+    eng__due(e, "en", "Asia/Shanghai", due, 0, due, b, sizeof b);
+    char *zero = messages_format(e->msgs, "en", "due_over",
+                                 (struct msg_var[]){{"over", "0 min"}}, 1);
+    snprintf(want, sizeof want, "2026-11-24 10:00 (%s)", zero);
+    free(zero);
+    assert_string_equal(b, want);
+    eng__due(e, "en", "Asia/Shanghai", due, 0, due - 1, b, sizeof b);
+    snprintf(want, sizeof want, "2026-11-24 10:00 (%s)",
+             messages_get(e->msgs, "en", "due_left") ? "1 min left" : "?");
+    assert_string_equal(b, want);
     eng__due(e, "en", "Europe/Berlin", due, due - 60, due + 99999, b, sizeof b);
     snprintf(want, sizeof want, "2026-11-24 03:00 (%s)", messages_get(e->msgs, "en", "due_met"));
     assert_string_equal(b, want);

@@ -732,6 +732,184 @@ static void test_date_parse(void **state)
     assert_int_equal(sla_date_parse(NULL, &d), DBOT_ERR_INVALID);
 }
 
+/* What a rejection puts back of the close events a review held. */
+static void test_resume(void **state)
+{
+    (void)state;
+    int64_t deadline = ts("2026-11-21T18:00:00Z");
+    struct sla_event held[] = {
+        {.milestone = MS_CLOSE, .kind = SLA_REMIND, .level = 0, .due_at = deadline - H(2)},
+        {.milestone = MS_CLOSE, .kind = SLA_REMIND, .level = 1, .due_at = deadline - M(30)},
+        {.milestone = MS_CLOSE, .kind = SLA_BREACH, .level = 0, .due_at = deadline},
+        {.milestone = MS_CLOSE, .kind = SLA_ESCALATE, .level = 1, .due_at = deadline},
+        {.milestone = MS_CLOSE, .kind = SLA_ESCALATE, .level = 2, .due_at = deadline + H(4)},
+    };
+    bool keep[5];
+
+    /* Rejected after the deadline and level 2: the breach and both levels fire (late), no
+     * reminder (the breach speaks instead). */
+    memset(keep, 0xff, sizeof keep);
+    assert_int_equal(sla_resume(held, 5, deadline, deadline + H(5), keep), 3);
+    assert_false(keep[0]);
+    assert_false(keep[1]);
+    assert_true(keep[2]);
+    assert_true(keep[3]);
+    assert_true(keep[4]);
+
+    /* A deadline exactly now has passed for a reminder: "0 min left" is the breach's line. */
+    assert_int_equal(sla_resume(held, 5, deadline, deadline, keep), 3);
+    assert_false(keep[0] || keep[1]);
+
+    /* Rejected 10 min before the deadline with both reminders held: the later one only. */
+    assert_int_equal(sla_resume(held, 2, deadline, deadline - M(10), keep), 1);
+    assert_false(keep[0]);
+    assert_true(keep[1]);
+    /* in any order */
+    struct sla_event rev[] = {held[1], held[0]};
+    assert_int_equal(sla_resume(rev, 2, deadline, deadline - M(10), keep), 1);
+    assert_true(keep[0]);
+    assert_false(keep[1]);
+
+    /* Nothing held, nothing back. */
+    assert_int_equal(sla_resume(held, 0, deadline, deadline - M(10), keep), 0);
+}
+
+static struct sla_terms sample_terms(void)
+{
+    struct sla_terms t;
+    memset(&t, 0, sizeof t);
+    t.policy = policy();
+    t.n_ladder = 3;
+    memcpy(t.ladder, ladder, sizeof ladder);
+    return t;
+}
+
+static void expect_terms(const struct sla_terms *got, const struct sla_terms *want)
+{
+    assert_string_equal(got->policy.name, "");
+    assert_int_equal(got->policy.ack_s, want->policy.ack_s);
+    assert_int_equal(got->policy.solution_s, want->policy.solution_s);
+    assert_int_equal(got->policy.close_s, want->policy.close_s);
+    assert_int_equal(got->policy.n_remind, want->policy.n_remind);
+    for (int i = 0; i < want->policy.n_remind; i++)
+        assert_int_equal(got->policy.remind_before[i], want->policy.remind_before[i]);
+    assert_int_equal(got->n_ladder, want->n_ladder);
+    for (int i = 0; i < want->n_ladder; i++) {
+        assert_int_equal(got->ladder[i].after_s, want->ladder[i].after_s);
+        assert_string_equal(got->ladder[i].notify, want->ladder[i].notify);
+    }
+}
+
+static void test_terms_round_trip(void **state)
+{
+    (void)state;
+    char buf[SLA_TERMS_MAX];
+    struct sla_terms t = sample_terms(), got;
+    assert_int_equal(sla_terms_format(&t, buf, sizeof buf), 0);
+    assert_string_equal(buf, "v1 ack=43200 solution=432000 close=1296000 remind=7200,1800"
+                             " esc=0:dealer_managers esc=14400:supervisors esc=86400:admins");
+    memset(&got, 0x55, sizeof got);
+    assert_int_equal(sla_terms_parse(buf, &got), 0);
+    expect_terms(&got, &t);
+
+    /* No reminders, no ladder, a JID as a level. */
+    t.policy.n_remind = 0;
+    t.n_ladder = 1;
+    snprintf(t.ladder[0].notify, sizeof t.ladder[0].notify, "boss@example.com");
+    t.ladder[0].after_s = 5;
+    assert_int_equal(sla_terms_format(&t, buf, sizeof buf), 0);
+    assert_string_equal(buf, "v1 ack=43200 solution=432000 close=1296000 remind="
+                             " esc=5:boss@example.com");
+    assert_int_equal(sla_terms_parse(buf, &got), 0);
+    expect_terms(&got, &t);
+    t.n_ladder = 0;
+    assert_int_equal(sla_terms_format(&t, buf, sizeof buf), 0);
+    assert_string_equal(buf, "v1 ack=43200 solution=432000 close=1296000 remind=");
+    assert_int_equal(sla_terms_parse(buf, &got), 0);
+    expect_terms(&got, &t);
+
+    /* The largest terms fit in SLA_TERMS_MAX. */
+    t.policy.ack_s = t.policy.solution_s = t.policy.close_s = INT64_MAX;
+    t.policy.n_remind = SLA_REMIND_MAX;
+    for (int i = 0; i < SLA_REMIND_MAX; i++)
+        t.policy.remind_before[i] = INT64_MAX;
+    t.n_ladder = ESCALATION_MAX;
+    for (int i = 0; i < ESCALATION_MAX; i++) {
+        t.ladder[i].after_s = INT64_MAX;
+        memset(t.ladder[i].notify, 'x', sizeof t.ladder[i].notify - 1);
+        t.ladder[i].notify[sizeof t.ladder[i].notify - 1] = '\0';
+    }
+    assert_int_equal(sla_terms_format(&t, buf, sizeof buf), 0);
+    assert_int_equal(sla_terms_parse(buf, &got), 0);
+    expect_terms(&got, &t);
+    /* ... and a buffer too small is refused, leaving "" */
+    char small[40];
+    assert_int_equal(sla_terms_format(&t, small, sizeof small), DBOT_ERR_INVALID);
+    assert_string_equal(small, "");
+}
+
+static void test_terms_refused(void **state)
+{
+    (void)state;
+    char buf[SLA_TERMS_MAX];
+    struct sla_terms t = sample_terms();
+    t.policy.remind_before[1] = -1;
+    assert_int_equal(sla_terms_format(&t, buf, sizeof buf), DBOT_ERR_INVALID);
+    assert_string_equal(buf, "");
+    t = sample_terms();
+    t.ladder[1].notify[0] = '\0';
+    assert_int_equal(sla_terms_format(&t, buf, sizeof buf), DBOT_ERR_INVALID);
+    t = sample_terms();
+    snprintf(t.ladder[2].notify, sizeof t.ladder[2].notify, "two words");
+    assert_int_equal(sla_terms_format(&t, buf, sizeof buf), DBOT_ERR_INVALID);
+    t = sample_terms();
+    t.n_ladder = ESCALATION_MAX + 1;
+    assert_int_equal(sla_terms_format(&t, buf, sizeof buf), DBOT_ERR_INVALID);
+    t = sample_terms();
+    t.policy.close_s = -5;
+    assert_int_equal(sla_terms_format(&t, buf, sizeof buf), DBOT_ERR_INVALID);
+
+    static const char *const bad[] = {
+        "",
+        "v2 ack=1 solution=2 close=3 remind=",
+        "v1 ack=1 solution=2 close=3",                       /* no remind= */
+        "v1 ack=1 close=3 solution=2 remind=",               /* out of order */
+        "v1  ack=1 solution=2 close=3 remind=",              /* two spaces */
+        "v1 ack=-1 solution=2 close=3 remind=",
+        "v1 ack=+1 solution=2 close=3 remind=",
+        "v1 ack=01 solution=2 close=3 remind=",
+        "v1 ack=9223372036854775808 solution=2 close=3 remind=", /* over INT64_MAX */
+        "v1 ack=1 solution=2 close=3 remind=1,",
+        "v1 ack=1 solution=2 close=3 remind=,1",
+        "v1 ack=1 solution=2 close=3 remind=1,2,3,4,5,6,7,8,9", /* 9 > SLA_REMIND_MAX */
+        "v1 ack=1 solution=2 close=3 remind= ",
+        "v1 ack=1 solution=2 close=3 remind= esc=",
+        "v1 ack=1 solution=2 close=3 remind= esc=0",
+        "v1 ack=1 solution=2 close=3 remind= esc=0:",
+        "v1 ack=1 solution=2 close=3 remind= esc=:admins",
+        "v1 ack=1 solution=2 close=3 remind= esc=0:admins ",
+        "v1 ack=1 solution=2 close=3 remind= esc=0:admins junk",
+        "v1 ack=1 solution=2 close=3 remind= esc=0:a\tb",
+        "v1 ack=1 solution=2 close=3 remind= esc=0:"
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", /* 64 bytes */
+        "v1 ack=1 solution=2 close=3 remind=x",
+        "v1 ack=1 solution=2 close=3 remind=1 trailing",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct sla_terms out = sample_terms();
+        if (sla_terms_parse(bad[i], &out) != DBOT_ERR_INVALID)
+            fail_msg("accepted \"%s\"", bad[i]);
+        assert_int_equal(out.policy.ack_s, H(12)); /* untouched */
+    }
+    struct sla_terms out;
+    assert_int_equal(sla_terms_parse(NULL, &out), DBOT_ERR_INVALID);
+    /* nine levels: one more than ESCALATION_MAX */
+    char nine[400] = "v1 ack=1 solution=2 close=3 remind=";
+    for (int i = 0; i <= ESCALATION_MAX; i++)
+        strncat(nine, " esc=0:admins", sizeof nine - strlen(nine) - 1);
+    assert_int_equal(sla_terms_parse(nine, &out), DBOT_ERR_INVALID);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -785,6 +963,9 @@ int main(void)
         cmocka_unit_test(test_plan_quiet),
         cmocka_unit_test(test_plan_ties),
         cmocka_unit_test(test_plan_cap),
+        cmocka_unit_test(test_resume),
+        cmocka_unit_test(test_terms_round_trip),
+        cmocka_unit_test(test_terms_refused),
         cmocka_unit_test(test_hours_parse),
         cmocka_unit_test(test_date_parse),
         cmocka_unit_test(test_names),

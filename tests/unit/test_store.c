@@ -4,7 +4,8 @@
  * listing filters, the timeline, transactions and the online backup; for schema 3 the
  * lifecycle changes on a complaint, the open-complaint walk, the /close dialogues and the
  * outbox message kinds; for schema 4 the SLA events (planned, due, fired once, cancelled),
- * the penalty catalogue and the dealers' ledgers.
+ * the penalty catalogue and the dealers' ledgers; for schema 11 the SLA terms kept with a
+ * complaint, and cancelled SLA events planned again (a rejected report).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -76,6 +77,25 @@ static struct intake sample_intake(const char *ext, const char *dealer)
 static const struct deadlines due = {.ack_due = 1000 + 12 * 3600,
                                      .solution_due = 1000 + 5 * 86400,
                                      .close_due = 1000 + 15 * 86400};
+
+/* SLA terms as intake keeps them (schema 11). */
+static struct sla_terms sample_terms(void)
+{
+    struct sla_terms t;
+    memset(&t, 0, sizeof t);
+    t.policy.ack_s = 12 * 3600;
+    t.policy.solution_s = 5 * 86400;
+    t.policy.close_s = 15 * 86400;
+    t.policy.remind_before[0] = 7200;
+    t.policy.remind_before[1] = 1800;
+    t.policy.n_remind = 2;
+    t.ladder[0].after_s = 0;
+    snprintf(t.ladder[0].notify, sizeof t.ladder[0].notify, "dealer_managers");
+    t.ladder[1].after_s = 4 * 3600;
+    snprintf(t.ladder[1].notify, sizeof t.ladder[1].notify, "boss@example.com");
+    t.n_ladder = 2;
+    return t;
+}
 
 static void test_pragmas_and_head(void **state)
 {
@@ -199,6 +219,17 @@ static void test_migrate_from_every_version(void **state)
                              0);
             assert_int_equal(store_penalty_total(st, "D001", 0, &pts), 0);
             assert_int_equal(pts, 2);
+
+            /* Schema 11: an old complaint has no SLA terms kept (the engine then plans from
+             * the config as it is) and takes some. */
+            struct sla_terms terms;
+            assert_int_equal(store_complaint_terms_get(st, 1, &terms), DBOT_ERR_NOTFOUND);
+            terms = sample_terms();
+            assert_int_equal(store_complaint_terms_set(st, 1, &terms), 0);
+            memset(&terms, 0, sizeof terms);
+            assert_int_equal(store_complaint_terms_get(st, 1, &terms), 0);
+            assert_int_equal(terms.policy.close_s, 15 * 86400);
+            assert_int_equal(terms.n_ladder, 2);
         }
         if (from >= 2) {
             /* Old messages are replies: none of them notifies its complaint when delivered. */
@@ -1166,12 +1197,101 @@ static void test_sla_events(void **state)
     assert_string_equal(w.row[sla_find(&w, 6)].state, "fired");
     assert_string_equal(w.row[sla_find(&w, 2)].state, "cancelled");
     assert_int_equal(w.row[sla_find(&w, 2)].fired_at, 6700);
+
+    /* Revive (a rejected report): a cancelled event is pending again, neither fired nor
+     * late, next and due; it fires once more and then stays fired. A pending or fired event
+     * and an unknown id are NOTFOUND and stay as they are. */
+    assert_int_equal(store_sla_revive(st, 2), 0);
+    w = sla_of(st, c1);
+    i2 = sla_find(&w, 2);
+    assert_string_equal(w.row[i2].state, "pending");
+    assert_int_equal(w.row[i2].fired_at, 0);
+    assert_false(w.row[i2].late);
+    assert_int_equal(store_sla_next(st, &next), 0);
+    assert_int_equal(next, 6000);
+    assert_int_equal(store_sla_overdue(st, 100000, &count, &earliest), 0);
+    assert_int_equal(count, 1);
+    assert_int_equal(store_sla_revive(st, 2), DBOT_ERR_NOTFOUND);
+    assert_int_equal(store_sla_revive(st, 6), DBOT_ERR_NOTFOUND);
+    assert_int_equal(store_sla_revive(st, 999), DBOT_ERR_NOTFOUND);
+    w = sla_of(st, c1);
+    i6 = sla_find(&w, 6);
+    assert_string_equal(w.row[i6].state, "fired");
+    assert_int_equal(w.row[i6].fired_at, 4100);
+    assert_true(w.row[i6].late);
+    assert_int_equal(store_sla_fire(st, 2, 6900, true, false, &done), 0);
+    assert_true(done);
+    assert_int_equal(store_sla_revive(st, 2), DBOT_ERR_NOTFOUND);
+    w = sla_of(st, c1);
+    i2 = sla_find(&w, 2);
+    assert_string_equal(w.row[i2].state, "fired");
+    assert_int_equal(w.row[i2].fired_at, 6900);
+    assert_true(w.row[i2].late);
     store_close(st);
 
     /* Planned events survive a restart. */
     st = open_store();
     w = sla_of(st, c1);
     assert_int_equal(w.n, 6);
+    store_close(st);
+}
+
+/* ---- schema 11: the SLA terms kept with a complaint ---- */
+
+static void test_complaint_terms(void **state)
+{
+    (void)state;
+    struct store *st = open_store();
+    add_dealer(st, "D001", "First");
+    int64_t c1 = insert_complaint(st, "crm-1", "D001");
+    int64_t c2 = insert_complaint(st, "crm-2", "D001");
+
+    /* None kept yet (as on a complaint filed before schema 11); none for an unknown id. */
+    struct sla_terms got;
+    memset(&got, 0x5a, sizeof got);
+    assert_int_equal(store_complaint_terms_get(st, c1, &got), DBOT_ERR_NOTFOUND);
+    assert_int_equal(store_complaint_terms_get(st, 999, &got), DBOT_ERR_NOTFOUND);
+
+    struct sla_terms t = sample_terms();
+    assert_int_equal(store_complaint_terms_set(st, c1, &t), 0);
+    assert_int_equal(store_complaint_terms_set(st, 999, &t), DBOT_ERR_NOTFOUND);
+    assert_int_equal(store_complaint_terms_get(st, c1, &got), 0);
+    assert_int_equal(got.policy.ack_s, t.policy.ack_s);
+    assert_int_equal(got.policy.solution_s, t.policy.solution_s);
+    assert_int_equal(got.policy.close_s, t.policy.close_s);
+    assert_int_equal(got.policy.n_remind, 2);
+    assert_int_equal(got.policy.remind_before[0], 7200);
+    assert_int_equal(got.policy.remind_before[1], 1800);
+    assert_int_equal(got.n_ladder, 2);
+    assert_int_equal(got.ladder[1].after_s, 4 * 3600);
+    assert_string_equal(got.ladder[1].notify, "boss@example.com");
+    assert_int_equal(store_complaint_terms_get(st, c2, &got), DBOT_ERR_NOTFOUND);
+
+    /* Terms that cannot be written back are refused and change nothing. */
+    struct sla_terms bad = sample_terms();
+    snprintf(bad.ladder[0].notify, sizeof bad.ladder[0].notify, "two words");
+    assert_int_equal(store_complaint_terms_set(st, c1, &bad), DBOT_ERR_INVALID);
+    assert_int_equal(store_complaint_terms_get(st, c1, &got), 0);
+    assert_string_equal(got.ladder[0].notify, "dealer_managers");
+
+    /* In a rolled-back transaction they were never kept. */
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_complaint_terms_set(st, c2, &t), 0);
+    store_rollback(st);
+    assert_int_equal(store_complaint_terms_get(st, c2, &got), DBOT_ERR_NOTFOUND);
+    store_close(st);
+
+    /* Text the parser does not take (a hand edit) is an error, not terms. */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "UPDATE complaints SET sla_terms = 'v1 ack=oops'"
+                                      " WHERE id = 2", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    st = open_store();
+    assert_int_equal(store_complaint_terms_get(st, c2, &got), DBOT_ERR_DB);
+    assert_int_equal(store_complaint_terms_get(st, c1, &got), 0); /* survives a restart */
+    assert_int_equal(got.policy.close_s, 15 * 86400);
     store_close(st);
 }
 
@@ -1466,6 +1586,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dialogues, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_kinds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sla_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_complaint_terms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_penalty_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_penalty_ledger, setup, teardown),
     };
