@@ -50,6 +50,10 @@ int store_begin(struct store *st);
 int store_commit(struct store *st);
 void store_rollback(struct store *st);
 bool store_in_transaction(struct store *st);
+/* A savepoint inside the transaction in hand (one level): store_savepoint_end() keeps what
+ * was written since (keep) or undoes it, and the transaction goes on either way. */
+int store_savepoint(struct store *st);
+int store_savepoint_end(struct store *st, bool keep);
 
 /* ---- dealers ---- */
 
@@ -177,6 +181,13 @@ int store_sla_each(struct store *st, int64_t complaint_id, store_sla_fn fn, void
  * it when due, at once when that has passed. 0, or DBOT_ERR_NOTFOUND when the event is not
  * cancelled (pending, fired or unknown): a fired event never fires again. */
 int store_sla_revive(struct store *st, int64_t id);
+/* Holds back event `id`, whose firing failed at `now` with `error` (copied): the due walk
+ * skips it for a minute after the first failure, doubling with each one up to an hour, and
+ * store_sla_next() names the end of the hold. store_sla_unhold() ends a hold (after the event
+ * fired; nothing when there is none). store_sla_held() counts the pending events held. */
+int store_sla_hold(struct store *st, int64_t id, int64_t now, const char *error);
+int store_sla_unhold(struct store *st, int64_t id);
+int store_sla_held(struct store *st, int64_t *count);
 
 /* ---- penalties: the catalogue ("处罚大全") and each dealer's ledger ---- */
 

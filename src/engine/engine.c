@@ -87,6 +87,32 @@ static int take_due(const struct sla_row *r, void *arg)
     return 0;
 }
 
+/* Fires one due event inside the batch's transaction, under a savepoint of its own. When its
+ * firing fails for a reason of its own (a row it cannot use), only its writes are undone and
+ * it is held back for a retry (store_sla_hold), so the events due after it still fire; the
+ * watchdog keeps reporting it while it is overdue. Running out of memory, a busy database or
+ * a failed savepoint fails the batch (tried again as a whole). */
+static int fire_one(struct engine *e, const struct sla_row *row, int64_t now, bool *fired)
+{
+    int err = store_savepoint(e->store);
+    if (err)
+        return err;
+    err = eng__fire_sla(e, row, now, fired);
+    if (err == 0 && *fired)
+        err = store_sla_unhold(e->store, row->id);
+    if (err == 0)
+        return store_savepoint_end(e->store, true);
+    *fired = false;
+    int undo = store_savepoint_end(e->store, false);
+    if (undo || err == DBOT_ERR_NOMEM || err == DBOT_ERR_BUSY)
+        return undo ? undo : err;
+    char cid[32];
+    log_error(MOD, "%s: SLA event %lld (%s %s) not fired: %s; held back for a retry",
+              complaint_id_format(row->complaint_id, cid, sizeof cid), (long long)row->id,
+              sla_kind_name(row->kind), sla_milestone_name(row->milestone), dbot_strerror(err));
+    return store_sla_hold(e->store, row->id, now, dbot_strerror(err));
+}
+
 int engine_fire_due(struct engine *e, int64_t now_us, int limit, int *fired, int *seen,
                     struct histogram *lateness)
 {
@@ -116,8 +142,8 @@ int engine_fire_due(struct engine *e, int64_t now_us, int limit, int *fired, int
         err = eng__broadcast_step(e, bids[i], steps[i], now);
     int n_fired = nb;
     for (int i = 0; err == 0 && i < b.n; i++) {
-        bool f;
-        err = eng__fire_sla(e, &b.rows[i], now, &f);
+        bool f = false;
+        err = fire_one(e, &b.rows[i], now, &f);
         n_fired += f;
         if (f && lateness)
             histogram_add(lateness, now_us - b.rows[i].due_at * 1000000);

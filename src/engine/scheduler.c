@@ -91,8 +91,9 @@ static void on_poll(lws_sorted_usec_list_t *sul)
  * The watchdog. Start-up fires everything overdue and the poll above finds events planned
  * elsewhere, so what it sees is an event that the scheduler takes but cannot fire, time after
  * time: a store failure, or a row that firing cannot use (a complaint whose dealer row is
- * gone). A wake-up is one transaction, so such an event rolls back its whole batch, and every
- * event due after it waits too; the alarm makes that loud instead of silent.
+ * gone). Such an event is undone on its own (a savepoint each) and held back for a retry, so
+ * the events due after it still fire, but it stays overdue; a store that fails every write
+ * holds the whole batch. The alarm makes either loud instead of silent.
  */
 static void on_watch(lws_sorted_usec_list_t *sul)
 {

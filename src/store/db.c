@@ -230,6 +230,14 @@ static const char *const migrations[] = {
      * never takes a config edited since. NULL on complaints filed before: those are planned
      * again from the config as it is, as they were until now. */
     "ALTER TABLE complaints ADD COLUMN sla_terms TEXT;",
+
+    /* 12: an SLA event whose firing failed (a row it cannot use) is held back for a while
+     * and tried again later, so that it does not hold up every event due after it */
+    "CREATE TABLE sla_holds ("
+    "  event_id INTEGER PRIMARY KEY REFERENCES sla_events(id),"
+    "  until INTEGER NOT NULL,"
+    "  attempts INTEGER NOT NULL,"
+    "  error TEXT NOT NULL);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -238,6 +246,9 @@ static const char *const sql_text[SQL__COUNT] = {
     [SQL_BEGIN] = "BEGIN IMMEDIATE",
     [SQL_COMMIT] = "COMMIT",
     [SQL_ROLLBACK] = "ROLLBACK",
+    [SQL_SAVEPOINT] = "SAVEPOINT one",
+    [SQL_RELEASE] = "RELEASE one",
+    [SQL_ROLLBACK_TO] = "ROLLBACK TO one",
     [SQL_DEALER_UPSERT] =
         "INSERT INTO dealers (code, name, region, sales_volume, timezone, calendar, created_at,"
         " updated_at)"
@@ -314,10 +325,25 @@ static const char *const sql_text[SQL__COUNT] = {
         " WHERE complaint_id = ?1 AND state = 'pending'"
         " AND ((?2 & 1 AND milestone = 'ack') OR (?2 & 2 AND milestone = 'solution')"
         "  OR (?2 & 4 AND milestone = 'close'))",
-    [SQL_SLA_NEXT] = "SELECT min(due_at) FROM sla_events WHERE state = 'pending'",
+    /* the earliest pending event not held back, or the end of the earliest hold */
+    [SQL_SLA_NEXT] =
+        "SELECT min(t) FROM (SELECT (SELECT due_at FROM sla_events WHERE state = 'pending'"
+        " AND id NOT IN (SELECT event_id FROM sla_holds) ORDER BY due_at LIMIT 1) AS t"
+        " UNION ALL SELECT min(h.until) FROM sla_holds h JOIN sla_events e"
+        " ON e.id = h.event_id AND e.state = 'pending')",
     [SQL_SLA_DUE] =
         "SELECT id, complaint_id, milestone, kind, level, due_at, notify FROM sla_events"
-        " WHERE state = 'pending' AND due_at <= ?1 ORDER BY due_at, id LIMIT ?2",
+        " WHERE state = 'pending' AND due_at <= ?1"
+        " AND id NOT IN (SELECT event_id FROM sla_holds WHERE until > ?1)"
+        " ORDER BY due_at, id LIMIT ?2",
+    /* held for 1 min after the first failure, doubling up to an hour */
+    [SQL_SLA_HOLD] =
+        "INSERT INTO sla_holds (event_id, until, attempts, error) VALUES (?1, ?2 + 60, 1, ?3)"
+        " ON CONFLICT(event_id) DO UPDATE SET attempts = attempts + 1,"
+        " until = ?2 + min(3600, 60 << min(attempts, 6)), error = excluded.error",
+    [SQL_SLA_UNHOLD] = "DELETE FROM sla_holds WHERE event_id = ?1",
+    [SQL_SLA_HELD] = "SELECT count(*) FROM sla_holds h JOIN sla_events e"
+                     " ON e.id = h.event_id AND e.state = 'pending'",
     [SQL_SLA_FIRE] =
         "UPDATE sla_events SET state = ?3, fired_at = ?2, late = ?4"
         " WHERE id = ?1 AND state = 'pending'",
@@ -563,6 +589,28 @@ void store_rollback(struct store *st)
     if (!sqlite3_get_autocommit(st->db))
         exec_simple(st, SQL_ROLLBACK);
     st->depth = 0;
+}
+
+int store_savepoint(struct store *st)
+{
+    if (st->depth != 1)
+        return DBOT_ERR_INTERNAL;
+    int rc = exec_simple(st, SQL_SAVEPOINT);
+    if (rc == 0)
+        st->depth = 2;
+    return rc;
+}
+
+int store_savepoint_end(struct store *st, bool keep)
+{
+    if (st->depth != 2)
+        return DBOT_ERR_INTERNAL;
+    int rc = keep ? 0 : exec_simple(st, SQL_ROLLBACK_TO);
+    if (rc == 0)
+        rc = exec_simple(st, SQL_RELEASE);
+    if (rc == 0)
+        st->depth = 1;
+    return rc;
 }
 
 bool store_in_transaction(struct store *st)

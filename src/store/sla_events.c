@@ -171,3 +171,42 @@ int store_sla_revive(struct store *st, int64_t id)
         return store__err(st, rc, "sla revive");
     return sqlite3_changes(st->db) == 1 ? 0 : DBOT_ERR_NOTFOUND;
 }
+
+int store_sla_hold(struct store *st, int64_t id, int64_t now, const char *error)
+{
+    sqlite3_stmt *s = store__stmt(st, SQL_SLA_HOLD);
+    if (!s)
+        return DBOT_ERR_DB;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, now);
+    sqlite3_bind_text(s, 3, error ? error : "", -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : store__err(st, rc, "sla hold");
+}
+
+int store_sla_unhold(struct store *st, int64_t id)
+{
+    sqlite3_stmt *s = store__stmt(st, SQL_SLA_UNHOLD);
+    if (!s)
+        return DBOT_ERR_DB;
+    sqlite3_bind_int64(s, 1, id);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : store__err(st, rc, "sla unhold");
+}
+
+int store_sla_held(struct store *st, int64_t *count)
+{
+    sqlite3_stmt *s = store__stmt(st, SQL_SLA_HELD);
+    if (!s)
+        return DBOT_ERR_DB;
+    int rc = sqlite3_step(s);
+    int err = 0;
+    if (rc == SQLITE_ROW)
+        *count = sqlite3_column_int64(s, 0);
+    else
+        err = store__err(st, rc, "sla held");
+    sqlite3_reset(s);
+    return err;
+}

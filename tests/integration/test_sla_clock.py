@@ -65,10 +65,13 @@ def test_watchdog_reports_an_event_that_cannot_fire(t):
     # another process did not kick is found by the scheduler's 5 s look; what stays overdue
     # is an event the scheduler takes but cannot fire, every time it tries. Here that is a
     # reminder of a complaint whose dealer row is gone (planted with foreign keys off, as a
-    # hand edit or a broken restore would leave it). Each wake-up's transaction fails and is
-    # rolled back; the watchdog (every 30 s) says so in the log, /metrics and the staff room.
+    # hand edit or a broken restore would leave it). Its firing is undone and it is held back
+    # for a retry, so the reminder due after it still fires; the watchdog (every 30 s) keeps
+    # saying it is overdue in the log, /metrics and the staff room.
     p, b = setup(t, sla_conf(ack="1h", solution="2h", close="3h"))
     liu = person(p, "liu", "brand-service")
+    wang = person(p, "wang", ROOM)
+    good = file_complaint(b, "wd-good")
     b.stop()
     due = int(time.time()) - 120
     con = sqlite3.connect(os.path.join(b.dir, "dealerbot.db"))
@@ -81,11 +84,15 @@ def test_watchdog_reports_an_event_that_cannot_fire(t):
         (due - 3600, due + 60, due + 3600, due + 7200))
     con.execute("INSERT INTO sla_events (complaint_id, milestone, kind, level, due_at)"
                 " VALUES (?, 'ack', 'remind', 0, ?)", (cur.lastrowid, due))
+    # a reminder of a sound complaint, due a second after the broken one
+    con.execute("INSERT INTO sla_events (complaint_id, milestone, kind, level, due_at)"
+                " VALUES (?, 'ack', 'remind', 0, ?)", (int(good.split("-")[1]), due + 1))
     con.commit()
     con.close()
     b.start()
-    b.wait_log("1 SLA event(s) came due while the bot was down")
-    b.wait_log("SLA events not fired")
+    b.wait_log("2 SLA event(s) came due while the bot was down")
+    b.wait_log("held back for a retry")
+    wang.wait_for_message(both(from_bot_in(p.room(ROOM)), starts("remind_room", id=good)), 10)
     line = "1 SLA event(s) more than 60 s overdue and not fired (oldest due %s)" % \
         time.strftime("%Y-%m-%dT%H:%M:%S+08:00", time.gmtime(due + ZONE))
     b.wait_log(line, timeout=40)

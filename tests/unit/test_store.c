@@ -969,6 +969,71 @@ static int sla_find(const struct sla_seen *w, int64_t id)
     return -1;
 }
 
+/* Schema 12: an event whose firing failed is held back (1 min, then 2, 4, ... up to 1 h);
+ * the due walk skips it meanwhile, the next due time is the earliest of the other events and
+ * the end of the hold, and a savepoint undoes one event's writes without ending the batch. */
+static void test_sla_holds(void **state)
+{
+    (void)state;
+    struct store *st = open_store();
+    add_dealer(st, "D001", "First");
+    int64_t c1 = insert_complaint(st, "crm-1", "D001");
+    add_sla(st, c1, MS_ACK, SLA_REMIND, 0, 100, ""); /* 1: the one that fails */
+    add_sla(st, c1, MS_ACK, SLA_BREACH, 0, 200, ""); /* 2 */
+
+    int64_t next = -1, held = -1;
+    assert_int_equal(store_sla_hold(st, 1, 150, "no such row"), 0);
+    assert_int_equal(store_sla_held(st, &held), 0);
+    assert_int_equal(held, 1);
+    assert_int_equal(store_sla_next(st, &next), 0);
+    assert_int_equal(next, 200); /* event 2 comes before the hold's end (210) */
+    struct sla_seen w = {0};
+    assert_int_equal(store_sla_each_due(st, 205, 10, collect_sla, &w), 0);
+    assert_int_equal(w.n, 1);
+    assert_int_equal(w.row[0].id, 2);
+    memset(&w, 0, sizeof w);
+    assert_int_equal(store_sla_each_due(st, 210, 10, collect_sla, &w), 0);
+    assert_int_equal(w.n, 2); /* the hold is over: both, the failed one first */
+    assert_int_equal(w.row[0].id, 1);
+
+    /* Event 2 fires; the next is the end of event 1's hold. A second failure holds 2 min. */
+    bool done = false;
+    assert_int_equal(store_sla_fire(st, 2, 210, true, false, &done), 0);
+    assert_true(done);
+    assert_int_equal(store_sla_next(st, &next), 0);
+    assert_int_equal(next, 210);
+    assert_int_equal(store_sla_hold(st, 1, 215, "no such row"), 0);
+    assert_int_equal(store_sla_next(st, &next), 0);
+    assert_int_equal(next, 215 + 120);
+
+    /* The overdue count still has it: the watchdog keeps reporting a held event. */
+    int64_t count = -1, earliest = -1;
+    assert_int_equal(store_sla_overdue(st, 1000, &count, &earliest), 0);
+    assert_int_equal(count, 1);
+    assert_int_equal(earliest, 100);
+
+    /* A savepoint undone keeps the transaction; one kept is committed with it. */
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_savepoint(st), 0);
+    assert_int_equal(store_sla_unhold(st, 1), 0);
+    assert_int_equal(store_savepoint_end(st, false), 0);
+    assert_true(store_in_transaction(st));
+    assert_int_equal(store_savepoint_end(st, false), DBOT_ERR_INTERNAL); /* none open */
+    assert_int_equal(store_commit(st), 0);
+    assert_int_equal(store_sla_held(st, &held), 0);
+    assert_int_equal(held, 1);
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_savepoint(st), 0);
+    assert_int_equal(store_sla_unhold(st, 1), 0);
+    assert_int_equal(store_savepoint_end(st, true), 0);
+    assert_int_equal(store_commit(st), 0);
+    assert_int_equal(store_sla_held(st, &held), 0);
+    assert_int_equal(held, 0);
+    assert_int_equal(store_sla_next(st, &next), 0);
+    assert_int_equal(next, 100);
+    store_close(st);
+}
+
 static void test_sla_events(void **state)
 {
     (void)state;
@@ -1586,6 +1651,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dialogues, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_kinds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sla_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sla_holds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_complaint_terms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_penalty_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_penalty_ledger, setup, teardown),
