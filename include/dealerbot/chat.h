@@ -21,7 +21,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdint.h>
 #include <stddef.h>
 
 #include "dealerbot/config.h"
@@ -92,7 +91,9 @@ bool chat_is_ready(const struct chat *c);
 size_t chat_send_window(const struct chat *c);
 
 /* Queues one message for the wire. 0, DBOT_ERR_BUSY (window full or not ready: try after the
- * next on_delivered/on_ready), or DBOT_ERR_INVALID (unknown room, text too large). */
+ * next on_delivered/on_ready), DBOT_ERR_UNAVAILABLE (a room no chat_sync_room() asked for:
+ * other targets can still be sent to; try again once the room is synced), or
+ * DBOT_ERR_INVALID (text too large, not an address). */
 int chat_send(struct chat *c, const struct chat_out *m);
 
 /* Makes the room exist with the right settings (persistent, members-only, real identities

@@ -70,6 +70,23 @@ typedef int (*store_person_fn)(const struct person *p, void *arg);
 /* dealer NULL: everyone; "brand": brand staff; else that dealer's people. */
 int store_person_each(struct store *st, const char *dealer, store_person_fn fn, void *arg);
 
+/* ---- directory changes: which rooms need syncing again ---- */
+
+/* Every write to the directory — a dealer added or renamed, a person added, moved to another
+ * dealer or removed, by this process or by another one on the same file — records a new
+ * version for its scope: the dealer code whose room it changes, or "brand" when a brand staff
+ * member changed (they are in every room). Versions grow; a scope keeps only its latest. */
+
+/* The highest version (0 when the directory never changed). One index look-up: cheap
+ * enough to poll. */
+int store_directory_version(struct store *st, int64_t *out);
+/* Calls fn(scope, version) for the scopes changed after version `after`, in version order,
+ * at most `limit` (<= 0: 1000); fn returning non-zero stops the walk and that value is
+ * returned. `scope` is borrowed for the call. */
+typedef int (*store_directory_fn)(const char *scope, int64_t version, void *arg);
+int store_directory_changes(struct store *st, int64_t after, int limit, store_directory_fn fn,
+                            void *arg);
+
 /* ---- complaints ---- */
 
 /* Inserts a complaint in state "new" with the given policy name and deadlines, or, when

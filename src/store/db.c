@@ -204,6 +204,51 @@ static const char *const migrations[] = {
     /* 8: a dealer's people are looked up in any case (reminders, escalations, room sync): the
      * index must use the same collation or every look-up scans the table */
     "CREATE INDEX people_dealer_nocase ON people(dealer_code COLLATE NOCASE);",
+
+    /* 9: which rooms the directory changed, for a daemon that runs while another process
+     * (dealers/people import) or the API writes the directory. Triggers bump a version per
+     * scope — the dealer whose room changed, or 'brand' when brand staff changed (they are in
+     * every room) — on whatever writes the tables, so no writer can forget it. A reader keeps
+     * the highest version it has acted on: max(version) on the index tells it cheaply whether
+     * anything changed, and the rows above it say what. One row per scope: no growth. */
+    "CREATE TABLE directory_changes ("
+    "  scope TEXT PRIMARY KEY COLLATE NOCASE,"
+    "  version INTEGER NOT NULL);"
+    "CREATE INDEX directory_changes_version ON directory_changes(version);"
+    "CREATE TRIGGER directory_dealer_added AFTER INSERT ON dealers BEGIN"
+    "  INSERT INTO directory_changes (scope, version) VALUES (NEW.code,"
+    "   (SELECT coalesce(max(version), 0) + 1 FROM directory_changes))"
+    "   ON CONFLICT(scope) DO UPDATE SET version = excluded.version;"
+    " END;"
+    "CREATE TRIGGER directory_dealer_renamed AFTER UPDATE OF name ON dealers"
+    " WHEN OLD.name IS NOT NEW.name BEGIN"
+    "  INSERT INTO directory_changes (scope, version) VALUES (NEW.code,"
+    "   (SELECT coalesce(max(version), 0) + 1 FROM directory_changes))"
+    "   ON CONFLICT(scope) DO UPDATE SET version = excluded.version;"
+    " END;"
+    "CREATE TRIGGER directory_person_added AFTER INSERT ON people BEGIN"
+    "  INSERT INTO directory_changes (scope, version)"
+    "   VALUES (coalesce(NEW.dealer_code, 'brand'),"
+    "   (SELECT coalesce(max(version), 0) + 1 FROM directory_changes))"
+    "   ON CONFLICT(scope) DO UPDATE SET version = excluded.version;"
+    " END;"
+    "CREATE TRIGGER directory_person_moved AFTER UPDATE OF jid, dealer_code ON people"
+    " WHEN OLD.jid IS NOT NEW.jid OR OLD.dealer_code IS NOT NEW.dealer_code BEGIN"
+    "  INSERT INTO directory_changes (scope, version)"
+    "   VALUES (coalesce(OLD.dealer_code, 'brand'),"
+    "   (SELECT coalesce(max(version), 0) + 1 FROM directory_changes))"
+    "   ON CONFLICT(scope) DO UPDATE SET version = excluded.version;"
+    "  INSERT INTO directory_changes (scope, version)"
+    "   VALUES (coalesce(NEW.dealer_code, 'brand'),"
+    "   (SELECT coalesce(max(version), 0) + 1 FROM directory_changes))"
+    "   ON CONFLICT(scope) DO UPDATE SET version = excluded.version;"
+    " END;"
+    "CREATE TRIGGER directory_person_removed AFTER DELETE ON people BEGIN"
+    "  INSERT INTO directory_changes (scope, version)"
+    "   VALUES (coalesce(OLD.dealer_code, 'brand'),"
+    "   (SELECT coalesce(max(version), 0) + 1 FROM directory_changes))"
+    "   ON CONFLICT(scope) DO UPDATE SET version = excluded.version;"
+    " END;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -425,6 +470,10 @@ static const char *const sql_text[SQL__COUNT] = {
         "SELECT count(*) FILTER (WHERE state <> 'delivered'),"
         " count(*) FILTER (WHERE state = 'delivered') FROM outbox",
     [SQL_INBOX_RECORD] = "INSERT OR IGNORE INTO inbox (platform_id, received_at) VALUES (?1, ?2)",
+    [SQL_DIRECTORY_VERSION] = "SELECT coalesce(max(version), 0) FROM directory_changes",
+    [SQL_DIRECTORY_CHANGES] =
+        "SELECT scope, version FROM directory_changes WHERE version > ?1"
+        " ORDER BY version LIMIT ?2",
     /* scorecards.c: a read snapshot (ended with SQL_COMMIT); the id range of the complaints
      * received in [?1, ?2), found on the covering (category, received_at) index one category
      * at a time (the recursive part visits each distinct category with one index seek); the

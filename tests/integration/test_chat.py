@@ -26,7 +26,7 @@ PEOPLE = ("jid,dealer,role,name,language\n"
           "zhao@localhost,BJ002,manager,赵经理,zh-CN\n"
           "liu@localhost,brand,supervisor,刘主管,zh-CN\n")
 ACCOUNTS = {"dealerbot": "bot-secret-pw", "wang": "wang-pw", "li": "li-pw", "zhao": "zhao-pw",
-            "liu": "liu-pw", "eve": "eve-pw"}
+            "liu": "liu-pw", "eve": "eve-pw", "sun": "sun-pw", "zhou": "zhou-pw"}
 
 
 def setup(t, start=True):
@@ -94,6 +94,43 @@ def wait_delivered(bot, ids, timeout=20.0):
                                                                 len(ids)))
 
 
+def outbox_ids(bot, target, kind=None, timeout=10.0):
+    """The message ids of the outbox rows to `target` (waits until there is one)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        con = db(bot)
+        try:
+            rows = con.execute("SELECT stanza_id FROM outbox WHERE target = ? AND"
+                               " (? IS NULL OR kind = ?) ORDER BY id",
+                               (target, kind, kind)).fetchall()
+        finally:
+            con.close()
+        if rows:
+            return [r[0] for r in rows]
+        check(time.monotonic() < deadline, "no outbox row to %s" % target)
+        time.sleep(0.1)
+
+
+def import_csv(bot, what, name, text):
+    """`dealerbot WHAT import FILE` from the shell: another process on the bot's database."""
+    path = os.path.join(bot.dir, name)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    bot.cli(what, "import", path)
+
+
+def join_when_member(client, room, nick, timeout=10.0):
+    """Joins as soon as the room lets the client in (members-only: once the bot made it a
+    member); fails with the last refusal."""
+    deadline = time.monotonic() + timeout
+    while True:
+        cond = client.try_join(room, nick)
+        if cond is None:
+            return
+        check(time.monotonic() < deadline, "%s still refused from %s: %s" % (client.bare, room, cond))
+        time.sleep(0.2)
+
+
 def test_rooms_provisioned(t):
     p, b = setup(t)
     liu = p.client("liu", ACCOUNTS["liu"])
@@ -148,6 +185,62 @@ def test_outbox_delivered_and_confirmed(t):
     check(float(metrics["dealerbot_chat_confirm_seconds_count"]) >= 21, "latencies counted")
     check(0 < float(metrics['dealerbot_chat_confirm_seconds{quantile="0.99"}']) < 10,
           "confirm p99 in seconds")
+
+
+def test_dealer_put_while_running_gets_room_and_card(t):
+    """A dealer created through the API while the bot runs gets its room at once, and its
+    first complaint card reaches it (it is not refused as an unknown room)."""
+    p, b = setup(t)
+    r = b.put("/api/v1/dealers/GZ003", {"name": "广州天河汽车", "region": "华南"})
+    eq(r.status, 201, "PUT a new dealer: %r" % r)
+    r = b.post("/api/v1/complaints", dbot.complaint("put-1", dealer="GZ003"))
+    eq(r.status, 201, "complaint for the new dealer: %r" % r)
+    cards = outbox_ids(b, "dealer-gz003", kind="card")
+    wait_delivered(b, cards)
+    liu = p.client("liu", ACCOUNTS["liu"])     # brand staff: a member of every dealer room
+    liu.join(p.room("dealer-gz003"), "liu", history=5)
+    m = liu.wait_for_message(lambda m: m.id in cards, 10)
+    check(r.json["id"] in m.body, "the card names the complaint: %r" % m.body)
+    info = liu.room_info(p.room("dealer-gz003"))
+    check(info.persistent and info.members_only and info.non_anonymous, "configured: %r" % info)
+
+
+def test_directory_import_while_running(t):
+    """`dealers import` / `people import` run from the shell while the bot runs (another process
+    on the same database): the new dealer's room is set up and its card, written before the
+    room existed, is delivered; a new person can enter; a person moved to another dealer by a
+    re-import loses the old room and gets the new one."""
+    p, b = setup(t)
+    import_csv(b, "dealers", "dealers2.csv", "code,name,region,sales_volume\nSZ004,深圳南山汽车,华南,900\n")
+    # at once, before the bot can have seen the new dealer: the card must wait, not be dropped
+    b.cli("complaint", "add", "--dealer", "SZ004", "--category", "paint", "--summary", "划痕",
+          "--customer-name", "张三", "--customer-phone", "13800000000")
+    cards = outbox_ids(b, "dealer-sz004", kind="card")
+    b.wait_log("joined room dealer-sz004", timeout=10)
+    wait_delivered(b, cards)
+
+    import_csv(b, "people", "people2.csv", "jid,dealer,role,name,language\n"
+               "sun@localhost,SH001,agent,孙顾问,zh-CN\n"
+               "zhou@localhost,SZ004,manager,周经理,zh-CN\n")
+    sun = p.client("sun", ACCOUNTS["sun"])
+    join_when_member(sun, p.room("dealer-sh001"), "sun")
+    zhou = p.client("zhou", ACCOUNTS["zhou"])
+    join_when_member(zhou, p.room("dealer-sz004"), "zhou")
+
+    li = p.client("li", ACCOUNTS["li"])
+    sh, bj = p.room("dealer-sh001"), p.room("dealer-bj002")
+    li.join(sh, "li")
+    import_csv(b, "people", "people3.csv", "jid,dealer,role,name,language\n"
+               "li@localhost,BJ002,agent,李顾问,zh-CN\n")
+    # no longer a member of a members-only room: Prosody ejects him (321), and keeps him out
+    li.wait_for_presence(lambda pr: pr.room == sh and pr.type == "unavailable"
+                         and 110 in pr.codes, timeout=10)
+    eq(li.try_join(sh, "li"), "registration-required", "li's join of his old room")
+    join_when_member(li, bj, "li")
+    liu = p.client("liu", ACCOUNTS["liu"])
+    liu.join(sh, "liu")
+    got = {j for j, a in liu.room_members(sh).items() if a == "member"}
+    eq(got, {"wang@localhost", "sun@localhost", "liu@localhost"}, "members of dealer-sh001")
 
 
 def test_prosody_restart_loses_nothing(t):

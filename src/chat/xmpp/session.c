@@ -1781,8 +1781,9 @@ int xmpp_session_send(struct xmpp_session *s, const struct chat_out *m)
     if (m->group) {
         r = room_by_name(s, m->to);
         if (!r) {
-            log_warn(MOD, "message %s: unknown room %s", m->id, m->to);
-            return DBOT_ERR_INVALID;
+            /* not synced (yet): the directory may set it up later */
+            log_debug(MOD, "message %s: unknown room %s", m->id, m->to);
+            return DBOT_ERR_UNAVAILABLE;
         }
         if (r->state == ROOM_FAILED) {
             log_warn(MOD, "message %s: the bot could not join room %s", m->id, m->to);
