@@ -20,6 +20,7 @@ Everything waits on a condition with a timeout; nothing sleeps for a fixed time.
     a.send_groupchat(room, "hello")
     m = b.wait_for_message(lambda m: m.body == "hello", timeout=5)
     m.real_jid == "alice@localhost"; m.room == room; m.nick == "Alice"; m.type == "groupchat"
+    p.pause(); p.resume()                    # SIGSTOP / SIGCONT: a server that hangs
     p.stop()                                 # SIGTERM by PID; checks that nothing is left
 
 Inside dbot.main tests, `xmpp.prosody(t)` puts the server into the test context, so the runner
@@ -199,6 +200,7 @@ class Prosody:
         self.clients = []
         self.domain, self.muc = DOMAIN, MUC
         self._launcher = None
+        self.paused = False
 
     # -- lifecycle --
 
@@ -247,6 +249,7 @@ class Prosody:
         if self.proc is None:
             raise TestFailure("prosody not running")
         pid = self.pid
+        self.resume()
         for c in list(self.clients):
             c.close()
         rc, out, err = self._script("stop", self.dir)
@@ -266,12 +269,27 @@ class Prosody:
         if self.proc is None:
             raise TestFailure("prosody not running")
         os.kill(self.pid, signal.SIGKILL)
+        self.paused = False
         deadline = time.monotonic() + 5
         while _proc_alive(self.pid) and time.monotonic() < deadline:
             time.sleep(0.01)
         if self._launcher:
             _reap(self._launcher)
         self.proc = None
+
+    def pause(self):
+        """SIGSTOP: the server hangs without closing anything (a dead peer, as keepalives
+        see it); its sockets keep accepting bytes into the kernel's buffers."""
+        if self.proc is None:
+            raise TestFailure("prosody not running")
+        os.kill(self.pid, signal.SIGSTOP)
+        self.paused = True
+
+    def resume(self):
+        """SIGCONT after pause()."""
+        if self.paused and self.proc is not None:
+            os.kill(self.pid, signal.SIGCONT)
+        self.paused = False
 
     def restart(self):
         self.stop()
@@ -352,6 +370,7 @@ class Prosody:
         print("---- end of prosody log ----", file=out)
 
     def cleanup(self, keep=False):
+        self.resume()
         for c in list(self.clients):
             c.close()
         if self.proc is not None:
@@ -391,11 +410,12 @@ def prosody(t, start=True, **kw):
 class Message:
     """An incoming <message/>. from_/to/type/id/body as sent; room and nick for MUC messages;
     real_jid: the sender's real bare JID (from the room's occupant list for groupchat/MUC-PM, when
-    the room shows it; the bare from for direct messages); delayed: has <delay/> (history);
+    the room shows it; the bare from for direct messages); delayed: has <delay/> (history),
+    delay_stamp: its stamp (XEP-0082 text) or None;
     error: (condition, type, text) for type='error'; invite_from: inviter of a mediated invite."""
 
     __slots__ = ("from_", "to", "type", "id", "body", "subject", "room", "nick", "real_jid",
-                 "delayed", "error", "stanza_id", "invite_from", "invite_reason", "xml", "time")
+                 "delayed", "delay_stamp", "error", "stanza_id", "invite_from", "invite_reason", "xml", "time")
 
     def __getitem__(self, k):
         return getattr(self, "from_" if k == "from" else k)
@@ -1017,7 +1037,9 @@ class Client:
         m.body = (b.text or "") if b is not None else None
         s = el.find(tag(NS_CLIENT, "subject"))
         m.subject = (s.text or "") if s is not None else None
-        m.delayed = el.find(tag(NS_DELAY, "delay")) is not None
+        delay = el.find(tag(NS_DELAY, "delay"))
+        m.delayed = delay is not None
+        m.delay_stamp = delay.get("stamp") if delay is not None else None
         m.error = error_of(el) if m.type == "error" else None
         sid = el.find(tag(NS_SID, "stanza-id"))
         m.stanza_id = sid.get("id") if sid is not None else None
