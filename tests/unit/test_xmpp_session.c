@@ -153,10 +153,21 @@ static void test_backoff(void **state)
     /* ±20 %: bounds reached at the extremes of rnd, always inside them */
     assert_int_equal(xs_backoff_ms(0, 1000, 30000, 20, 0), 800);
     assert_int_equal(xs_backoff_ms(0, 1000, 30000, 20, 400), 1200);
-    assert_int_equal(xs_backoff_ms(5, 1000, 30000, 20, 400), 36000);
     for (uint32_t r = 0; r < 5000; r += 7) {
         uint32_t d = xs_backoff_ms(3, 1000, 30000, 20, r * 2654435761u);
         assert_true(d >= 6400 && d <= 9600);
+    }
+    /* the cap holds after the jitter (DESIGN.md: cap 30 s): 16 s + 20 % is 19.2 s, but 32 s
+     * or more - 20 % ends at 30 s; below the cap the jitter still spreads the waits */
+    assert_int_equal(xs_backoff_ms(4, 1000, 30000, 20, 400), 19200);
+    assert_int_equal(xs_backoff_ms(5, 1000, 30000, 20, 400), 30000);
+    assert_int_equal(xs_backoff_ms(5, 1000, 30000, 20, 0), 24000);
+    for (unsigned a = 0; a < 40; a++) {
+        for (uint32_t r = 0; r < 2000; r += 3) {
+            uint32_t d = xs_backoff_ms(a, 1000, 30000, 20, r * 2654435761u);
+            assert_true(d <= 30000);
+            assert_true(d >= 800);
+        }
     }
 }
 

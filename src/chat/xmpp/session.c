@@ -30,7 +30,8 @@
  *
  * Keepalive. A 5 s tick: a ping after 20 s without any inbound frame; no answer within 20 s,
  * or a negotiation longer than 30 s, kills the connection. Reconnects back off 1 s doubling
- * to 30 s (±20 % jitter); the attempt count resets once a session stayed ready for 60 s.
+ * (±20 % jitter), never more than 30 s; the attempt count resets once a session stayed ready
+ * for 60 s.
  */
 #include "chat/xmpp/session.h"
 

@@ -147,7 +147,9 @@ uint32_t xs_backoff_ms(unsigned attempt, uint32_t base_ms, uint32_t cap_ms, unsi
     /* factor in per-mille: 1000 - 10*j .. 1000 + 10*j, uniform over rnd */
     uint64_t span = 20ull * jitter_pct + 1;
     uint64_t permille = 1000 - 10ull * jitter_pct + (rnd % span);
-    return (uint32_t)(d * permille / 1000);
+    d = d * permille / 1000;
+    /* the cap holds after the jitter too: near it, waits spread below it, never above */
+    return (uint32_t)(d > cap_ms ? cap_ms : d);
 }
 
 int xs_jid_bare(const char *jid, char *out, size_t cap)

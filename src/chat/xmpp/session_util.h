@@ -76,8 +76,9 @@ size_t xs_client_ns_pos(const char *text, size_t len);
 uint32_t xs_sm_newly_acked(uint32_t acked, uint32_t h, size_t unacked, bool *bogus);
 
 /* Reconnect delay in ms for the attempt-th consecutive failure (0 = first retry):
- * base_ms doubling per attempt, capped at cap_ms, then scaled by a jitter factor in
- * [1 - jitter_pct %, 1 + jitter_pct %] chosen by `rnd` (any 32-bit random value). */
+ * base_ms doubling per attempt, scaled by a jitter factor in [1 - jitter_pct %,
+ * 1 + jitter_pct %] chosen by `rnd` (any 32-bit random value), and never more than cap_ms
+ * (the cap applies after the jitter). */
 uint32_t xs_backoff_ms(unsigned attempt, uint32_t base_ms, uint32_t cap_ms, unsigned jitter_pct,
                        uint32_t rnd);
 
