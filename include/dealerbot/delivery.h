@@ -41,6 +41,9 @@ void delivery_on_ready(struct delivery *d);
 void delivery_on_down(struct delivery *d);
 /* The server confirmed the message with this outbox id. */
 void delivery_on_delivered(struct delivery *d, const char *msg_id, int64_t latency_us);
+/* The chat gave the message with this outbox id back unsent (chat_handler.on_returned): it
+ * waits with the deferred rows. */
+void delivery_on_returned(struct delivery *d, const char *msg_id);
 /* New rows were committed: pump soon. */
 void delivery_kick(struct delivery *d);
 /* The chat may take messages it could not take before (a room was joined or set up): the

@@ -380,6 +380,10 @@ int store_outbox_delivered(struct store *st, const char *msg_id, int64_t now);
 /* Counts one more send attempt of a message. */
 int store_outbox_attempted(struct store *st, int64_t rowid, int64_t now);
 
+/* The rowid of the undelivered message with this id; DBOT_ERR_NOTFOUND when there is none
+ * (unknown, or delivered already). */
+int store_outbox_rowid(struct store *st, const char *msg_id, int64_t *rowid);
+
 struct outbox_counts {
     int64_t pending;
     int64_t delivered;

@@ -56,6 +56,21 @@ static void on_down(void *arg)
     delivery_on_down(cl->delivery);
 }
 
+static void on_room_ready(const char *room, void *arg)
+{
+    struct chatlink *cl = arg;
+    (void)room;
+    if (cl->delivery)
+        delivery_retry_deferred(cl->delivery);
+}
+
+static void on_returned(const char *id, void *arg)
+{
+    struct chatlink *cl = arg;
+    if (cl->delivery)
+        delivery_on_returned(cl->delivery, id);
+}
+
 static void on_delivered(const char *id, int64_t latency_us, void *arg)
 {
     struct chatlink *cl = arg;
@@ -184,7 +199,9 @@ int chatlink_start(struct lws_context *ctx, const struct config *cfg, struct eng
     cl->eng = eng;
     cl->handler = (struct chat_handler){.on_ready = on_ready, .on_down = on_down,
                                         .on_message = on_message,
-                                        .on_delivered = on_delivered, .arg = cl};
+                                        .on_delivered = on_delivered,
+                                        .on_room_ready = on_room_ready,
+                                        .on_returned = on_returned, .arg = cl};
     int err = chat_new(ctx, cfg, &cl->handler, &cl->chat, diag);
     if (err)
         goto fail;

@@ -33,6 +33,7 @@
 #define ATTEMPT_MAX 1024     /* send attempts buffered before a forced flush */
 #define FLUSH_DELAY_US 20000 /* bookkeeping is written at most this long after the fact */
 #define DEFER_MAX 65536      /* rows waiting for their room, remembered at most */
+#define DEFER_RETRY_US (30 * 1000000) /* deferred rows are offered again at least this often */
 
 struct delivery {
     struct lws_context *ctx;
@@ -56,6 +57,7 @@ struct delivery {
     int64_t *deferred;      /* rowids behind the cursor waiting for their room, ascending */
     size_t n_deferred, cap_deferred;
     bool retry_deferred;    /* walk `deferred` again before the rows after the cursor */
+    int64_t deferred_tried_us; /* monotonic time of the last walk of `deferred` */
 };
 
 static void pump(struct delivery *d);
@@ -73,6 +75,10 @@ static void on_flush_timer(lws_sorted_usec_list_t *sul)
 static void on_poll_timer(lws_sorted_usec_list_t *sul)
 {
     struct delivery *d = lws_container_of(sul, struct delivery, sul_poll);
+    /* A room that takes messages again says so (delivery_retry_deferred); this is the net
+     * under it, for a refusal nothing announces the end of. */
+    if (d->n_deferred && timeutil_mono_us() - d->deferred_tried_us >= DEFER_RETRY_US)
+        d->retry_deferred = true;
     pump(d);
     lws_sul_schedule(d->ctx, 0, &d->sul_poll, on_poll_timer, POLL_US);
 }
@@ -279,6 +285,8 @@ static enum outcome offer(struct walk *w, const struct outbox_row *row)
     return SENT;
 }
 
+/* Remembers `rowid` among the deferred rows (kept ascending). False when there is no room
+ * for it. */
 static bool defer_add(struct delivery *d, int64_t rowid)
 {
     if (d->n_deferred == d->cap_deferred) {
@@ -291,8 +299,32 @@ static bool defer_add(struct delivery *d, int64_t rowid)
         d->deferred = n;
         d->cap_deferred = cap;
     }
-    d->deferred[d->n_deferred++] = rowid;
+    size_t at = d->n_deferred;
+    while (at > 0 && d->deferred[at - 1] > rowid)
+        at--;
+    if (at > 0 && d->deferred[at - 1] == rowid)
+        return true;
+    memmove(d->deferred + at + 1, d->deferred + at, (d->n_deferred - at) * sizeof *d->deferred);
+    d->deferred[at] = rowid;
+    d->n_deferred++;
     return true;
+}
+
+void delivery_on_returned(struct delivery *d, const char *msg_id)
+{
+    int64_t rowid = 0;
+    int err = store_outbox_rowid(d->st, msg_id, &rowid);
+    if (err == DBOT_ERR_NOTFOUND)
+        return; /* confirmed meanwhile after all */
+    if (err == 0 && rowid > d->cursor)
+        return; /* not walked yet in this session: the walk offers it */
+    if (err || !defer_add(d, rowid)) {
+        /* still pending in the store: the next session sends it */
+        log_error(MOD, "%s came back unsent and cannot wait for its room; it goes again after "
+                       "the next reconnect", msg_id);
+        return;
+    }
+    log_info(MOD, "%s came back unsent: it waits for its room", msg_id);
 }
 
 static int send_row(const struct outbox_row *row, void *arg)
@@ -311,8 +343,12 @@ static int send_row(const struct outbox_row *row, void *arg)
             w->stopped = true;
             return 1;
         }
-        log_info(MOD, "%s to %s waits: the chat cannot take messages for it yet", row->msg_id,
-                 row->target);
+        /* said once when messages start to wait (the list was empty), not per row */
+        if (d->n_deferred == 1)
+            log_info(MOD, "%s to %s waits: the chat cannot take messages for it yet; the "
+                          "others go on", row->msg_id, row->target);
+        else
+            log_debug(MOD, "%s to %s waits", row->msg_id, row->target);
         break;
     case SENT:
     case REFUSED:
@@ -344,6 +380,7 @@ static int find_row(const struct outbox_row *row, void *arg)
  * window or rate budget): the rows after the cursor must wait too, to keep the order. */
 static bool retry_deferred(struct delivery *d, struct walk *w)
 {
+    d->deferred_tried_us = w->now_us;
     size_t keep = 0, i = 0;
     bool done = true;
     for (; i < d->n_deferred; i++) {

@@ -469,6 +469,8 @@ static const char *const sql_text[SQL__COUNT] = {
     [SQL_OUTBOX_COUNT] =
         "SELECT count(*) FILTER (WHERE state <> 'delivered'),"
         " count(*) FILTER (WHERE state = 'delivered') FROM outbox",
+    [SQL_OUTBOX_ROWID] =
+        "SELECT id FROM outbox WHERE stanza_id = ?1 AND state IN ('pending','sent')",
     [SQL_INBOX_RECORD] = "INSERT OR IGNORE INTO inbox (platform_id, received_at) VALUES (?1, ?2)",
     [SQL_DIRECTORY_VERSION] = "SELECT coalesce(max(version), 0) FROM directory_changes",
     [SQL_DIRECTORY_CHANGES] =

@@ -28,11 +28,13 @@ PEOPLE = ("jid,dealer,role,name,language\n"
           "zhao@localhost,BJ002,manager,赵经理,zh-CN\n"
           "liu@localhost,brand,supervisor,刘主管,zh-CN\n")
 ACCOUNTS = {"dealerbot": "bot-secret-pw", "wang": "wang-pw", "li": "li-pw", "zhao": "zhao-pw",
-            "liu": "liu-pw", "eve": "eve-pw", "sun": "sun-pw", "zhou": "zhou-pw"}
+            "liu": "liu-pw", "eve": "eve-pw", "sun": "sun-pw", "zhou": "zhou-pw",
+            "boss": "boss-pw"}
+ADMIN = 'admins = { "boss@localhost" }'   # a server admin: owner of every room (Prosody)
 
 
-def setup(t, start=True):
-    p = xmpp.prosody(t)
+def setup(t, start=True, **prosody_kw):
+    p = xmpp.prosody(t, **prosody_kw)
     p.register_many(ACCOUNTS)
     b = t.bot(start=False, dealers_csv=DEALERS, people_csv=PEOPLE,
               chat=chat_conf(p))
@@ -287,6 +289,41 @@ def test_directory_import_while_running(t):
     liu.join(sh, "liu")
     got = {j for j, a in liu.room_members(sh).items() if a == "member"}
     eq(got, {"wang@localhost", "sun@localhost", "liu@localhost"}, "members of dealer-sh001")
+
+
+def test_kicked_bot_rejoins_and_its_room_blocks_no_other(t):
+    """The bot kicked from a room comes back by itself and delivers what was sent around the
+    kick; while it cannot get back in (banned), more messages for that room than its whole
+    send window wait aside and the other rooms' messages still go; once let in again, they
+    all arrive."""
+    p, b = setup(t, extra_config=ADMIN)
+    sh, bj = p.room("dealer-sh001"), p.room("dealer-bj002")
+    boss = p.client("boss", ACCOUNTS["boss"])
+    boss.join(sh, "boss")
+    li = p.client("li", ACCOUNTS["li"])
+    li.join(sh, "li")
+    ids = enqueue(b, "dealer-sh001", ["kick %d" % i for i in range(200)])
+    boss.kick(sh, "dealerbot", "out with you")      # while those are on their way
+    b.wait_log("removed from room dealer-sh001 (kicked)")
+    b.wait_log("rejoining room dealer-sh001")
+    wait_delivered(b, ids, timeout=30)
+    counts = count_ids(li, ids, 15)
+    eq([i for i in ids if i not in counts], [], "messages lost around the kick")
+    eq({i: n for i, n in counts.items() if n > 2}, {}, "messages more than twice")
+
+    boss.set_affiliation(sh, "dealerbot@localhost", "outcast")
+    b.wait_log("removed from room dealer-sh001 (banned)")
+    b.wait_log("cannot join room dealer-sh001")          # (Prosody: registration-required)
+    waiting = enqueue(b, "dealer-sh001", ["banned %d" % i for i in range(1100)])
+    others = enqueue(b, "dealer-bj002", ["meanwhile %d" % i for i in range(5)])
+    wait_delivered(b, others, timeout=15)
+    eq(len(undelivered(b, waiting)), len(waiting), "confirmed while the bot was banned")
+    eq(float(b.metrics()["dealerbot_chat_up"]), 1, "the session stays up")
+    boss.set_affiliation(sh, "dealerbot@localhost", "owner")
+    wait_delivered(b, waiting, timeout=45)
+    counts = count_ids(li, waiting, 20)
+    eq([i for i in waiting if i not in counts], [], "messages lost while banned")
+    eq({i: n for i, n in counts.items() if n > 1}, {}, "messages sent twice while banned")
 
 
 def test_prosody_restart_loses_nothing(t):

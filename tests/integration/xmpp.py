@@ -1286,6 +1286,13 @@ class Client:
         self.iq("set", self.room_jid(room), "<query xmlns=%s>%s</query>" % (q(NS_MUC_ADMIN), items),
                 timeout)
 
+    def kick(self, room, nick, reason=None, timeout=None):
+        """Sets the occupant `nick`'s role to none (muc#admin): it leaves the room with status
+        307 and may come back. Needs a moderator at least the target's affiliation."""
+        r = "<reason>%s</reason>" % text(reason) if reason else ""
+        self.iq("set", self.room_jid(room), "<query xmlns=%s><item nick=%s role='none'>%s</item>"
+                "</query>" % (q(NS_MUC_ADMIN), q(nick), r), timeout)
+
     def set_affiliation(self, room, jid, affiliation, reason=None, timeout=None):
         self.set_affiliations(room, {jid: affiliation}, reason, timeout)
 
