@@ -35,7 +35,9 @@ struct chat_message {
     const char *room;        /* the room's local name when group, else NULL */
     const char *sender;      /* the sender's real bare id (lower-case), never a nickname */
     const char *text;        /* the body, valid UTF-8 */
-    const char *platform_id; /* the platform's id for this message (for de-duplication) */
+    const char *platform_id; /* a key for this message, the same each time the platform
+                              * delivers it again (for de-duplication); NULL when the message
+                              * carries no id to tell it by */
 };
 
 struct chat_handler {

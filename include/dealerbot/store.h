@@ -394,5 +394,8 @@ int store_outbox_count(struct store *st, struct outbox_counts *out);
 
 /* Records `platform_id`; *seen is true when it was there already (a duplicate). */
 int store_inbox_record(struct store *st, const char *platform_id, int64_t now, bool *seen);
+/* Forgets at most `limit` (<= 0: 1000) ids recorded before `before`, oldest first (one
+ * indexed statement, so a large backlog goes in bounded steps); *deleted says how many. */
+int store_inbox_prune(struct store *st, int64_t before, int limit, int *deleted);
 
 #endif

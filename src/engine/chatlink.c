@@ -25,6 +25,9 @@
 #define MOD "chat"
 #define DIRECTORY_POLL_US 1000000 /* look for directory changes made by other processes */
 #define DIRECTORY_PAGE 1000       /* changes read per query */
+#define INBOX_KEEP_S (7 * 86400)  /* seen message ids are remembered this long */
+#define INBOX_PRUNE_EVERY_US (3600 * 1000000ll)
+#define INBOX_PRUNE_STEP 5000     /* ids forgotten per tick at most */
 
 struct chatlink {
     struct lws_context *ctx;
@@ -36,6 +39,7 @@ struct chatlink {
     int64_t dir_seen;       /* the directory version the rooms were last synced to */
     lws_sorted_usec_list_t sul_dir;
     bool dir_armed;
+    int64_t inbox_pruned_us; /* monotonic time of the last full prune (0: never) */
 };
 
 static void on_ready(void *arg)
@@ -178,6 +182,28 @@ static void sync_changed(struct chatlink *cl, bool under)
         delivery_retry_deferred(cl->delivery);
 }
 
+/* The inbox of seen message ids would grow with every message for ever: once an hour (on
+ * this timer) the ids older than a week go, INBOX_PRUNE_STEP per tick while there are more. */
+static void prune_inbox(struct chatlink *cl)
+{
+    int64_t now_us = timeutil_mono_us();
+    if (cl->inbox_pruned_us && now_us - cl->inbox_pruned_us < INBOX_PRUNE_EVERY_US)
+        return;
+    int deleted = 0;
+    int err = store_inbox_prune(cl->eng->store, timeutil_now() - INBOX_KEEP_S, INBOX_PRUNE_STEP,
+                                &deleted);
+    if (err) {
+        log_error(MOD, "cannot prune the inbox of seen messages: %s", dbot_strerror(err));
+        cl->inbox_pruned_us = now_us; /* try again in an hour, not every second */
+        return;
+    }
+    if (deleted)
+        log_debug(MOD, "forgot %d message id(s) older than %d days", deleted,
+                  INBOX_KEEP_S / 86400);
+    if (deleted < INBOX_PRUNE_STEP)
+        cl->inbox_pruned_us = now_us; /* done until the next hour */
+}
+
 static void on_directory_timer(lws_sorted_usec_list_t *sul)
 {
     struct chatlink *cl = lws_container_of(sul, struct chatlink, sul_dir);
@@ -185,6 +211,7 @@ static void on_directory_timer(lws_sorted_usec_list_t *sul)
     if (cl->stopping)
         return;
     sync_changed(cl, false);
+    prune_inbox(cl);
     lws_sul_schedule(cl->ctx, 0, &cl->sul_dir, on_directory_timer, DIRECTORY_POLL_US);
     cl->dir_armed = true;
 }

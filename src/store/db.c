@@ -249,6 +249,10 @@ static const char *const migrations[] = {
     "   (SELECT coalesce(max(version), 0) + 1 FROM directory_changes))"
     "   ON CONFLICT(scope) DO UPDATE SET version = excluded.version;"
     " END;",
+
+    /* 10: the inbox of seen message ids is pruned by age (a platform delivers a message again
+     * within minutes — a resumed stream, a rejoin — not weeks later) */
+    "CREATE INDEX inbox_received ON inbox(received_at);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -472,6 +476,9 @@ static const char *const sql_text[SQL__COUNT] = {
     [SQL_OUTBOX_ROWID] =
         "SELECT id FROM outbox WHERE stanza_id = ?1 AND state IN ('pending','sent')",
     [SQL_INBOX_RECORD] = "INSERT OR IGNORE INTO inbox (platform_id, received_at) VALUES (?1, ?2)",
+    [SQL_INBOX_PRUNE] =
+        "DELETE FROM inbox WHERE rowid IN"
+        " (SELECT rowid FROM inbox WHERE received_at < ?1 ORDER BY received_at LIMIT ?2)",
     [SQL_DIRECTORY_VERSION] = "SELECT coalesce(max(version), 0) FROM directory_changes",
     [SQL_DIRECTORY_CHANGES] =
         "SELECT scope, version FROM directory_changes WHERE version > ?1"

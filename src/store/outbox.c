@@ -168,3 +168,18 @@ int store_inbox_record(struct store *st, const char *platform_id, int64_t now, b
     *seen = sqlite3_changes(st->db) == 0;
     return 0;
 }
+
+int store_inbox_prune(struct store *st, int64_t before, int limit, int *deleted)
+{
+    sqlite3_stmt *s = store__stmt(st, SQL_INBOX_PRUNE);
+    if (!s)
+        return DBOT_ERR_DB;
+    sqlite3_bind_int64(s, 1, before);
+    sqlite3_bind_int(s, 2, limit > 0 ? limit : 1000);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return store__err(st, rc, "inbox prune");
+    *deleted = sqlite3_changes(st->db);
+    return 0;
+}

@@ -187,7 +187,6 @@ struct xmpp_session {
     size_t n_inflight;
 
     struct room *rooms;
-    uint64_t noid_ctr;
 
     lws_sorted_usec_list_t sul_ka, sul_reconnect, sul_close;
     bool ka_armed, reconnect_armed, close_armed;
@@ -1317,15 +1316,12 @@ static void handle_presence(struct xmpp_session *s, const struct stanza *st)
 static void deliver(struct xmpp_session *s, bool group, const char *room, const char *sender,
                     const char *text, const char *sid, const char *msgid)
 {
-    char pid[JID_MAX + 600];
-    if (sid)
-        snprintf(pid, sizeof pid, "sid:%s", sid);
-    else if (msgid)
-        snprintf(pid, sizeof pid, "id:%s/%s", msgid, sender);
-    else
-        snprintf(pid, sizeof pid, "noid:%s/%llu", sender, (unsigned long long)++s->noid_ctr);
-    struct chat_message m = {
-        .group = group, .room = room, .sender = sender, .text = text, .platform_id = pid};
+    char pid[2 * JID_MAX + 1100];
+    int rc = xs_dedup_key(pid, sizeof pid, group ? room : NULL, sender, sid, msgid);
+    if (rc < 0) /* an id of kilobytes: acted on, but not remembered */
+        log_warn(MOD, "a message from %s has an id too long to remember it by", sender);
+    struct chat_message m = {.group = group, .room = room, .sender = sender, .text = text,
+                             .platform_id = rc == 0 ? pid : NULL};
     if (s->h.on_message)
         s->h.on_message(&m, s->h.arg);
 }
