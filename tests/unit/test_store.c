@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "dealerbot/store.h"
+#include "store/store_int.h" /* the store's own connection, for its per-connection pragmas */
 
 static char dir[256];
 static char dbpath[300];
@@ -78,6 +79,20 @@ static const struct deadlines due = {.ack_due = 1000 + 12 * 3600,
                                      .solution_due = 1000 + 5 * 86400,
                                      .close_due = 1000 + 15 * 86400};
 
+/* The value of `PRAGMA name` on db as text (a static buffer). */
+static const char *pragma_text(sqlite3 *db, const char *name)
+{
+    static char out[64];
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA %s", name);
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    snprintf(out, sizeof out, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    return out;
+}
+
 static void test_pragmas_and_head(void **state)
 {
     (void)state;
@@ -85,16 +100,20 @@ static void test_pragmas_and_head(void **state)
     int v = -1;
     assert_int_equal(store_schema_version(st, &v), 0);
     assert_int_equal(v, store_schema_head());
+
+    /* WAL, foreign keys and FULL sync are what the durability promise rests on. The last two
+     * are settings of a connection, not of the file: read them on the store's own. */
+    assert_string_equal(pragma_text(st->db, "journal_mode"), "wal");
+    assert_string_equal(pragma_text(st->db, "synchronous"), "2"); /* FULL */
+    assert_string_equal(pragma_text(st->db, "foreign_keys"), "1");
     store_close(st);
 
-    /* WAL, foreign keys and FULL sync are what the durability promise rests on. */
+    /* WAL is a property of the file: a plain connection finds it too (and, having set
+     * nothing, neither FULL sync nor foreign keys — which is why they are checked above) */
     sqlite3 *db;
     assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(s, 0), "wal");
-    sqlite3_finalize(s);
+    assert_string_equal(pragma_text(db, "journal_mode"), "wal");
+    assert_string_equal(pragma_text(db, "foreign_keys"), "0");
     sqlite3_close(db);
 }
 
