@@ -1191,10 +1191,14 @@ class Client:
     def room_jid(self, name):
         return name if "@" in name else "%s@%s" % (name, self.muc)
 
-    def join(self, room, nick=None, history=0, password=None, timeout=None):
+    def join(self, room, nick=None, history=0, password=None, timeout=None, instant=True):
         """Joins a room (maxstanzas=history; None = room default). Returns our own Presence
         (codes: 110 self, 201 created, 100 non-anonymous, 210 nick changed). JoinRefused with
-        .condition ("registration-required", "forbidden", "not-authorized", ...) on refusal."""
+        .condition ("registration-required", "forbidden", "not-authorized", ...) on refusal.
+        A room this join created (201) is locked until its owner configures it (Prosody's
+        muc_room_locking); with instant=True (default) it is accepted as it is at once (an
+        empty form: XEP-0045 "instant room"), as most clients do; instant=False leaves it
+        locked for configure_room()."""
         room = self.room_jid(room)
         nick = nick or self.user
         hist = "" if history is None else "<history maxstanzas='%d'/>" % history
@@ -1209,6 +1213,9 @@ class Client:
         if p.type == "error":
             cond, etype, txt = p.error
             raise JoinRefused("join %s as %s" % (room, self.bare), cond, etype, txt)
+        if instant and 201 in p.codes:
+            self.iq("set", room, "<query xmlns=%s><x xmlns=%s type='submit'/></query>"
+                    % (q(NS_MUC_OWNER), q(NS_DATA)), timeout)
         return p
 
     def try_join(self, room, nick=None, **kw):
