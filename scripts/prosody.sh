@@ -257,7 +257,8 @@ VirtualHost "$DOMAIN"
 Component "$MUC" "muc"
     name = "Chatrooms"
     restrict_room_creation = false      -- any user may create a room
-    muc_room_locking       = false      -- a new room is usable at once (no instant-room form)
+    -- muc_room_locking: Prosody's default (on), as on a production server: a new room is
+    -- locked until its owner submits the configuration form (XEP-0045 10.1.2/10.1.3)
     muc_tombstones         = false      -- a destroyed room can be created again at once
     muc_room_cache_size    = 20000      -- live rooms kept in memory (Prosody default 100)
 ${PROSODY_MUC_EXTRA_CONFIG:-}

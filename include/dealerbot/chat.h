@@ -21,7 +21,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdint.h>
 #include <stddef.h>
 
 #include "dealerbot/config.h"
@@ -36,13 +35,16 @@ struct chat_message {
     const char *room;        /* the room's local name when group, else NULL */
     const char *sender;      /* the sender's real bare id (lower-case), never a nickname */
     const char *text;        /* the body, valid UTF-8 */
-    const char *platform_id; /* the platform's id for this message (for de-duplication) */
+    const char *platform_id; /* a key for this message, the same each time the platform
+                              * delivers it again (for de-duplication); NULL when the message
+                              * carries no id to tell it by */
 };
 
 struct chat_handler {
-    /* Connected, authenticated, and every room asked for with chat_sync_room() joined:
-     * the outbox may send. Called again after every reconnect; messages sent but not
-     * confirmed before it must be sent again (same id). */
+    /* Connected, authenticated, and every room asked for with chat_sync_room() joined (or
+     * refused, and then retried in the background): the outbox may send. Called again after
+     * every reconnect; messages sent but not confirmed before it must be sent again (same
+     * id). */
     void (*on_ready)(void *arg);
     /* The session is gone; the adapter reconnects by itself (backoff 1 s doubling to 30 s,
      * with jitter). Nothing can be sent until the next on_ready. */
@@ -51,6 +53,14 @@ struct chat_handler {
     /* The server confirmed the message with this id (chat_send's id), latency_us after the
      * chat_send() that handed it over in this session. */
     void (*on_delivered)(const char *id, int64_t latency_us, void *arg);
+    /* Between on_ready and on_down, a room was joined (again: after a kick, a refused join,
+     * a new room from the directory): messages chat_send refused for it with
+     * DBOT_ERR_UNAVAILABLE can be sent now. May be NULL. */
+    void (*on_room_ready)(const char *room, void *arg);
+    /* A message handed over by chat_send came back unsent (its room refused it: the bot was
+     * not in it). It is no longer in flight and will not be confirmed: send it again, like
+     * one refused with DBOT_ERR_UNAVAILABLE. May be NULL. */
+    void (*on_returned)(const char *id, void *arg);
     void *arg;
 };
 
@@ -92,13 +102,17 @@ bool chat_is_ready(const struct chat *c);
 size_t chat_send_window(const struct chat *c);
 
 /* Queues one message for the wire. 0, DBOT_ERR_BUSY (window full or not ready: try after the
- * next on_delivered/on_ready), or DBOT_ERR_INVALID (unknown room, text too large). */
+ * next on_delivered/on_ready), DBOT_ERR_UNAVAILABLE (a room the bot is not in right now —
+ * being joined, rejoined after a kick, or never asked for with chat_sync_room(): other
+ * targets can still be sent to; try again after on_room_ready), or DBOT_ERR_INVALID (text
+ * too large, not an address). */
 int chat_send(struct chat *c, const struct chat_out *m);
 
 /* Makes the room exist with the right settings (persistent, members-only, real identities
  * visible to the bot), joins it, makes its member list equal `room->members` and invites
- * the new ones. Kept and re-applied after every reconnect. Replaces an earlier call for the
- * same room. */
+ * the new ones. Kept and re-applied after every reconnect; a room the bot is removed from
+ * (kicked, banned, destroyed) or cannot join is rejoined with backoff. Replaces an earlier
+ * call for the same room. */
 int chat_sync_room(struct chat *c, const struct chat_room *room);
 
 #endif

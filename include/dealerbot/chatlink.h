@@ -18,7 +18,8 @@
 struct lws_context;
 struct chatlink;
 
-/* Creates the adapter for cfg->chat.platform, syncs the rooms and connects. */
+/* Creates the adapter for cfg->chat.platform, syncs the rooms and connects; from then on the
+ * rooms follow the directory. */
 int chatlink_start(struct lws_context *ctx, const struct config *cfg, struct engine *eng,
                    struct chatlink **out, struct dbot_diag *diag);
 void chatlink_stop(struct chatlink *cl);
@@ -30,6 +31,11 @@ void chatlink_metrics(FILE *f, struct chatlink *cl);
 
 /* The underperformers list changed: make the room's members follow it. */
 void chatlink_rooms_changed(struct chatlink *cl);
+
+/* This process changed the directory: sync the rooms of what changed now (changes by other
+ * processes are found by a poll of the store's directory version every second). NULL
+ * allowed. */
+void chatlink_directory_changed(struct chatlink *cl);
 
 /* Outbox rows were committed: send them soon. NULL allowed (no chat configured). */
 void chatlink_kick(struct chatlink *cl);

@@ -4,7 +4,8 @@
  * confirms them.
  *
  * Nothing lost: a row stays pending until confirmed; after a reconnect (delivery_on_ready)
- * every unconfirmed row is sent again with its stable id. Confirmations are written in
+ * every unconfirmed row is sent again with its stable id. A row for a room the chat cannot
+ * serve yet waits aside without holding up the others (delivery_retry_deferred). Confirmations are written in
  * batches (one transaction per loop turn): a crash before that write means a resend, never a
  * loss. Rows written by other processes (the CLI) are picked up by a poll every second.
  *
@@ -40,8 +41,14 @@ void delivery_on_ready(struct delivery *d);
 void delivery_on_down(struct delivery *d);
 /* The server confirmed the message with this outbox id. */
 void delivery_on_delivered(struct delivery *d, const char *msg_id, int64_t latency_us);
+/* The chat gave the message with this outbox id back unsent (chat_handler.on_returned): it
+ * waits with the deferred rows. */
+void delivery_on_returned(struct delivery *d, const char *msg_id);
 /* New rows were committed: pump soon. */
 void delivery_kick(struct delivery *d);
+/* The chat may take messages it could not take before (a room was joined or set up): the
+ * rows it deferred (DBOT_ERR_UNAVAILABLE) are offered again, oldest first. NULL allowed. */
+void delivery_retry_deferred(struct delivery *d);
 /* Writes the confirmations collected so far (also done by a timer). */
 void delivery_flush(struct delivery *d);
 

@@ -38,6 +38,10 @@ struct engine {
     void (*rooms_kick)(void *arg);
     void *rooms_kick_arg;
     bool rooms_changed;
+    /* Called after this process changed the directory (engine_directory_changed()): the
+     * chat side syncs the rooms concerned now, not at its next look; may be NULL. */
+    void (*directory_kick)(void *arg);
+    void *directory_kick_arg;
 };
 
 /* What an evaluation of the underperformers group did. */
@@ -93,6 +97,10 @@ int engine_sla_alarm(struct engine *e, int64_t count, int64_t earliest, int64_t 
 
 /* The earliest pending SLA event: 0 and *due, DBOT_ERR_NOTFOUND when none, or an error. */
 int engine_next_due(struct engine *e, int64_t *due);
+
+/* The directory (a dealer, a person) was changed and committed by this process: the rooms
+ * follow at once. Changes made by other processes are found by the chat side's own poll. */
+void engine_directory_changed(struct engine *e);
 
 /* The chat server confirmed outbox message msg_id. Runs inside the caller's open
  * transaction (the delivery pump's bookkeeping): a delivered card moves its complaint

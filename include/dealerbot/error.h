@@ -26,6 +26,8 @@ enum dbot_err {
     DBOT_ERR_INTERNAL = -9,  /* a bug: should not happen */
     DBOT_ERR_DENIED = -10,   /* not allowed */
     DBOT_ERR_CONFLICT = -11, /* the row changed since it was read (a decision is stale) */
+    DBOT_ERR_UNAVAILABLE = -12, /* this target cannot take it now (a chat room the bot is
+                                 * not in yet): others can; try it again later */
 };
 
 /* Returns a static English phrase for a DBOT_ERR_* code ("out of memory", ...). */

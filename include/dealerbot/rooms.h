@@ -15,6 +15,10 @@
 /* Syncs every room; returns 0 or the first error (rooms before it were synced). */
 int rooms_sync_all(struct store *st, const struct config *cfg, struct chat *chat);
 
+/* Syncs the rooms of the dealers `codes[0..n)` (codes the store no longer has are skipped);
+ * returns 0 or the first error. */
+int rooms_sync_dealers(struct store *st, struct chat *chat, const char *const *codes, size_t n);
+
 /* Makes the underperformers room's members the people of the listed dealers plus the brand
  * staff. */
 int rooms_sync_underperformers(struct store *st, const struct config *cfg, struct chat *chat);

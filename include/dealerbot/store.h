@@ -75,6 +75,23 @@ typedef int (*store_person_fn)(const struct person *p, void *arg);
 /* dealer NULL: everyone; "brand": brand staff; else that dealer's people. */
 int store_person_each(struct store *st, const char *dealer, store_person_fn fn, void *arg);
 
+/* ---- directory changes: which rooms need syncing again ---- */
+
+/* Every write to the directory — a dealer added or renamed, a person added, moved to another
+ * dealer or removed, by this process or by another one on the same file — records a new
+ * version for its scope: the dealer code whose room it changes, or "brand" when a brand staff
+ * member changed (they are in every room). Versions grow; a scope keeps only its latest. */
+
+/* The highest version (0 when the directory never changed). One index look-up: cheap
+ * enough to poll. */
+int store_directory_version(struct store *st, int64_t *out);
+/* Calls fn(scope, version) for the scopes changed after version `after`, in version order,
+ * at most `limit` (<= 0: 1000); fn returning non-zero stops the walk and that value is
+ * returned. `scope` is borrowed for the call. */
+typedef int (*store_directory_fn)(const char *scope, int64_t version, void *arg);
+int store_directory_changes(struct store *st, int64_t after, int limit, store_directory_fn fn,
+                            void *arg);
+
 /* ---- complaints ---- */
 
 /* Inserts a complaint in state "new" with the given policy name and deadlines, or, when
@@ -411,6 +428,10 @@ int store_outbox_delivered(struct store *st, const char *msg_id, int64_t now);
 /* Counts one more send attempt of a message. */
 int store_outbox_attempted(struct store *st, int64_t rowid, int64_t now);
 
+/* The rowid of the undelivered message with this id; DBOT_ERR_NOTFOUND when there is none
+ * (unknown, or delivered already). */
+int store_outbox_rowid(struct store *st, const char *msg_id, int64_t *rowid);
+
 struct outbox_counts {
     int64_t pending;
     int64_t delivered;
@@ -421,5 +442,8 @@ int store_outbox_count(struct store *st, struct outbox_counts *out);
 
 /* Records `platform_id`; *seen is true when it was there already (a duplicate). */
 int store_inbox_record(struct store *st, const char *platform_id, int64_t now, bool *seen);
+/* Forgets at most `limit` (<= 0: 1000) ids recorded before `before`, oldest first (one
+ * indexed statement, so a large backlog goes in bounded steps); *deleted says how many. */
+int store_inbox_prune(struct store *st, int64_t before, int limit, int *deleted);
 
 #endif

@@ -54,6 +54,12 @@ static void on_rooms_kick(void *arg)
     chatlink_rooms_changed(arg);
 }
 
+/* The API changed the directory: the rooms follow now. */
+static void on_directory_kick(void *arg)
+{
+    chatlink_directory_changed(arg);
+}
+
 /* The engine planned SLA events: the scheduler re-arms for the earliest. */
 static void on_sla_kick(void *arg)
 {
@@ -193,6 +199,8 @@ int cli_run(const struct config *cfg, struct store *st)
         eng.kick_arg = chat;
         eng.rooms_kick = on_rooms_kick;
         eng.rooms_kick_arg = chat;
+        eng.directory_kick = on_directory_kick;
+        eng.directory_kick_arg = chat;
     }
     bool v6 = strchr(iface, ':') != NULL;
     log_info(MOD, "listening on %s%s%s:%d", v6 ? "[" : "", iface[0] ? iface : "*", v6 ? "]" : "",

@@ -1,10 +1,19 @@
 /*
  * chatlink.c — the chat side of the daemon (see chatlink.h).
+ *
+ * Rooms follow the directory while the daemon runs. The directory can change under it: the
+ * API (PUT /api/v1/dealers/{code} kicks chatlink_rooms_changed() at once) or another process
+ * on the same database (`dealerbot dealers import` / `people import` from a shell). Every such
+ * write bumps a version in the store (see store_directory_version()); a timer reads that one
+ * number every second and, when it moved, syncs again only the rooms of the scopes that
+ * changed — never a scan of all people on a timer.
  */
 #include "dealerbot/chatlink.h"
 
+#include <libwebsockets.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dealerbot/chat.h"
 #include "dealerbot/delivery.h"
@@ -14,13 +23,23 @@
 #include "dealerbot/timeutil.h"
 
 #define MOD "chat"
+#define DIRECTORY_POLL_US 1000000 /* look for directory changes made by other processes */
+#define DIRECTORY_PAGE 1000       /* changes read per query */
+#define INBOX_KEEP_S (7 * 86400)  /* seen message ids are remembered this long */
+#define INBOX_PRUNE_EVERY_US (3600 * 1000000ll)
+#define INBOX_PRUNE_STEP 5000     /* ids forgotten per tick at most */
 
 struct chatlink {
+    struct lws_context *ctx;
     struct engine *eng;
     struct chat *chat;
     struct delivery *delivery;
     struct chat_handler handler;
     bool stopping;
+    int64_t dir_seen;       /* the directory version the rooms were last synced to */
+    lws_sorted_usec_list_t sul_dir;
+    bool dir_armed;
+    int64_t inbox_pruned_us; /* monotonic time of the last full prune (0: never) */
 };
 
 static void on_ready(void *arg)
@@ -39,6 +58,21 @@ static void on_down(void *arg)
         return;
     log_warn(MOD, "session down; reconnecting");
     delivery_on_down(cl->delivery);
+}
+
+static void on_room_ready(const char *room, void *arg)
+{
+    struct chatlink *cl = arg;
+    (void)room;
+    if (cl->delivery)
+        delivery_retry_deferred(cl->delivery);
+}
+
+static void on_returned(const char *id, void *arg)
+{
+    struct chatlink *cl = arg;
+    if (cl->delivery)
+        delivery_on_returned(cl->delivery, id);
 }
 
 static void on_delivered(const char *id, int64_t latency_us, void *arg)
@@ -65,16 +99,136 @@ static int on_confirmed(const char *msg_id, int64_t now, void *arg)
     return engine_on_delivered(cl->eng, msg_id, now);
 }
 
+/* The scopes that changed, as read from the store. */
+struct changes {
+    char **codes;      /* dealer codes, owned */
+    size_t n, cap;
+    bool brand;        /* brand staff changed: every room */
+    int64_t last;      /* the highest version read */
+    int read;          /* rows read by the current query */
+};
+
+static int add_change(const char *scope, int64_t version, void *arg)
+{
+    struct changes *c = arg;
+    c->read++;
+    c->last = version;
+    if (strcasecmp(scope, "brand") == 0) {
+        c->brand = true;
+        return 0;
+    }
+    if (c->brand)
+        return 0; /* every room is synced anyway */
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 16;
+        char **n = realloc(c->codes, cap * sizeof *n);
+        if (!n)
+            return DBOT_ERR_NOMEM;
+        c->codes = n;
+        c->cap = cap;
+    }
+    if (!(c->codes[c->n] = strdup(scope)))
+        return DBOT_ERR_NOMEM;
+    c->n++;
+    return 0;
+}
+
+/*
+ * Syncs the rooms whose directory scope changed since dir_seen (and the underperformers room
+ * with them, whose members are dealers' people too); with `under` the underperformers room
+ * in any case (its list changed). dir_seen moves only when the rooms were handed to the chat,
+ * so a store failure is tried again on the next tick. Afterwards the outbox offers again the
+ * rows that waited for a room that did not exist yet.
+ */
+static void sync_changed(struct chatlink *cl, bool under)
+{
+    struct store *st = cl->eng->store;
+    const struct config *cfg = cl->eng->cfg;
+    int64_t version = 0;
+    int err = store_directory_version(st, &version);
+    if (err) {
+        log_error(MOD, "cannot read the directory version: %s", dbot_strerror(err));
+        version = cl->dir_seen;
+    }
+    struct changes c = {.last = cl->dir_seen};
+    if (version > cl->dir_seen) {
+        do {
+            c.read = 0;
+            err = store_directory_changes(st, c.last, DIRECTORY_PAGE, add_change, &c);
+        } while (err == 0 && c.read == DIRECTORY_PAGE);
+        if (err == 0 && c.brand) {
+            log_info(MOD, "the brand staff changed: syncing every room");
+            err = rooms_sync_all(st, cfg, cl->chat);
+            under = false; /* done with the others */
+        } else if (err == 0 && c.n) {
+            log_info(MOD, "the directory changed: syncing %zu dealer room(s)", c.n);
+            err = rooms_sync_dealers(st, cl->chat, (const char *const *)c.codes, c.n);
+            under = true;
+        }
+        if (err == 0)
+            cl->dir_seen = c.last;
+        else
+            log_error(MOD, "cannot follow the directory change: %s", dbot_strerror(err));
+    }
+    if (under) {
+        err = rooms_sync_underperformers(st, cfg, cl->chat);
+        if (err)
+            log_error(MOD, "cannot update the underperformers room: %s", dbot_strerror(err));
+    }
+    for (size_t i = 0; i < c.n; i++)
+        free(c.codes[i]);
+    free(c.codes);
+    if (c.n || c.brand || under)
+        delivery_retry_deferred(cl->delivery);
+}
+
+/* The inbox of seen message ids would grow with every message for ever: once an hour (on
+ * this timer) the ids older than a week go, INBOX_PRUNE_STEP per tick while there are more. */
+static void prune_inbox(struct chatlink *cl)
+{
+    int64_t now_us = timeutil_mono_us();
+    if (cl->inbox_pruned_us && now_us - cl->inbox_pruned_us < INBOX_PRUNE_EVERY_US)
+        return;
+    int deleted = 0;
+    int err = store_inbox_prune(cl->eng->store, timeutil_now() - INBOX_KEEP_S, INBOX_PRUNE_STEP,
+                                &deleted);
+    if (err) {
+        log_error(MOD, "cannot prune the inbox of seen messages: %s", dbot_strerror(err));
+        cl->inbox_pruned_us = now_us; /* try again in an hour, not every second */
+        return;
+    }
+    if (deleted)
+        log_debug(MOD, "forgot %d message id(s) older than %d days", deleted,
+                  INBOX_KEEP_S / 86400);
+    if (deleted < INBOX_PRUNE_STEP)
+        cl->inbox_pruned_us = now_us; /* done until the next hour */
+}
+
+static void on_directory_timer(lws_sorted_usec_list_t *sul)
+{
+    struct chatlink *cl = lws_container_of(sul, struct chatlink, sul_dir);
+    cl->dir_armed = false;
+    if (cl->stopping)
+        return;
+    sync_changed(cl, false);
+    prune_inbox(cl);
+    lws_sul_schedule(cl->ctx, 0, &cl->sul_dir, on_directory_timer, DIRECTORY_POLL_US);
+    cl->dir_armed = true;
+}
+
 int chatlink_start(struct lws_context *ctx, const struct config *cfg, struct engine *eng,
                    struct chatlink **out, struct dbot_diag *diag)
 {
     struct chatlink *cl = calloc(1, sizeof *cl);
     if (!cl)
         return dbot_diag_set(diag, DBOT_ERR_NOMEM, "out of memory");
+    cl->ctx = ctx;
     cl->eng = eng;
     cl->handler = (struct chat_handler){.on_ready = on_ready, .on_down = on_down,
                                         .on_message = on_message,
-                                        .on_delivered = on_delivered, .arg = cl};
+                                        .on_delivered = on_delivered,
+                                        .on_room_ready = on_room_ready,
+                                        .on_returned = on_returned, .arg = cl};
     int err = chat_new(ctx, cfg, &cl->handler, &cl->chat, diag);
     if (err)
         goto fail;
@@ -83,6 +237,11 @@ int chatlink_start(struct lws_context *ctx, const struct config *cfg, struct eng
         goto fail;
     }
     delivery_set_confirm_hook(cl->delivery, on_confirmed, cl);
+    /* read before the rooms: a change committed meanwhile is synced (again) on the first tick */
+    if ((err = store_directory_version(eng->store, &cl->dir_seen)) != 0) {
+        dbot_diag_set(diag, err, "cannot read the directory: %s", dbot_strerror(err));
+        goto fail;
+    }
     if ((err = rooms_sync_all(eng->store, cfg, cl->chat)) != 0) {
         dbot_diag_set(diag, err, "cannot set up the chat rooms: %s", dbot_strerror(err));
         goto fail;
@@ -91,6 +250,8 @@ int chatlink_start(struct lws_context *ctx, const struct config *cfg, struct eng
         dbot_diag_set(diag, err, "cannot start the chat connection: %s", dbot_strerror(err));
         goto fail;
     }
+    lws_sul_schedule(ctx, 0, &cl->sul_dir, on_directory_timer, DIRECTORY_POLL_US);
+    cl->dir_armed = true;
     *out = cl;
     return 0;
 fail:
@@ -125,11 +286,16 @@ void chatlink_metrics(FILE *f, struct chatlink *cl)
 
 void chatlink_rooms_changed(struct chatlink *cl)
 {
-    if (!cl)
+    if (!cl || cl->stopping)
         return;
-    int err = rooms_sync_underperformers(cl->eng->store, cl->eng->cfg, cl->chat);
-    if (err)
-        log_error(MOD, "cannot update the underperformers room: %s", dbot_strerror(err));
+    sync_changed(cl, true);
+}
+
+void chatlink_directory_changed(struct chatlink *cl)
+{
+    if (!cl || cl->stopping)
+        return;
+    sync_changed(cl, false);
 }
 
 void chatlink_kick(struct chatlink *cl)
@@ -143,6 +309,9 @@ void chatlink_stop(struct chatlink *cl)
     if (!cl)
         return;
     cl->stopping = true;
+    if (cl->dir_armed)
+        lws_sul_cancel(&cl->sul_dir);
+    cl->dir_armed = false;
     chat_stop(cl->chat);
     delivery_free(cl->delivery);
     cl->delivery = NULL;
@@ -152,6 +321,8 @@ void chatlink_free(struct chatlink *cl)
 {
     if (!cl)
         return;
+    if (cl->dir_armed)
+        lws_sul_cancel(&cl->sul_dir);
     delivery_free(cl->delivery);
     chat_free(cl->chat);
     free(cl);

@@ -42,6 +42,12 @@ void eng__after_commit(struct engine *e)
         e->sla_kick(e->sla_kick_arg);
 }
 
+void engine_directory_changed(struct engine *e)
+{
+    if (e->directory_kick)
+        e->directory_kick(e->directory_kick_arg);
+}
+
 void eng__forget(struct engine *e)
 {
     e->wrote_outbox = false;

@@ -100,6 +100,29 @@ int rooms_sync_underperformers(struct store *st, const struct config *cfg, struc
     return err;
 }
 
+int rooms_sync_dealers(struct store *st, struct chat *chat, const char *const *codes, size_t n)
+{
+    struct dealer_walk w = {.st = st, .chat = chat};
+    int err = store_person_each(st, "brand", add_person, &w.members);
+    w.n_staff = w.members.n;
+    for (size_t i = 0; err == 0 && i < n; i++) {
+        struct dealer d;
+        err = store_dealer_get(st, codes[i], &d);
+        if (err == DBOT_ERR_NOTFOUND) {
+            err = 0; /* gone meanwhile: nothing to set up */
+            continue;
+        }
+        if (err == 0) {
+            err = sync_dealer(&d, &w);
+            dealer_cleanup(&d);
+        }
+    }
+    if (err)
+        log_error("rooms", "cannot sync the dealers' rooms: %s", dbot_strerror(err));
+    list_free(&w.members);
+    return err;
+}
+
 int rooms_sync_all(struct store *st, const struct config *cfg, struct chat *chat)
 {
     struct dealer_walk w = {.st = st, .chat = chat};

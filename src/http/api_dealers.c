@@ -210,6 +210,7 @@ void http__dealer_put(struct conn *c)
         return;
     }
     log_info(MOD, "dealer %s %s through the API", d.code, created ? "created" : "updated");
+    engine_directory_changed(c->srv->eng); /* a new dealer gets its room now */
     answer_dealer(c, d.code, created ? 201 : 200);
     dealer_cleanup(&d);
 }

@@ -238,6 +238,55 @@ static const char *const migrations[] = {
     "  until INTEGER NOT NULL,"
     "  attempts INTEGER NOT NULL,"
     "  error TEXT NOT NULL);",
+
+    /* 13: which rooms the directory changed, for a daemon that runs while another process
+     * (dealers/people import) or the API writes the directory. Triggers bump a version per
+     * scope — the dealer whose room changed, or 'brand' when brand staff changed (they are in
+     * every room) — on whatever writes the tables, so no writer can forget it. A reader keeps
+     * the highest version it has acted on: max(version) on the index tells it cheaply whether
+     * anything changed, and the rows above it say what. One row per scope: no growth. */
+    "CREATE TABLE directory_changes ("
+    "  scope TEXT PRIMARY KEY COLLATE NOCASE,"
+    "  version INTEGER NOT NULL);"
+    "CREATE INDEX directory_changes_version ON directory_changes(version);"
+    "CREATE TRIGGER directory_dealer_added AFTER INSERT ON dealers BEGIN"
+    "  INSERT INTO directory_changes (scope, version) VALUES (NEW.code,"
+    "   (SELECT coalesce(max(version), 0) + 1 FROM directory_changes))"
+    "   ON CONFLICT(scope) DO UPDATE SET version = excluded.version;"
+    " END;"
+    "CREATE TRIGGER directory_dealer_renamed AFTER UPDATE OF name ON dealers"
+    " WHEN OLD.name IS NOT NEW.name BEGIN"
+    "  INSERT INTO directory_changes (scope, version) VALUES (NEW.code,"
+    "   (SELECT coalesce(max(version), 0) + 1 FROM directory_changes))"
+    "   ON CONFLICT(scope) DO UPDATE SET version = excluded.version;"
+    " END;"
+    "CREATE TRIGGER directory_person_added AFTER INSERT ON people BEGIN"
+    "  INSERT INTO directory_changes (scope, version)"
+    "   VALUES (coalesce(NEW.dealer_code, 'brand'),"
+    "   (SELECT coalesce(max(version), 0) + 1 FROM directory_changes))"
+    "   ON CONFLICT(scope) DO UPDATE SET version = excluded.version;"
+    " END;"
+    "CREATE TRIGGER directory_person_moved AFTER UPDATE OF jid, dealer_code ON people"
+    " WHEN OLD.jid IS NOT NEW.jid OR OLD.dealer_code IS NOT NEW.dealer_code BEGIN"
+    "  INSERT INTO directory_changes (scope, version)"
+    "   VALUES (coalesce(OLD.dealer_code, 'brand'),"
+    "   (SELECT coalesce(max(version), 0) + 1 FROM directory_changes))"
+    "   ON CONFLICT(scope) DO UPDATE SET version = excluded.version;"
+    "  INSERT INTO directory_changes (scope, version)"
+    "   VALUES (coalesce(NEW.dealer_code, 'brand'),"
+    "   (SELECT coalesce(max(version), 0) + 1 FROM directory_changes))"
+    "   ON CONFLICT(scope) DO UPDATE SET version = excluded.version;"
+    " END;"
+    "CREATE TRIGGER directory_person_removed AFTER DELETE ON people BEGIN"
+    "  INSERT INTO directory_changes (scope, version)"
+    "   VALUES (coalesce(OLD.dealer_code, 'brand'),"
+    "   (SELECT coalesce(max(version), 0) + 1 FROM directory_changes))"
+    "   ON CONFLICT(scope) DO UPDATE SET version = excluded.version;"
+    " END;",
+
+    /* 14: the inbox of seen message ids is pruned by age (a platform delivers a message again
+     * within minutes — a resumed stream, a rejoin — not weeks later) */
+    "CREATE INDEX inbox_received ON inbox(received_at);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -490,7 +539,16 @@ static const char *const sql_text[SQL__COUNT] = {
     [SQL_OUTBOX_COUNT] =
         "SELECT count(*) FILTER (WHERE state <> 'delivered'),"
         " count(*) FILTER (WHERE state = 'delivered') FROM outbox",
+    [SQL_OUTBOX_ROWID] =
+        "SELECT id FROM outbox WHERE stanza_id = ?1 AND state IN ('pending','sent')",
     [SQL_INBOX_RECORD] = "INSERT OR IGNORE INTO inbox (platform_id, received_at) VALUES (?1, ?2)",
+    [SQL_INBOX_PRUNE] =
+        "DELETE FROM inbox WHERE rowid IN"
+        " (SELECT rowid FROM inbox WHERE received_at < ?1 ORDER BY received_at LIMIT ?2)",
+    [SQL_DIRECTORY_VERSION] = "SELECT coalesce(max(version), 0) FROM directory_changes",
+    [SQL_DIRECTORY_CHANGES] =
+        "SELECT scope, version FROM directory_changes WHERE version > ?1"
+        " ORDER BY version LIMIT ?2",
     /* scorecards.c: a read snapshot (ended with SQL_COMMIT); the window's rows [?1, ?2),
      * read from the covering complaints_window index and summed by scorecards.c's own
      * aggregate function (?3 is its bound struct); the ledger entries of the window. */

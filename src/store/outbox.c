@@ -119,6 +119,24 @@ int store_outbox_find(struct store *st, const char *msg_id, int64_t *complaint_i
     return err;
 }
 
+int store_outbox_rowid(struct store *st, const char *msg_id, int64_t *rowid)
+{
+    sqlite3_stmt *s = store__stmt(st, SQL_OUTBOX_ROWID);
+    if (!s)
+        return DBOT_ERR_DB;
+    store__bind_text(s, 1, msg_id);
+    int rc = sqlite3_step(s);
+    int err = 0;
+    if (rc == SQLITE_ROW)
+        *rowid = sqlite3_column_int64(s, 0);
+    else if (rc == SQLITE_DONE)
+        err = DBOT_ERR_NOTFOUND;
+    else
+        err = store__err(st, rc, "outbox rowid");
+    sqlite3_reset(s);
+    return err;
+}
+
 int store_outbox_count(struct store *st, struct outbox_counts *out)
 {
     sqlite3_stmt *s = store__stmt(st, SQL_OUTBOX_COUNT);
@@ -148,5 +166,20 @@ int store_inbox_record(struct store *st, const char *platform_id, int64_t now, b
     if (rc != SQLITE_DONE)
         return store__err(st, rc, "inbox record");
     *seen = sqlite3_changes(st->db) == 0;
+    return 0;
+}
+
+int store_inbox_prune(struct store *st, int64_t before, int limit, int *deleted)
+{
+    sqlite3_stmt *s = store__stmt(st, SQL_INBOX_PRUNE);
+    if (!s)
+        return DBOT_ERR_DB;
+    sqlite3_bind_int64(s, 1, before);
+    sqlite3_bind_int(s, 2, limit > 0 ? limit : 1000);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return store__err(st, rc, "inbox prune");
+    *deleted = sqlite3_changes(st->db);
     return 0;
 }

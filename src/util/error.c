@@ -18,6 +18,7 @@ const char *dbot_strerror(int err)
     case DBOT_ERR_INTERNAL: return "internal error";
     case DBOT_ERR_DENIED: return "not allowed";
     case DBOT_ERR_CONFLICT: return "changed meanwhile";
+    case DBOT_ERR_UNAVAILABLE: return "not available now";
     default: return "unknown error";
     }
 }

@@ -64,10 +64,27 @@ def websocket_handshake(port, protocol="xmpp"):
 
 def members_only_room(p, owner, name):
     room = p.room(name)
-    pres = owner.join(room, owner.user.capitalize())
+    pres = owner.join(room, owner.user.capitalize(), instant=False)
     check(201 in pres.codes, "the first occupant creates the room (201): %r" % pres)
     owner.configure_room(room, persistent=True, members_only=True, non_anonymous=True)
     return room
+
+
+def test_new_room_locked_until_configured(t):
+    """Prosody's default (muc_room_locking): a room is locked from its creation until the
+    owner submits the configuration form; nobody else gets in meanwhile (item-not-found).
+    The bot creates its rooms through this path."""
+    p = xmpp.prosody(t)
+    p.register_many(USERS)
+    a, b = p.client("alice", USERS["alice"]), p.client("bob", USERS["bob"])
+    room = p.room("fresh")
+    check(201 in a.join(room, "Alice", instant=False).codes, "created")
+    eq(b.try_join(room, "Bob"), "item-not-found", "join of a locked room")
+    a.configure_room(room, non_anonymous=True)
+    eq(b.try_join(room, "Bob"), None, "join once configured")
+    # the harness's default: an instant room, open at once
+    check(201 in a.join(p.room("instant"), "Alice").codes, "created")
+    eq(b.try_join(p.room("instant"), "Bob"), None, "join of an instant room")
 
 
 def test_start_status_stop_leaves_nothing(t):

@@ -20,6 +20,7 @@ Everything waits on a condition with a timeout; nothing sleeps for a fixed time.
     a.send_groupchat(room, "hello")
     m = b.wait_for_message(lambda m: m.body == "hello", timeout=5)
     m.real_jid == "alice@localhost"; m.room == room; m.nick == "Alice"; m.type == "groupchat"
+    p.pause(); p.resume()                    # SIGSTOP / SIGCONT: a server that hangs
     p.stop()                                 # SIGTERM by PID; checks that nothing is left
 
 Inside dbot.main tests, `xmpp.prosody(t)` puts the server into the test context, so the runner
@@ -199,6 +200,7 @@ class Prosody:
         self.clients = []
         self.domain, self.muc = DOMAIN, MUC
         self._launcher = None
+        self.paused = False
 
     # -- lifecycle --
 
@@ -247,6 +249,7 @@ class Prosody:
         if self.proc is None:
             raise TestFailure("prosody not running")
         pid = self.pid
+        self.resume()
         for c in list(self.clients):
             c.close()
         rc, out, err = self._script("stop", self.dir)
@@ -266,12 +269,27 @@ class Prosody:
         if self.proc is None:
             raise TestFailure("prosody not running")
         os.kill(self.pid, signal.SIGKILL)
+        self.paused = False
         deadline = time.monotonic() + 5
         while _proc_alive(self.pid) and time.monotonic() < deadline:
             time.sleep(0.01)
         if self._launcher:
             _reap(self._launcher)
         self.proc = None
+
+    def pause(self):
+        """SIGSTOP: the server hangs without closing anything (a dead peer, as keepalives
+        see it); its sockets keep accepting bytes into the kernel's buffers."""
+        if self.proc is None:
+            raise TestFailure("prosody not running")
+        os.kill(self.pid, signal.SIGSTOP)
+        self.paused = True
+
+    def resume(self):
+        """SIGCONT after pause()."""
+        if self.paused and self.proc is not None:
+            os.kill(self.pid, signal.SIGCONT)
+        self.paused = False
 
     def restart(self):
         self.stop()
@@ -352,6 +370,7 @@ class Prosody:
         print("---- end of prosody log ----", file=out)
 
     def cleanup(self, keep=False):
+        self.resume()
         for c in list(self.clients):
             c.close()
         if self.proc is not None:
@@ -391,11 +410,12 @@ def prosody(t, start=True, **kw):
 class Message:
     """An incoming <message/>. from_/to/type/id/body as sent; room and nick for MUC messages;
     real_jid: the sender's real bare JID (from the room's occupant list for groupchat/MUC-PM, when
-    the room shows it; the bare from for direct messages); delayed: has <delay/> (history);
+    the room shows it; the bare from for direct messages); delayed: has <delay/> (history),
+    delay_stamp: its stamp (XEP-0082 text) or None;
     error: (condition, type, text) for type='error'; invite_from: inviter of a mediated invite."""
 
     __slots__ = ("from_", "to", "type", "id", "body", "subject", "room", "nick", "real_jid",
-                 "delayed", "error", "stanza_id", "invite_from", "invite_reason", "xml", "time")
+                 "delayed", "delay_stamp", "error", "stanza_id", "invite_from", "invite_reason", "xml", "time")
 
     def __getitem__(self, k):
         return getattr(self, "from_" if k == "from" else k)
@@ -1017,7 +1037,9 @@ class Client:
         m.body = (b.text or "") if b is not None else None
         s = el.find(tag(NS_CLIENT, "subject"))
         m.subject = (s.text or "") if s is not None else None
-        m.delayed = el.find(tag(NS_DELAY, "delay")) is not None
+        delay = el.find(tag(NS_DELAY, "delay"))
+        m.delayed = delay is not None
+        m.delay_stamp = delay.get("stamp") if delay is not None else None
         m.error = error_of(el) if m.type == "error" else None
         sid = el.find(tag(NS_SID, "stanza-id"))
         m.stanza_id = sid.get("id") if sid is not None else None
@@ -1169,10 +1191,14 @@ class Client:
     def room_jid(self, name):
         return name if "@" in name else "%s@%s" % (name, self.muc)
 
-    def join(self, room, nick=None, history=0, password=None, timeout=None):
+    def join(self, room, nick=None, history=0, password=None, timeout=None, instant=True):
         """Joins a room (maxstanzas=history; None = room default). Returns our own Presence
         (codes: 110 self, 201 created, 100 non-anonymous, 210 nick changed). JoinRefused with
-        .condition ("registration-required", "forbidden", "not-authorized", ...) on refusal."""
+        .condition ("registration-required", "forbidden", "not-authorized", ...) on refusal.
+        A room this join created (201) is locked until its owner configures it (Prosody's
+        muc_room_locking); with instant=True (default) it is accepted as it is at once (an
+        empty form: XEP-0045 "instant room"), as most clients do; instant=False leaves it
+        locked for configure_room()."""
         room = self.room_jid(room)
         nick = nick or self.user
         hist = "" if history is None else "<history maxstanzas='%d'/>" % history
@@ -1187,6 +1213,9 @@ class Client:
         if p.type == "error":
             cond, etype, txt = p.error
             raise JoinRefused("join %s as %s" % (room, self.bare), cond, etype, txt)
+        if instant and 201 in p.codes:
+            self.iq("set", room, "<query xmlns=%s><x xmlns=%s type='submit'/></query>"
+                    % (q(NS_MUC_OWNER), q(NS_DATA)), timeout)
         return p
 
     def try_join(self, room, nick=None, **kw):
@@ -1263,6 +1292,13 @@ class Client:
                         for j, a in changes.items())
         self.iq("set", self.room_jid(room), "<query xmlns=%s>%s</query>" % (q(NS_MUC_ADMIN), items),
                 timeout)
+
+    def kick(self, room, nick, reason=None, timeout=None):
+        """Sets the occupant `nick`'s role to none (muc#admin): it leaves the room with status
+        307 and may come back. Needs a moderator at least the target's affiliation."""
+        r = "<reason>%s</reason>" % text(reason) if reason else ""
+        self.iq("set", self.room_jid(room), "<query xmlns=%s><item nick=%s role='none'>%s</item>"
+                "</query>" % (q(NS_MUC_ADMIN), q(nick), r), timeout)
 
     def set_affiliation(self, room, jid, affiliation, reason=None, timeout=None):
         self.set_affiliations(room, {jid: affiliation}, reason, timeout)

@@ -5,7 +5,8 @@
  * lifecycle changes on a complaint, the open-complaint walk, the /close dialogues and the
  * outbox message kinds; for schema 4 the SLA events (planned, due, fired once, cancelled),
  * the penalty catalogue and the dealers' ledgers; for schema 11 the SLA terms kept with a
- * complaint, and cancelled SLA events planned again (a rejected report).
+ * complaint, and cancelled SLA events planned again (a rejected report); for schema 12 the
+ * held SLA events; for schema 13 the directory changes that the daemon follows.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "dealerbot/store.h"
+#include "store/store_int.h" /* the store's own connection, for its per-connection pragmas */
 
 static char dir[256];
 static char dbpath[300];
@@ -97,6 +99,20 @@ static struct sla_terms sample_terms(void)
     return t;
 }
 
+/* The value of `PRAGMA name` on db as text (a static buffer). */
+static const char *pragma_text(sqlite3 *db, const char *name)
+{
+    static char out[64];
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA %s", name);
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    snprintf(out, sizeof out, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    return out;
+}
+
 static void test_pragmas_and_head(void **state)
 {
     (void)state;
@@ -104,16 +120,20 @@ static void test_pragmas_and_head(void **state)
     int v = -1;
     assert_int_equal(store_schema_version(st, &v), 0);
     assert_int_equal(v, store_schema_head());
+
+    /* WAL, foreign keys and FULL sync are what the durability promise rests on. The last two
+     * are settings of a connection, not of the file: read them on the store's own. */
+    assert_string_equal(pragma_text(st->db, "journal_mode"), "wal");
+    assert_string_equal(pragma_text(st->db, "synchronous"), "2"); /* FULL */
+    assert_string_equal(pragma_text(st->db, "foreign_keys"), "1");
     store_close(st);
 
-    /* WAL, foreign keys and FULL sync are what the durability promise rests on. */
+    /* WAL is a property of the file: a plain connection finds it too (and, having set
+     * nothing, neither FULL sync nor foreign keys — which is why they are checked above) */
     sqlite3 *db;
     assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(s, 0), "wal");
-    sqlite3_finalize(s);
+    assert_string_equal(pragma_text(db, "journal_mode"), "wal");
+    assert_string_equal(pragma_text(db, "foreign_keys"), "0");
     sqlite3_close(db);
 }
 
@@ -205,6 +225,18 @@ static void test_migrate_from_every_version(void **state)
             assert_null(dl.timezone);
             assert_null(dl.calendar);
             dealer_cleanup(&dl);
+
+            /* Schema 9: the directory's history starts with it; rows from before need no
+             * sync (the daemon syncs every room at start), new writes are recorded. */
+            int64_t dv = -1, dv0 = -1;
+            assert_int_equal(store_directory_version(st, &dv0), 0);
+            assert_int_equal(dv0, from >= 9 ? 1 : 0); /* the dealer inserted above */
+            struct person np = {.jid = (char *)"new@example.com", .dealer = (char *)"D001",
+                                .role = ROLE_AGENT, .name = (char *)"N",
+                                .language = (char *)"en"};
+            assert_int_equal(store_person_upsert(st, &np), 0);
+            assert_int_equal(store_directory_version(st, &dv), 0);
+            assert_int_equal(dv, dv0 + 1);
 
             /* The SLA events and the ledger start empty and take rows about old data. */
             int64_t next = -1, pts = -1;
@@ -306,6 +338,110 @@ static void test_dealers_and_people(void **state)
     assert_null(got.dealer);
     assert_int_equal(got.role, ROLE_SUPERVISOR);
     person_cleanup(&got);
+    store_close(st);
+}
+
+/* ---- schema 13: directory changes ---- */
+
+struct seen_changes {
+    char scopes[8][16];
+    int64_t versions[8];
+    int n;
+};
+
+static int note_change(const char *scope, int64_t version, void *arg)
+{
+    struct seen_changes *c = arg;
+    if (c->n == 8)
+        return 1;
+    snprintf(c->scopes[c->n], sizeof c->scopes[0], "%s", scope);
+    c->versions[c->n++] = version;
+    return 0;
+}
+
+/* The changes after `after`, as "SCOPE SCOPE ..." in version order. */
+static const char *changes_after(struct store *st, int64_t after, char *buf, size_t len)
+{
+    struct seen_changes c = {0};
+    assert_int_equal(store_directory_changes(st, after, 0, note_change, &c), 0);
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < c.n; i++) {
+        if (i)
+            assert_true(c.versions[i] > c.versions[i - 1]);
+        n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? " " : "", c.scopes[i]);
+    }
+    return buf;
+}
+
+static void test_directory_changes(void **state)
+{
+    (void)state;
+    struct store *st = open_store();
+    char buf[256];
+    int64_t v0 = -1, v = -1;
+    assert_int_equal(store_directory_version(st, &v0), 0);
+    assert_int_equal(v0, 0);
+
+    /* a new dealer, a new person of it, a new brand staff member: each scope once */
+    add_dealer(st, "D001", "First");
+    add_dealer(st, "D002", "Second");
+    struct person li = {.jid = (char *)"li@example.com", .dealer = (char *)"D001",
+                        .role = ROLE_AGENT, .name = (char *)"李", .language = (char *)"zh-CN"};
+    assert_int_equal(store_person_upsert(st, &li), 0);
+    assert_int_equal(store_directory_version(st, &v), 0);
+    assert_true(v > v0);
+    /* D001 was touched again by li: it now comes after D002 */
+    assert_string_equal(changes_after(st, v0, buf, sizeof buf), "D002 D001");
+    struct person boss = {.jid = (char *)"boss@example.com", .dealer = NULL,
+                          .role = ROLE_SUPERVISOR, .name = (char *)"Boss",
+                          .language = (char *)"en"};
+    assert_int_equal(store_person_upsert(st, &boss), 0);
+    assert_string_equal(changes_after(st, v, buf, sizeof buf), "brand");
+    assert_int_equal(store_directory_version(st, &v), 0);
+
+    /* what the rooms do not depend on changes nothing: the same rows again, a new region, a
+     * new role or language */
+    add_dealer(st, "d001", "First");
+    li.role = ROLE_MANAGER;
+    li.language = (char *)"en";
+    assert_int_equal(store_person_upsert(st, &li), 0);
+    assert_string_equal(changes_after(st, v, buf, sizeof buf), "");
+
+    /* a rename changes the room's title; a move changes two rooms */
+    add_dealer(st, "D002", "Second renamed");
+    assert_string_equal(changes_after(st, v, buf, sizeof buf), "D002");
+    assert_int_equal(store_directory_version(st, &v), 0);
+    li.dealer = (char *)"D002";
+    assert_int_equal(store_person_upsert(st, &li), 0);
+    assert_string_equal(changes_after(st, v, buf, sizeof buf), "D001 D002");
+    assert_int_equal(store_directory_version(st, &v), 0);
+
+    /* another process on the same file (the CLI import) is seen by this connection; a
+     * person leaving the brand staff for a dealer changes every room ('brand') */
+    sqlite3 *other;
+    assert_int_equal(sqlite3_open(dbpath, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other,
+                                  "UPDATE people SET dealer_code = 'D001'"
+                                  " WHERE jid = 'boss@example.com';"
+                                  "DELETE FROM people WHERE jid = 'li@example.com'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(other);
+    assert_string_equal(changes_after(st, v, buf, sizeof buf), "brand D001 D002");
+
+    /* a write that is rolled back leaves no trace */
+    assert_int_equal(store_directory_version(st, &v), 0);
+    assert_int_equal(store_begin(st), 0);
+    add_dealer(st, "D003", "Third");
+    store_rollback(st);
+    int64_t after = -1;
+    assert_int_equal(store_directory_version(st, &after), 0);
+    assert_int_equal(after, v);
+    /* one row per scope, whatever the history */
+    struct seen_changes all = {0};
+    assert_int_equal(store_directory_changes(st, 0, 0, note_change, &all), 0);
+    assert_int_equal(all.n, 3);
     store_close(st);
 }
 
@@ -508,6 +644,28 @@ static void test_outbox_and_inbox(void **state)
     assert_int_equal(store_inbox_record(st, "room@muc/abc", 100, &seen), 0);
     assert_false(seen);
     assert_int_equal(store_inbox_record(st, "room@muc/abc", 101, &seen), 0);
+    assert_true(seen);
+
+    /* Pruning by age, oldest first, in bounded steps: what is forgotten can be recorded
+     * anew; what is younger stays a duplicate. */
+    char key[32];
+    for (int i = 0; i < 5; i++) {
+        snprintf(key, sizeof key, "old-%d", i);
+        assert_int_equal(store_inbox_record(st, key, 200 + i, &seen), 0);
+    }
+    assert_int_equal(store_inbox_record(st, "young", 900, &seen), 0);
+    int deleted = -1;
+    assert_int_equal(store_inbox_prune(st, 203, 2, &deleted), 0);
+    assert_int_equal(deleted, 2); /* room@muc/abc (100) and old-0 (200) */
+    assert_int_equal(store_inbox_record(st, "room@muc/abc", 950, &seen), 0);
+    assert_false(seen);
+    assert_int_equal(store_inbox_record(st, "old-1", 201, &seen), 0);
+    assert_true(seen);
+    assert_int_equal(store_inbox_prune(st, 500, 0, &deleted), 0);
+    assert_int_equal(deleted, 4); /* old-1 .. old-4 */
+    assert_int_equal(store_inbox_prune(st, 500, 0, &deleted), 0);
+    assert_int_equal(deleted, 0);
+    assert_int_equal(store_inbox_record(st, "young", 990, &seen), 0);
     assert_true(seen);
     store_close(st);
 
@@ -1640,6 +1798,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrate_from_every_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dealers_and_people, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_directory_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_complaint_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_filters, setup, teardown),

@@ -153,10 +153,21 @@ static void test_backoff(void **state)
     /* ±20 %: bounds reached at the extremes of rnd, always inside them */
     assert_int_equal(xs_backoff_ms(0, 1000, 30000, 20, 0), 800);
     assert_int_equal(xs_backoff_ms(0, 1000, 30000, 20, 400), 1200);
-    assert_int_equal(xs_backoff_ms(5, 1000, 30000, 20, 400), 36000);
     for (uint32_t r = 0; r < 5000; r += 7) {
         uint32_t d = xs_backoff_ms(3, 1000, 30000, 20, r * 2654435761u);
         assert_true(d >= 6400 && d <= 9600);
+    }
+    /* the cap holds after the jitter (DESIGN.md: cap 30 s): 16 s + 20 % is 19.2 s, but 32 s
+     * or more - 20 % ends at 30 s; below the cap the jitter still spreads the waits */
+    assert_int_equal(xs_backoff_ms(4, 1000, 30000, 20, 400), 19200);
+    assert_int_equal(xs_backoff_ms(5, 1000, 30000, 20, 400), 30000);
+    assert_int_equal(xs_backoff_ms(5, 1000, 30000, 20, 0), 24000);
+    for (unsigned a = 0; a < 40; a++) {
+        for (uint32_t r = 0; r < 2000; r += 3) {
+            uint32_t d = xs_backoff_ms(a, 1000, 30000, 20, r * 2654435761u);
+            assert_true(d <= 30000);
+            assert_true(d >= 800);
+        }
     }
 }
 
@@ -179,6 +190,43 @@ static void test_jid_helpers(void **state)
     assert_false(xs_jid_bare_eq("dealer-sh0011@conference.localhost/bob", "dealer-sh001@conference.localhost"));
     assert_false(xs_jid_bare_eq("dealer@c", "dealer@c.d"));
     assert_false(xs_jid_bare_eq(NULL, "x"));
+}
+
+static void test_dedup_key(void **state)
+{
+    (void)state;
+    char a[256], b[256];
+    /* the room's stanza-id wins; the room is part of the key */
+    assert_int_equal(xs_dedup_key(a, sizeof a, "dealer-sh001", "wang@x", "S1", "m1"), 0);
+    assert_string_equal(a, "sid:dealer-sh001/S1");
+    assert_int_equal(xs_dedup_key(b, sizeof b, "dealer-bj002", "wang@x", "S1", "m1"), 0);
+    assert_string_not_equal(a, b);
+    /* the client's id: the same id from the same sender in two rooms is two messages, and a
+     * direct message is a third */
+    assert_int_equal(xs_dedup_key(a, sizeof a, "dealer-sh001", "wang@x", NULL, "m1"), 0);
+    assert_string_equal(a, "id:dealer-sh001/wang@x/m1");
+    assert_int_equal(xs_dedup_key(b, sizeof b, "dealer-bj002", "wang@x", NULL, "m1"), 0);
+    assert_string_not_equal(a, b);
+    assert_int_equal(xs_dedup_key(b, sizeof b, NULL, "wang@x", "", "m1"), 0);
+    assert_string_equal(b, "id:-/wang@x/m1");
+    assert_int_equal(xs_dedup_key(b, sizeof b, "dealer-sh001", "li@x", NULL, "m1"), 0);
+    assert_string_not_equal(a, b);
+    /* the same message again — a resumed stream, or the next run of the daemon — gets the
+     * same key: nothing in it depends on the process */
+    assert_int_equal(xs_dedup_key(b, sizeof b, "dealer-sh001", "wang@x", NULL, "m1"), 0);
+    assert_string_equal(a, b);
+    /* an id with '/' in it cannot pass for another room or sender */
+    assert_int_equal(xs_dedup_key(a, sizeof a, "r", "wang@x", NULL, "a/b"), 0);
+    assert_int_equal(xs_dedup_key(b, sizeof b, "r", "wang@x/a", NULL, "b"), 0);
+    assert_string_equal(a, "id:r/wang@x/a/b");
+    /* (a bare sender never holds a '/': the session passes bare JIDs only) */
+    /* no id at all: no key (such a message is not de-duplicated), in every run alike */
+    assert_int_equal(xs_dedup_key(a, sizeof a, "dealer-sh001", "wang@x", NULL, NULL), 1);
+    assert_int_equal(xs_dedup_key(a, sizeof a, NULL, "wang@x", "", ""), 1);
+    /* too long: -1, never a cut key that two ids could share */
+    assert_int_equal(xs_dedup_key(a, 12, "dealer-sh001", "wang@x", NULL, "m1"), -1);
+    assert_int_equal(xs_dedup_key(a, 20, "r", "w@x", NULL, "0123456789"), 0);
+    assert_int_equal(xs_dedup_key(a, 19, "r", "w@x", NULL, "0123456789"), -1);
 }
 
 static void test_client_ns(void **state)
@@ -210,6 +258,7 @@ int main(void)
         cmocka_unit_test(test_sm_wraparound),
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_jid_helpers),
+        cmocka_unit_test(test_dedup_key),
         cmocka_unit_test(test_client_ns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

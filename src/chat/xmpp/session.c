@@ -13,10 +13,11 @@
  * required) → <enable resume='true'/> → initial presence → room joins.
  *
  * Delivery tracking. Every chat_send id is "in flight" (at most XMPP_SEND_WINDOW) until it is
- * confirmed once: by the server's XEP-0198 <a h/> covering its stanza, or for a groupchat by
- * the room's echo carrying the same id. Without stream management a direct message is
- * confirmed by the result of an XEP-0199 ping written after it (a c2s stream is processed in
- * order). Stanzas written while SM is on stay in `unacked` (with their bytes) until acked, so
+ * confirmed once: a groupchat by the room's echo carrying the same id (the server's ack only
+ * says the server has it: a room the bot was just kicked from bounces it, and a bounced
+ * groupchat goes back upstream through on_returned), a direct message by the server's
+ * XEP-0198 <a h/> covering its stanza, or without stream management by the result of an
+ * XEP-0199 ping written after it (a c2s stream is processed in order). Stanzas written while SM is on stay in `unacked` (with their bytes) until acked, so
  * a resumed stream can write them again. When a new stream replaces a lost one, everything in
  * flight is forgotten without confirmation: the engine resends it after on_ready with the same
  * ids. A chat_send of an id that is still in flight is accepted as a no-op, which makes the
@@ -25,12 +26,15 @@
  * Rooms. The desired spec of every synced room is kept. After each join (self-presence 110)
  * the bot submits the owner form if the room is new (201) or not yet non-anonymous, then
  * lists members/admins/owners and sets member/none to match the spec, inviting the added
- * ones. Occupant presence builds a nick → real bare JID map per room, the only source used
+ * ones. Messages go only to joined rooms (otherwise DBOT_ERR_UNAVAILABLE, so a room the bot
+ * is out of never fills the window); a refused join or a removal (kick, ban, destroyed room)
+ * schedules a rejoin with backoff, and each join after on_ready is told by on_room_ready. Occupant presence builds a nick → real bare JID map per room, the only source used
  * to attribute a groupchat message.
  *
  * Keepalive. A 5 s tick: a ping after 20 s without any inbound frame; no answer within 20 s,
  * or a negotiation longer than 30 s, kills the connection. Reconnects back off 1 s doubling
- * to 30 s (±20 % jitter); the attempt count resets once a session stayed ready for 60 s.
+ * (±20 % jitter), never more than 30 s; the attempt count resets once a session stayed ready
+ * for 60 s.
  */
 #include "chat/xmpp/session.h"
 
@@ -81,6 +85,9 @@ enum phase {
 
 enum sm_state { SM_OFF = 0, SM_ENABLING, SM_ON };
 
+/* OUT: to be joined once the stream is online. FAILED: not in it (the join was refused, or
+ * the bot was kicked, banned, removed, or the room destroyed): a rejoin is scheduled with
+ * backoff. Messages are sent only to JOINED rooms. */
 enum room_state { ROOM_OUT = 0, ROOM_JOINING, ROOM_JOINED, ROOM_FAILED };
 
 struct occupant {
@@ -96,6 +103,7 @@ struct affil {
 
 struct room {
     struct room *next;
+    struct xmpp_session *s;
     char *name;     /* local name */
     char *jid;      /* name@muc_service */
     char *title;    /* may be NULL */
@@ -108,7 +116,10 @@ struct room {
     size_t n_have, cap_have;
     bool configured;    /* owner form submitted this join */
     struct occupant *occ;
-    struct xs_fifo held; /* messages for this room waiting for the join */
+    lws_sorted_usec_list_t sul_rejoin;
+    bool rejoin_armed;
+    unsigned rejoin_attempt; /* consecutive losses, for the backoff */
+    lws_usec_t joined_at;
 };
 
 struct inflight {
@@ -176,7 +187,6 @@ struct xmpp_session {
     size_t n_inflight;
 
     struct room *rooms;
-    uint64_t noid_ctr;
 
     lws_sorted_usec_list_t sul_ka, sul_reconnect, sul_close;
     bool ka_armed, reconnect_armed, close_armed;
@@ -230,7 +240,7 @@ static void conn_fail(struct xmpp_session *s, const char *why)
 /* Queues the frame just built in s->xb. Returns 0, or an error (and the connection is
  * killed if the queue overflowed). */
 static int enqueue_built(struct xmpp_session *s, enum xs_frame_kind kind, const char *id,
-                         bool group, struct xs_fifo *q)
+                         bool group)
 {
     if (s->ctl.bytes + s->out.bytes + xml_buf_len(&s->xb) > OUT_MAX_BYTES) {
         conn_fail(s, "outgoing queue overflow");
@@ -259,9 +269,8 @@ static int enqueue_built(struct xmpp_session *s, enum xs_frame_kind kind, const 
         return DBOT_ERR_NOMEM;
     }
     f->group = group;
-    xs_fifo_push(q ? q : kind == XS_NONZA ? &s->ctl : &s->out, f);
-    if (!q)
-        want_write(s);
+    xs_fifo_push(kind == XS_NONZA ? &s->ctl : &s->out, f);
+    want_write(s);
     return 0;
 }
 
@@ -272,7 +281,7 @@ static int send_built(struct xmpp_session *s, int rc, enum xs_frame_kind kind, c
         log_error(MOD, "cannot build %s: %s", what, dbot_strerror(rc));
         return rc;
     }
-    return enqueue_built(s, kind, NULL, false, NULL);
+    return enqueue_built(s, kind, NULL, false);
 }
 
 /* Stanzas are counted by SM from the moment <enable/> is queued; before that (bind,
@@ -433,25 +442,26 @@ static void members_free(char **m, size_t n)
 
 static void room_free(struct room *r)
 {
+    disarm(&r->sul_rejoin, &r->rejoin_armed);
     free(r->name);
     free(r->jid);
     free(r->title);
     members_free(r->members, r->n_members);
     have_clear(r);
     occupants_clear(r);
-    xs_fifo_clear(&r->held);
     free(r);
 }
 
 /* A new stream (not a resumed one): nothing of the old room state is valid. */
 static void room_reset(struct room *r)
 {
+    disarm(&r->sul_rejoin, &r->rejoin_armed);
     r->state = ROOM_OUT;
+    r->rejoin_attempt = 0;
     r->aff_wait = 0;
     r->configured = false;
     have_clear(r);
     occupants_clear(r);
-    xs_fifo_clear(&r->held);
 }
 
 /* iq ids for room operations: "<op>.<gen>.<room name>". */
@@ -463,6 +473,7 @@ static int room_iq_id(char *buf, size_t cap, const char *op, const struct room *
 
 static void room_join(struct xmpp_session *s, struct room *r)
 {
+    disarm(&r->sul_rejoin, &r->rejoin_armed);
     r->state = ROOM_JOINING;
     r->configured = false;
     occupants_clear(r);
@@ -483,6 +494,47 @@ static void maybe_ready(struct xmpp_session *s)
     log_info(MOD, "ready as %s", s->full_jid ? s->full_jid : s->bare);
     if (s->h.on_ready)
         s->h.on_ready(s->h.arg);
+}
+
+static void rejoin_fire(lws_sorted_usec_list_t *sul)
+{
+    struct room *r = lws_container_of(sul, struct room, sul_rejoin);
+    struct xmpp_session *s = r->s;
+    r->rejoin_armed = false;
+    /* offline: go_online() joins it with the others */
+    if (r->state == ROOM_FAILED && s->phase == P_ONLINE && !s->dead && !s->stopping) {
+        log_info(MOD, "rejoining room %s", r->name);
+        room_join(s, r);
+    }
+}
+
+/*
+ * The bot is not in room `r` (any more) although the directory wants it there: a refused
+ * join, a kick, a ban, a removed membership, a destroyed room. It tries again after a
+ * backoff (1 s doubling to 30 s with jitter, like the reconnects; the count restarts once a
+ * join held for a minute), so a room that was only kicked from is back within a second or
+ * two, and one that keeps refusing costs a join every 30 s. Meanwhile its messages are
+ * refused with DBOT_ERR_UNAVAILABLE: they wait upstream and do not hold the others up.
+ */
+static void room_lost(struct xmpp_session *s, struct room *r)
+{
+    lws_usec_t now = lws_now_usecs();
+    if (r->joined_at && now - r->joined_at >= STABLE_US)
+        r->rejoin_attempt = 0;
+    r->joined_at = 0;
+    r->state = ROOM_FAILED;
+    r->aff_wait = 0;
+    r->configured = false;
+    occupants_clear(r);
+    uint32_t rnd = 0;
+    lws_get_random(s->ctx, &rnd, sizeof rnd);
+    uint32_t ms = xs_backoff_ms(r->rejoin_attempt, BACKOFF_BASE_MS, BACKOFF_CAP_MS,
+                                BACKOFF_JITTER_PCT, rnd);
+    if (r->rejoin_attempt < 16)
+        r->rejoin_attempt++;
+    log_info(MOD, "room %s: rejoining in %u ms", r->name, ms);
+    disarm(&r->sul_rejoin, &r->rejoin_armed);
+    arm(s, &r->sul_rejoin, &r->rejoin_armed, rejoin_fire, (lws_usec_t)ms * US_PER_MS);
 }
 
 static void room_config(struct xmpp_session *s, struct room *r)
@@ -737,9 +789,10 @@ static void go_online(struct xmpp_session *s, bool resumed)
         int rc = xml_build_presence(&s->xb);
         send_built(s, rc, stanza_kind(s), "the initial presence");
     }
-    for (struct room *r = s->rooms; r; r = r->next)
-        if (r->state == ROOM_OUT || r->state == ROOM_FAILED)
+    for (struct room *r = s->rooms; r; r = r->next) {
+        if (r->state == ROOM_OUT || (r->state == ROOM_FAILED && !r->rejoin_armed))
             room_join(s, r);
+    }
     maybe_ready(s);
 }
 
@@ -793,7 +846,9 @@ static void handle_sm_ack(struct xmpp_session *s, uint32_t h)
         s->acked_h = h;
     for (uint32_t i = 0; i < n; i++) {
         struct xs_frame *f = xs_fifo_pop(&s->unacked);
-        if (f->kind == XS_MSG)
+        /* The server has a groupchat; only the room's echo says the room took it (a room
+         * the bot was just kicked from bounces it). */
+        if (f->kind == XS_MSG && !f->group)
             confirm(s, f->id, "sm ack");
         xs_frame_free(f);
     }
@@ -844,7 +899,7 @@ static int sasl_start(struct xmpp_session *s, const struct stanza *st)
     memset(b64, 0, strlen(b64));
     free(b64);
     if (!rc)
-        rc = enqueue_built(s, XS_NONZA, NULL, false, NULL);
+        rc = enqueue_built(s, XS_NONZA, NULL, false);
     wipe_xb(s);
     if (rc)
         return rc;
@@ -927,7 +982,7 @@ static void handle_sasl(struct xmpp_session *s, const struct stanza *st)
                 memset(b64, 0, strlen(b64));
                 free(b64);
                 if (!rc)
-                    rc = enqueue_built(s, XS_NONZA, NULL, false, NULL);
+                    rc = enqueue_built(s, XS_NONZA, NULL, false);
                 wipe_xb(s);
             }
         } else {
@@ -1195,16 +1250,7 @@ static void handle_presence(struct xmpp_session *s, const struct stanza *st)
         if (self && r->state == ROOM_JOINING) {
             log_error(MOD, "cannot join room %s: %s", r->name,
                       st->condition ? st->condition : "error");
-            r->state = ROOM_FAILED;
-            /* Messages waiting for the join give their window slots back unconfirmed; they
-             * stay pending upstream and are sent again after the next on_ready. */
-            struct xs_frame *f;
-            while ((f = xs_fifo_pop(&r->held))) {
-                struct inflight *e = inflight_find(s, f->id);
-                if (e)
-                    inflight_remove(s, e);
-                xs_frame_free(f);
-            }
+            room_lost(s, r);
             maybe_ready(s);
         }
         return;
@@ -1213,15 +1259,23 @@ static void handle_presence(struct xmpp_session *s, const struct stanza *st)
         if (st->type == STYPE_UNAVAILABLE) {
             if (stanza_has_status(st, 303))
                 return; /* our nick changed (we never ask for that) */
-            log_warn(MOD, "removed from room %s%s%s", r->name,
-                     st->condition ? ": " : "", st->condition ? st->condition : "");
-            r->state = ROOM_OUT;
-            occupants_clear(r);
+            if (r->state != ROOM_JOINED && r->state != ROOM_JOINING)
+                return;
+            const char *why = stanza_has_status(st, 307)   ? " (kicked)"
+                              : stanza_has_status(st, 301) ? " (banned)"
+                              : stanza_has_status(st, 321) ? " (membership removed)"
+                              : stanza_has_status(st, 322) ? " (room made members-only)"
+                              : stanza_has_status(st, 332) ? " (service shut down)"
+                                                           : "";
+            log_warn(MOD, "removed from room %s%s", r->name, why);
+            room_lost(s, r);
+            maybe_ready(s);
             return;
         }
         if (r->state != ROOM_JOINING)
             return; /* a role/affiliation update */
         r->state = ROOM_JOINED;
+        r->joined_at = lws_now_usecs();
         bool owner = st->muc_affiliation && strcmp(st->muc_affiliation, "owner") == 0;
         log_info(MOD, "joined room %s%s", r->name, stanza_has_status(st, 201) ? " (new)" : "");
         if (owner && (stanza_has_status(st, 201) || !stanza_has_status(st, 100)))
@@ -1232,10 +1286,8 @@ static void handle_presence(struct xmpp_session *s, const struct stanza *st)
         else
             log_warn(MOD, "room %s: the bot is %s, not owner: its members are not managed",
                      r->name, st->muc_affiliation);
-        if (r->held.n) {
-            xs_fifo_append(&s->out, &r->held);
-            want_write(s);
-        }
+        if (s->ready && s->h.on_room_ready)
+            s->h.on_room_ready(r->name, s->h.arg); /* its waiting messages may go now */
         maybe_ready(s);
         return;
     }
@@ -1264,25 +1316,51 @@ static void handle_presence(struct xmpp_session *s, const struct stanza *st)
 static void deliver(struct xmpp_session *s, bool group, const char *room, const char *sender,
                     const char *text, const char *sid, const char *msgid)
 {
-    char pid[JID_MAX + 600];
-    if (sid)
-        snprintf(pid, sizeof pid, "sid:%s", sid);
-    else if (msgid)
-        snprintf(pid, sizeof pid, "id:%s/%s", msgid, sender);
-    else
-        snprintf(pid, sizeof pid, "noid:%s/%llu", sender, (unsigned long long)++s->noid_ctr);
-    struct chat_message m = {
-        .group = group, .room = room, .sender = sender, .text = text, .platform_id = pid};
+    char pid[2 * JID_MAX + 1100];
+    int rc = xs_dedup_key(pid, sizeof pid, group ? room : NULL, sender, sid, msgid);
+    if (rc < 0) /* an id of kilobytes: acted on, but not remembered */
+        log_warn(MOD, "a message from %s has an id too long to remember it by", sender);
+    struct chat_message m = {.group = group, .room = room, .sender = sender, .text = text,
+                             .platform_id = rc == 0 ? pid : NULL};
     if (s->h.on_message)
         s->h.on_message(&m, s->h.arg);
+}
+
+/*
+ * One of our messages came back as an error. A groupchat refused by its room (the bot is
+ * not an occupant: kicked a moment ago, or the room restarted) was not delivered: it leaves
+ * the window unconfirmed and goes back upstream (on_returned) to be sent again once the room
+ * is joined; if we believed we were in the room, we are not, so it is rejoined. A direct
+ * message that bounces (no such user) stays confirmed by the server's ack: sending it again
+ * would not help.
+ */
+static void handle_bounce(struct xmpp_session *s, const struct stanza *st)
+{
+    struct inflight *e = st->id ? inflight_find(s, st->id) : NULL;
+    if (!e)
+        return;
+    const char *cond = st->condition ? st->condition : "error";
+    log_warn(MOD, "message %s bounced from %s: %s", st->id, st->from ? st->from : "server",
+             cond);
+    struct room *r = e->group ? room_by_jid(s, st->from) : NULL;
+    if (!r)
+        return;
+    char *id = e->id;
+    e->id = NULL;
+    inflight_remove(s, e);
+    if (r->state == ROOM_JOINED && strcmp(cond, "not-acceptable") == 0) {
+        log_warn(MOD, "room %s: the bot is not in it after all", r->name);
+        room_lost(s, r);
+    }
+    if (s->h.on_returned)
+        s->h.on_returned(id, s->h.arg);
+    free(id);
 }
 
 static void handle_message(struct xmpp_session *s, const struct stanza *st)
 {
     if (st->type == STYPE_ERROR) {
-        if (st->id && inflight_find(s, st->id))
-            log_warn(MOD, "message %s bounced from %s: %s", st->id,
-                     st->from ? st->from : "server", st->condition ? st->condition : "error");
+        handle_bounce(s, st);
         return;
     }
     if (st->type == STYPE_GROUPCHAT) {
@@ -1781,12 +1859,15 @@ int xmpp_session_send(struct xmpp_session *s, const struct chat_out *m)
     if (m->group) {
         r = room_by_name(s, m->to);
         if (!r) {
-            log_warn(MOD, "message %s: unknown room %s", m->id, m->to);
-            return DBOT_ERR_INVALID;
+            /* not synced (yet): the directory may set it up later */
+            log_debug(MOD, "message %s: unknown room %s", m->id, m->to);
+            return DBOT_ERR_UNAVAILABLE;
         }
-        if (r->state == ROOM_FAILED) {
-            log_warn(MOD, "message %s: the bot could not join room %s", m->id, m->to);
-            return DBOT_ERR_INVALID;
+        if (r->state != ROOM_JOINED) {
+            /* joining, or out and rejoining: the message waits upstream (not in our window,
+             * so the other rooms' messages keep flowing) */
+            log_debug(MOD, "message %s: room %s is not joined", m->id, m->to);
+            return DBOT_ERR_UNAVAILABLE;
         }
         snprintf(to, sizeof to, "%s", r->jid);
     } else if (xs_jid_bare(m->to, to, sizeof to) || !strchr(to, '@')) {
@@ -1802,8 +1883,7 @@ int xmpp_session_send(struct xmpp_session *s, const struct chat_out *m)
     char *idc = strdup(m->id);
     if (!idc)
         return DBOT_ERR_NOMEM;
-    bool held = r && r->state != ROOM_JOINED;
-    rc = enqueue_built(s, XS_MSG, m->id, m->group, held ? &r->held : NULL);
+    rc = enqueue_built(s, XS_MSG, m->id, m->group);
     if (rc) {
         free(idc);
         return rc == DBOT_ERR_TOOBIG ? DBOT_ERR_BUSY : rc;
@@ -1867,6 +1947,7 @@ int xmpp_session_sync_room(struct xmpp_session *s, const struct chat_room *room)
             members_free(members, n);
             return DBOT_ERR_NOMEM;
         }
+        r->s = s;
         r->next = s->rooms;
         s->rooms = r;
     }

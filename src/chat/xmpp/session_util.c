@@ -1,6 +1,7 @@
 /* session_util.c — pure helpers of the XMPP session; see session_util.h. */
 #include "chat/xmpp/session_util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -147,7 +148,23 @@ uint32_t xs_backoff_ms(unsigned attempt, uint32_t base_ms, uint32_t cap_ms, unsi
     /* factor in per-mille: 1000 - 10*j .. 1000 + 10*j, uniform over rnd */
     uint64_t span = 20ull * jitter_pct + 1;
     uint64_t permille = 1000 - 10ull * jitter_pct + (rnd % span);
-    return (uint32_t)(d * permille / 1000);
+    d = d * permille / 1000;
+    /* the cap holds after the jitter too: near it, waits spread below it, never above */
+    return (uint32_t)(d > cap_ms ? cap_ms : d);
+}
+
+int xs_dedup_key(char *out, size_t cap, const char *room, const char *sender, const char *sid,
+                 const char *msgid)
+{
+    const char *where = room && *room ? room : "-";
+    int n;
+    if (sid && *sid)
+        n = snprintf(out, cap, "sid:%s/%s", where, sid);
+    else if (msgid && *msgid)
+        n = snprintf(out, cap, "id:%s/%s/%s", where, sender ? sender : "", msgid);
+    else
+        return 1;
+    return (n < 0 || (size_t)n >= cap) ? -1 : 0;
 }
 
 int xs_jid_bare(const char *jid, char *out, size_t cap)

@@ -76,10 +76,22 @@ size_t xs_client_ns_pos(const char *text, size_t len);
 uint32_t xs_sm_newly_acked(uint32_t acked, uint32_t h, size_t unacked, bool *bogus);
 
 /* Reconnect delay in ms for the attempt-th consecutive failure (0 = first retry):
- * base_ms doubling per attempt, capped at cap_ms, then scaled by a jitter factor in
- * [1 - jitter_pct %, 1 + jitter_pct %] chosen by `rnd` (any 32-bit random value). */
+ * base_ms doubling per attempt, scaled by a jitter factor in [1 - jitter_pct %,
+ * 1 + jitter_pct %] chosen by `rnd` (any 32-bit random value), and never more than cap_ms
+ * (the cap applies after the jitter). */
 uint32_t xs_backoff_ms(unsigned attempt, uint32_t base_ms, uint32_t cap_ms, unsigned jitter_pct,
                        uint32_t rnd);
+
+/* The de-duplication key of an incoming message (chat_message.platform_id) into out[0..cap):
+ * "sid:<where>/<stanza-id>" when the room (or our server, for a direct message) stamped an
+ * XEP-0359 stanza-id, else "id:<where>/<sender>/<id attribute>"; <where> is the room's local
+ * name, or "-" for a direct message (room names hold no '/', bare JIDs neither, so the parts
+ * cannot run into each other). The same message seen again — a resumed stream, a rejoin,
+ * another run of the daemon — gets the same key; the same client id in two rooms two keys.
+ * Returns 0, 1 when the message carries no id at all (it cannot be told from another one:
+ * it gets no key and is not de-duplicated), or -1 when the key does not fit. */
+int xs_dedup_key(char *out, size_t cap, const char *room, const char *sender, const char *sid,
+                 const char *msgid);
 
 /* Writes the bare JID of `jid` (everything before '/'), ASCII letters lower-cased, into
  * out[0..cap). Returns 0, or -1 if it does not fit, is empty, or jid is NULL. */
