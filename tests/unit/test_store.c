@@ -226,11 +226,11 @@ static void test_migrate_from_every_version(void **state)
             assert_null(dl.calendar);
             dealer_cleanup(&dl);
 
-            /* Schema 9: the directory's history starts with it; rows from before need no
+            /* Schema 13: the directory's history starts with it; rows from before need no
              * sync (the daemon syncs every room at start), new writes are recorded. */
             int64_t dv = -1, dv0 = -1;
             assert_int_equal(store_directory_version(st, &dv0), 0);
-            assert_int_equal(dv0, from >= 9 ? 1 : 0); /* the dealer inserted above */
+            assert_int_equal(dv0, from >= 13 ? 1 : 0); /* the dealer inserted above */
             struct person np = {.jid = (char *)"new@example.com", .dealer = (char *)"D001",
                                 .role = ROLE_AGENT, .name = (char *)"N",
                                 .language = (char *)"en"};
