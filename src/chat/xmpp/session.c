@@ -66,7 +66,7 @@
 #define BACKOFF_BASE_MS 1000
 #define BACKOFF_CAP_MS 30000
 #define BACKOFF_JITTER_PCT 20
-#define ACK_EVERY 5                    /* <r/> after this many stanzas (and after a burst) */
+#define ACK_EVERY 32                   /* <r/> after this many stanzas (and after a burst) */
 #define OUT_MAX_BYTES (64u * 1024 * 1024)
 #define JID_MAX 3072                   /* RFC 7622: 3 × 1023 + separators */
 
@@ -128,7 +128,13 @@ struct inflight {
     bool dm_wait;      /* SM off: a direct message written, waiting for a ping after it */
     uint32_t ping_seq; /* the ping that covers it (0 = none yet) */
     int64_t queued_us; /* monotonic time of the chat_send that handed it over */
+    uint32_t hash;     /* of id: its place in the slots below */
 };
+
+/* The in-flight ids are found through a hash (every confirmation looks one up; a scan of the
+ * window was a fifth of the bot's CPU in a burst): open addressing over twice the window,
+ * each slot the index + 1 of an entry (0 = empty), removal by backward shift. */
+#define INFLIGHT_SLOTS (2 * XMPP_SEND_WINDOW)
 
 struct xmpp_session {
     struct lws_context *ctx;
@@ -185,6 +191,7 @@ struct xmpp_session {
 
     struct inflight inflight[XMPP_SEND_WINDOW];
     size_t n_inflight;
+    uint16_t islot[INFLIGHT_SLOTS];
 
     struct room *rooms;
 
@@ -301,21 +308,75 @@ static void wipe_xb(struct xmpp_session *s)
 
 /* ---- in-flight ids ---- */
 
+static uint32_t id_hash(const char *id)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *id; id++)
+        h = (h ^ (unsigned char)*id) * 16777619u;
+    return h;
+}
+
+#define SLOT_MASK (INFLIGHT_SLOTS - 1)
+
 static struct inflight *inflight_find(struct xmpp_session *s, const char *id)
 {
     if (!id)
         return NULL;
-    for (size_t i = 0; i < s->n_inflight; i++)
-        if (strcmp(s->inflight[i].id, id) == 0)
-            return &s->inflight[i];
+    uint32_t h = id_hash(id);
+    for (uint32_t p = h & SLOT_MASK; s->islot[p]; p = (p + 1) & SLOT_MASK) {
+        struct inflight *e = &s->inflight[s->islot[p] - 1];
+        if (e->hash == h && e->id && strcmp(e->id, id) == 0)
+            return e;
+    }
     return NULL;
+}
+
+/* The slot that holds entry `k`. */
+static uint32_t slot_of(struct xmpp_session *s, size_t k)
+{
+    uint32_t p = s->inflight[k].hash & SLOT_MASK;
+    while (s->islot[p] != k + 1)
+        p = (p + 1) & SLOT_MASK;
+    return p;
+}
+
+/* Takes a new entry for `id` (owned from now on); the caller checked the window. */
+static struct inflight *inflight_add(struct xmpp_session *s, char *id)
+{
+    size_t k = s->n_inflight++;
+    struct inflight *e = &s->inflight[k];
+    memset(e, 0, sizeof *e);
+    e->id = id;
+    e->hash = id_hash(id);
+    uint32_t p = e->hash & SLOT_MASK;
+    while (s->islot[p])
+        p = (p + 1) & SLOT_MASK;
+    s->islot[p] = (uint16_t)(k + 1);
+    return e;
 }
 
 static void inflight_remove(struct xmpp_session *s, struct inflight *e)
 {
+    size_t k = (size_t)(e - s->inflight), last = s->n_inflight - 1;
+    /* Empty its slot and shift back what probed past it. */
+    uint32_t hole = slot_of(s, k);
+    s->islot[hole] = 0;
+    for (uint32_t q = (hole + 1) & SLOT_MASK; s->islot[q]; q = (q + 1) & SLOT_MASK) {
+        uint32_t home = s->inflight[s->islot[q] - 1].hash & SLOT_MASK;
+        bool stays = hole <= q ? (home > hole && home <= q) : (home > hole || home <= q);
+        if (!stays) {
+            s->islot[hole] = s->islot[q];
+            s->islot[q] = 0;
+            hole = q;
+        }
+    }
     free(e->id);
-    *e = s->inflight[--s->n_inflight];
-    memset(&s->inflight[s->n_inflight], 0, sizeof s->inflight[0]);
+    if (k != last) {
+        s->islot[slot_of(s, last)] = (uint16_t)(k + 1);
+        *e = s->inflight[last];
+    }
+    memset(&s->inflight[last], 0, sizeof s->inflight[0]);
+    s->n_inflight--;
 }
 
 static void inflight_clear(struct xmpp_session *s)
@@ -323,6 +384,7 @@ static void inflight_clear(struct xmpp_session *s)
     for (size_t i = 0; i < s->n_inflight; i++)
         free(s->inflight[i].id);
     memset(s->inflight, 0, sizeof s->inflight);
+    memset(s->islot, 0, sizeof s->islot);
     s->n_inflight = 0;
 }
 
@@ -1888,9 +1950,7 @@ int xmpp_session_send(struct xmpp_session *s, const struct chat_out *m)
         free(idc);
         return rc == DBOT_ERR_TOOBIG ? DBOT_ERR_BUSY : rc;
     }
-    struct inflight *e = &s->inflight[s->n_inflight++];
-    memset(e, 0, sizeof *e);
-    e->id = idc;
+    struct inflight *e = inflight_add(s, idc);
     e->group = m->group;
     e->queued_us = timeutil_mono_us();
     return 0;
