@@ -92,8 +92,12 @@ char *eng__due(const struct engine *e, const char *lang, const char *tz, int64_t
     char when[ENG_TIME_MAX], span[48];
     eng__when(due, tz, when, sizeof when);
     char *note;
-    if (met_at) {
+    if (met_at && met_at < due) {
         note = eng__text(e, lang, "due_met", NULL, 0);
+    } else if (met_at) { /* met at or after the deadline: its breach had fired */
+        eng__span(lang, met_at - due, span, sizeof span);
+        struct msg_var v[] = {{"over", span}};
+        note = eng__text(e, lang, "due_met_late", v, 1);
     } else if (due > now) { /* at `due` itself the milestone is missed: its breach fires */
         eng__span(lang, due - now, span, sizeof span);
         struct msg_var v[] = {{"left", span}};

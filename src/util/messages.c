@@ -123,6 +123,7 @@ static const struct msg_key {
     {"due_left", "left"},
     {"due_over", "over"},
     {"due_met", ""},
+    {"due_met_late", "over"},
 
     {"milestone_ack", ""},
     {"milestone_solution", ""},

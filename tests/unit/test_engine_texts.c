@@ -94,6 +94,11 @@ static void test_due(void **state)
     eng__due(e, "en", "Europe/Berlin", due, due - 60, due + 99999, b, sizeof b);
     snprintf(want, sizeof want, "2026-11-24 03:00 (%s)", messages_get(e->msgs, "en", "due_met"));
     assert_string_equal(b, want);
+    /* met two hours after the deadline: not "met" but how late */
+    eng__due(e, "en", "Europe/Berlin", due, due + 7200, due + 99999, b, sizeof b);
+    assert_string_equal(b, "2026-11-24 03:00 (met 2 h late)");
+    eng__due(e, "zh-CN", "Europe/Berlin", due, due, due + 99999, b, sizeof b);
+    assert_non_null(strstr(b, "已完成（超时"));
 }
 
 static void test_next_due_and_labels(void **state)
