@@ -374,11 +374,12 @@ static const char *const sql_text[SQL__COUNT] = {
         " WHERE complaint_id = ?1 AND state = 'pending'"
         " AND ((?2 & 1 AND milestone = 'ack') OR (?2 & 2 AND milestone = 'solution')"
         "  OR (?2 & 4 AND milestone = 'close'))",
-    /* the earliest pending event not held back, or the end of the earliest hold */
+    /* the earliest pending event not held back, or the end of the earliest hold (CROSS JOIN:
+     * the few holds drive the join, not the millions of pending events) */
     [SQL_SLA_NEXT] =
         "SELECT min(t) FROM (SELECT (SELECT due_at FROM sla_events WHERE state = 'pending'"
         " AND id NOT IN (SELECT event_id FROM sla_holds) ORDER BY due_at LIMIT 1) AS t"
-        " UNION ALL SELECT min(h.until) FROM sla_holds h JOIN sla_events e"
+        " UNION ALL SELECT min(h.until) FROM sla_holds h CROSS JOIN sla_events e"
         " ON e.id = h.event_id AND e.state = 'pending')",
     [SQL_SLA_DUE] =
         "SELECT id, complaint_id, milestone, kind, level, due_at, notify FROM sla_events"
@@ -391,7 +392,7 @@ static const char *const sql_text[SQL__COUNT] = {
         " ON CONFLICT(event_id) DO UPDATE SET attempts = attempts + 1,"
         " until = ?2 + min(3600, 60 << min(attempts, 6)), error = excluded.error",
     [SQL_SLA_UNHOLD] = "DELETE FROM sla_holds WHERE event_id = ?1",
-    [SQL_SLA_HELD] = "SELECT count(*) FROM sla_holds h JOIN sla_events e"
+    [SQL_SLA_HELD] = "SELECT count(*) FROM sla_holds h CROSS JOIN sla_events e"
                      " ON e.id = h.event_id AND e.state = 'pending'",
     [SQL_SLA_FIRE] =
         "UPDATE sla_events SET state = ?3, fired_at = ?2, late = ?4"
