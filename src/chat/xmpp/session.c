@@ -66,6 +66,12 @@
 #define BACKOFF_BASE_MS 1000
 #define BACKOFF_CAP_MS 30000
 #define BACKOFF_JITTER_PCT 20
+/* Affiliation syncs (three list requests, then the changes and invitations) running at once.
+ * A room's lists come back only after the server has worked through what was sent before,
+ * so this paces the whole set-up: 5,000 rooms at once were ~45,000 requests in one burst,
+ * which kept Prosody busy for minutes, delayed its answers to the keepalive past the
+ * timeout and ended the session in a loop of reconnects and set-ups. */
+#define AFF_CONCURRENT 8
 #define ACK_EVERY 32                   /* <r/> after this many stanzas (and after a burst) */
 #define OUT_MAX_BYTES (64u * 1024 * 1024)
 #define JID_MAX 3072                   /* RFC 7622: 3 × 1023 + separators */
@@ -112,6 +118,7 @@ struct room {
     enum room_state state;
     unsigned gen;       /* affiliation sync generation (stale replies are ignored) */
     int aff_wait;       /* list replies still expected; <0 aborted */
+    bool aff_queued;    /* a sync waits for one of the AFF_CONCURRENT places */
     struct affil *have; /* current affiliations (this generation) */
     size_t n_have, cap_have;
     bool configured;    /* owner form submitted this join */
@@ -194,6 +201,7 @@ struct xmpp_session {
     uint16_t islot[INFLIGHT_SLOTS];
 
     struct room *rooms;
+    unsigned aff_active;    /* rooms whose affiliation lists are being read */
 
     lws_sorted_usec_list_t sul_ka, sul_reconnect, sul_close;
     bool ka_armed, reconnect_armed, close_armed;
@@ -521,6 +529,7 @@ static void room_reset(struct room *r)
     r->state = ROOM_OUT;
     r->rejoin_attempt = 0;
     r->aff_wait = 0;
+    r->aff_queued = false;
     r->configured = false;
     have_clear(r);
     occupants_clear(r);
@@ -570,6 +579,8 @@ static void rejoin_fire(lws_sorted_usec_list_t *sul)
     }
 }
 
+static void aff_end(struct xmpp_session *s, struct room *r, int value);
+
 /*
  * The bot is not in room `r` (any more) although the directory wants it there: a refused
  * join, a kick, a ban, a removed membership, a destroyed room. It tries again after a
@@ -585,7 +596,8 @@ static void room_lost(struct xmpp_session *s, struct room *r)
         r->rejoin_attempt = 0;
     r->joined_at = 0;
     r->state = ROOM_FAILED;
-    r->aff_wait = 0;
+    r->aff_queued = false;
+    aff_end(s, r, 0);
     r->configured = false;
     occupants_clear(r);
     uint32_t rnd = 0;
@@ -613,21 +625,45 @@ static void room_config(struct xmpp_session *s, struct room *r)
         log_info(MOD, "configuring room %s (persistent, members-only, non-anonymous)", r->name);
 }
 
+static void room_aff_sync(struct xmpp_session *s, struct room *r);
+
+/* Room r's sync is over (done, failed or given up: aff_wait becomes `value`, 0 or -1); its
+ * place goes to the next room waiting for one. */
+static void aff_end(struct xmpp_session *s, struct room *r, int value)
+{
+    if (r->aff_wait > 0 && s->aff_active > 0)
+        s->aff_active--;
+    r->aff_wait = value;
+    for (struct room *q = s->rooms; q && s->aff_active < AFF_CONCURRENT; q = q->next) {
+        if (q->aff_queued && q->state == ROOM_JOINED) {
+            q->aff_queued = false;
+            room_aff_sync(s, q);
+        }
+    }
+}
+
 static void room_aff_sync(struct xmpp_session *s, struct room *r)
 {
     static const char *const lists[][2] = {{"afm", "member"}, {"afa", "admin"}, {"afo", "owner"}};
     char id[512];
+    if (r->aff_wait <= 0) {
+        if (s->aff_active >= AFF_CONCURRENT) {
+            r->aff_queued = true; /* aff_end() starts it */
+            return;
+        }
+        s->aff_active++;
+    }
     r->gen++;
     have_clear(r);
     r->aff_wait = 3;
     for (size_t i = 0; i < 3; i++) {
         if (room_iq_id(id, sizeof id, lists[i][0], r)) {
-            r->aff_wait = -1;
+            aff_end(s, r, -1);
             return;
         }
         int rc = xml_build_muc_affiliation_list(&s->xb, id, r->jid, lists[i][1]);
         if (send_built(s, rc, stanza_kind(s), "an affiliation list request")) {
-            r->aff_wait = -1;
+            aff_end(s, r, -1);
             return;
         }
     }
@@ -699,6 +735,7 @@ static void session_forget(struct xmpp_session *s)
     inflight_clear(s);
     for (struct room *r = s->rooms; r; r = r->next)
         room_reset(r);
+    s->aff_active = 0;
     free(s->previd);
     s->previd = NULL;
     s->sm = SM_OFF;
@@ -1207,7 +1244,7 @@ static void handle_room_iq(struct xmpp_session *s, const struct stanza *st)
     if (err) {
         log_warn(MOD, "room %s: cannot list its affiliations (%s); is the bot its owner?",
                  r->name, cond);
-        r->aff_wait = -1;
+        aff_end(s, r, -1);
         return;
     }
     for (size_t i = 0; i < st->n_items; i++) {
@@ -1218,7 +1255,7 @@ static void handle_room_iq(struct xmpp_session *s, const struct stanza *st)
             size_t ncap = r->cap_have ? 2 * r->cap_have : 16;
             struct affil *n = realloc(r->have, ncap * sizeof *n);
             if (!n) {
-                r->aff_wait = -1;
+                aff_end(s, r, -1);
                 return;
             }
             r->have = n;
@@ -1226,15 +1263,19 @@ static void handle_room_iq(struct xmpp_session *s, const struct stanza *st)
         }
         char *j = strdup(bare);
         if (!j) {
-            r->aff_wait = -1;
+            aff_end(s, r, -1);
             return;
         }
         r->have[r->n_have].jid = j;
         r->have[r->n_have].aff = aff;
         r->n_have++;
     }
-    if (--r->aff_wait == 0)
+    if (r->aff_wait == 1) {
         room_aff_apply(s, r);
+        aff_end(s, r, 0);
+    } else {
+        r->aff_wait--;
+    }
 }
 
 static void handle_iq(struct xmpp_session *s, const struct stanza *st)
