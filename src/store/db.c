@@ -650,6 +650,21 @@ void store_rollback(struct store *st)
     st->depth = 0;
 }
 
+int store__one_int64(struct store *st, enum store_sql id, const char *what, int64_t *out)
+{
+    sqlite3_stmt *s = store__stmt(st, id);
+    if (!s)
+        return DBOT_ERR_DB;
+    int rc = sqlite3_step(s);
+    int err = 0;
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(s, 0);
+    else
+        err = store__err(st, rc, what);
+    sqlite3_reset(s);
+    return err;
+}
+
 int store_savepoint(struct store *st)
 {
     if (st->depth != 1)

@@ -88,15 +88,5 @@ int store_dealer_each(struct store *st, store_dealer_fn fn, void *arg)
 
 int store_dealer_count(struct store *st, int64_t *out)
 {
-    sqlite3_stmt *s = store__stmt(st, SQL_DEALER_COUNT);
-    if (!s)
-        return DBOT_ERR_DB;
-    int rc = sqlite3_step(s);
-    int err = 0;
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int64(s, 0);
-    else
-        err = store__err(st, rc, "dealer count");
-    sqlite3_reset(s);
-    return err;
+    return store__one_int64(st, SQL_DEALER_COUNT, "dealer count", out);
 }

@@ -7,17 +7,7 @@
 
 int store_directory_version(struct store *st, int64_t *out)
 {
-    sqlite3_stmt *s = store__stmt(st, SQL_DIRECTORY_VERSION);
-    if (!s)
-        return DBOT_ERR_DB;
-    int rc = sqlite3_step(s);
-    int err = 0;
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int64(s, 0);
-    else
-        err = store__err(st, rc, "directory version");
-    sqlite3_reset(s);
-    return err;
+    return store__one_int64(st, SQL_DIRECTORY_VERSION, "directory version", out);
 }
 
 int store_directory_changes(struct store *st, int64_t after, int limit, store_directory_fn fn,

@@ -198,15 +198,5 @@ int store_sla_unhold(struct store *st, int64_t id)
 
 int store_sla_held(struct store *st, int64_t *count)
 {
-    sqlite3_stmt *s = store__stmt(st, SQL_SLA_HELD);
-    if (!s)
-        return DBOT_ERR_DB;
-    int rc = sqlite3_step(s);
-    int err = 0;
-    if (rc == SQLITE_ROW)
-        *count = sqlite3_column_int64(s, 0);
-    else
-        err = store__err(st, rc, "sla held");
-    sqlite3_reset(s);
-    return err;
+    return store__one_int64(st, SQL_SLA_HELD, "sla held", count);
 }
