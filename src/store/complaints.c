@@ -65,20 +65,7 @@ int store__complaint_row(sqlite3_stmt *s, struct complaint *out)
 /* The id of the complaint with this external id: 0 and *id, DBOT_ERR_NOTFOUND, or an error. */
 static int find_external(struct store *st, const char *external_id, int64_t *id)
 {
-    sqlite3_stmt *s = store__stmt(st, SQL_COMPLAINT_BY_EXTERNAL);
-    if (!s)
-        return DBOT_ERR_DB;
-    store__bind_text(s, 1, external_id);
-    int rc = sqlite3_step(s);
-    int err = 0;
-    if (rc == SQLITE_ROW)
-        *id = sqlite3_column_int64(s, 0);
-    else if (rc == SQLITE_DONE)
-        err = DBOT_ERR_NOTFOUND;
-    else
-        err = store__err(st, rc, "complaint by external id");
-    sqlite3_reset(s);
-    return err;
+    return store__one_int64(st, SQL_COMPLAINT_BY_EXTERNAL, external_id, "complaint by external id", id);
 }
 
 int store_complaint_insert(struct store *st, const struct intake *in, const char *policy,

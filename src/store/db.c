@@ -650,15 +650,20 @@ void store_rollback(struct store *st)
     st->depth = 0;
 }
 
-int store__one_int64(struct store *st, enum store_sql id, const char *what, int64_t *out)
+int store__one_int64(struct store *st, enum store_sql id, const char *key, const char *what,
+                     int64_t *out)
 {
     sqlite3_stmt *s = store__stmt(st, id);
     if (!s)
         return DBOT_ERR_DB;
+    if (key)
+        store__bind_text(s, 1, key);
     int rc = sqlite3_step(s);
     int err = 0;
     if (rc == SQLITE_ROW)
         *out = sqlite3_column_int64(s, 0);
+    else if (rc == SQLITE_DONE)
+        err = DBOT_ERR_NOTFOUND;
     else
         err = store__err(st, rc, what);
     sqlite3_reset(s);

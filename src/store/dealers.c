@@ -88,5 +88,5 @@ int store_dealer_each(struct store *st, store_dealer_fn fn, void *arg)
 
 int store_dealer_count(struct store *st, int64_t *out)
 {
-    return store__one_int64(st, SQL_DEALER_COUNT, "dealer count", out);
+    return store__one_int64(st, SQL_DEALER_COUNT, NULL, "dealer count", out);
 }

@@ -7,7 +7,7 @@
 
 int store_directory_version(struct store *st, int64_t *out)
 {
-    return store__one_int64(st, SQL_DIRECTORY_VERSION, "directory version", out);
+    return store__one_int64(st, SQL_DIRECTORY_VERSION, NULL, "directory version", out);
 }
 
 int store_directory_changes(struct store *st, int64_t after, int limit, store_directory_fn fn,

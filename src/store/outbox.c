@@ -121,20 +121,7 @@ int store_outbox_find(struct store *st, const char *msg_id, int64_t *complaint_i
 
 int store_outbox_rowid(struct store *st, const char *msg_id, int64_t *rowid)
 {
-    sqlite3_stmt *s = store__stmt(st, SQL_OUTBOX_ROWID);
-    if (!s)
-        return DBOT_ERR_DB;
-    store__bind_text(s, 1, msg_id);
-    int rc = sqlite3_step(s);
-    int err = 0;
-    if (rc == SQLITE_ROW)
-        *rowid = sqlite3_column_int64(s, 0);
-    else if (rc == SQLITE_DONE)
-        err = DBOT_ERR_NOTFOUND;
-    else
-        err = store__err(st, rc, "outbox rowid");
-    sqlite3_reset(s);
-    return err;
+    return store__one_int64(st, SQL_OUTBOX_ROWID, msg_id, "outbox rowid", rowid);
 }
 
 int store_outbox_count(struct store *st, struct outbox_counts *out)

@@ -179,7 +179,7 @@ int store_sla_hold(struct store *st, int64_t id, int64_t now, const char *error)
         return DBOT_ERR_DB;
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_int64(s, 2, now);
-    sqlite3_bind_text(s, 3, error ? error : "", -1, SQLITE_TRANSIENT);
+    store__bind_text(s, 3, error ? error : "");
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     return rc == SQLITE_DONE ? 0 : store__err(st, rc, "sla hold");
@@ -198,5 +198,5 @@ int store_sla_unhold(struct store *st, int64_t id)
 
 int store_sla_held(struct store *st, int64_t *count)
 {
-    return store__one_int64(st, SQL_SLA_HELD, "sla held", count);
+    return store__one_int64(st, SQL_SLA_HELD, NULL, "sla held", count);
 }

@@ -123,8 +123,10 @@ sqlite3_stmt *store__stmt(struct store *st, enum store_sql id);
 
 /* Translates a SQLite result code into DBOT_ERR_* and logs the native detail once. */
 int store__err(struct store *st, int rc, const char *what);
-/* Runs statement `id` (no parameters) and reads the int64 in column 0 of its one row. */
-int store__one_int64(struct store *st, enum store_sql id, const char *what, int64_t *out);
+/* Runs statement `id` (with `key` bound to ?1 unless NULL) and reads the int64 in column 0
+ * of its first row: 0 and *out, DBOT_ERR_NOTFOUND when there is no row, or the error. */
+int store__one_int64(struct store *st, enum store_sql id, const char *key, const char *what,
+                     int64_t *out);
 
 /* Binds text or NULL. */
 int store__bind_text(sqlite3_stmt *s, int idx, const char *v);
