@@ -238,12 +238,11 @@ static int check_database(const char *db)
     return CLI_OK;
 }
 
-static int ctx_store(struct ctx *c)
+/* Opens (and migrates) the store of the loaded configuration. */
+static int ctx_open_store(struct ctx *c)
 {
-    int rc = ctx_config(c);
+    int rc = check_database(c->cfg->database);
     if (rc)
-        return rc;
-    if ((rc = check_database(c->cfg->database)) != CLI_OK)
         return rc;
     struct dbot_diag diag = {0};
     if (store_open(c->cfg->database, &c->st, &diag) != 0) {
@@ -251,6 +250,12 @@ static int ctx_store(struct ctx *c)
         return CLI_FAIL;
     }
     return CLI_OK;
+}
+
+static int ctx_store(struct ctx *c)
+{
+    int rc = ctx_config(c);
+    return rc ? rc : ctx_open_store(c);
 }
 
 static void ctx_cleanup(struct ctx *c)
@@ -820,7 +825,13 @@ static int cmd_simple(struct ctx *c, const char *name, const char *usage, int ar
             config_print(c->cfg, stdout);
         return rc;
     }
-    int rc = ctx_store(c);
+    /* Everything that can be checked before the database is touched: a start that fails on
+     * a missing chat text leaves no new database behind. */
+    int rc = ctx_config(c);
+    if (rc == CLI_OK && strcmp(c->cfg->chat.platform, "none") != 0)
+        rc = check_messages(c->cfg, true);
+    if (rc == CLI_OK)
+        rc = ctx_open_store(c);
     if (rc)
         return rc;
     return cli_run(c->cfg, c->st);
