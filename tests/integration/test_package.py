@@ -67,9 +67,24 @@ def test_deb_contents_conffiles_depends_scripts(t):
         eq(field("Architecture"), arch, "Architecture")
         depends = [d.strip() for d in field("Depends").split(",")]
         names = {d.split()[0] for d in depends}
-        for lib in ("adduser", "libc6", "libwebsockets17", "libcurl4", "libjansson4",
-                    "libsqlite3-0", "libexpat1", "libconfig9", "libssl3"):
+        for lib in ("adduser", "libc6", "libwebsockets17", "libjansson4", "libsqlite3-0",
+                    "libexpat1", "libconfig9", "libssl3"):
             check(lib in names, "Depends lacks %s: %s" % (lib, depends))
+        # every library the packaged binary needs comes from a package in Depends
+        tree = os.path.join(out, "tree")
+        subprocess.run(["dpkg-deb", "-x", deb, tree], check=True)
+        dyn = subprocess.run(["objdump", "-p", os.path.join(tree, "usr/bin/dealerbot")],
+                             capture_output=True, text=True, check=True).stdout
+        needed = re.findall(r"^\s*NEEDED\s+(\S+)", dyn, re.M)
+        check(needed, "no NEEDED entries: " + dyn[:300])
+        for lib in needed:
+            owners = subprocess.run(["dpkg", "-S", "*/" + lib], capture_output=True,
+                                    text=True).stdout
+            pkgs = {l.split(":")[0] for l in owners.splitlines()
+                    if l.rstrip().endswith("/" + lib)}
+            check(pkgs, "no package owns %s" % lib)
+            check(pkgs & names, "%s (from %s) is not covered by Depends: %s"
+                  % (lib, sorted(pkgs), depends))
 
         ctrl = subprocess.run(["dpkg-deb", "--ctrl-tarfile", deb], capture_output=True,
                               check=True).stdout
