@@ -46,6 +46,8 @@ enum route {
 #define HTTP_ARG_MAX 128   /* the {id} / {code} path segment */
 
 struct pending;
+struct reader_job;
+struct sc_req;
 
 struct conn {
     struct http_server *srv;
@@ -62,6 +64,10 @@ struct conn {
     size_t body_len, body_cap;
     size_t drained;        /* bytes thrown away after an early answer */
     struct pending *pending; /* queued intake, or NULL */
+    /* A read parked on a reader thread (api_scorecards.c), or NULL: the job's handle and its
+     * request, whose link back to this conn conn_detach() cuts (and cancels the job). */
+    struct reader_job *job;
+    struct sc_req *sc;
     int64_t started_us;    /* monotonic, for the debug timing line */
 
     /* response: LWS_PRE bytes of headroom, then resp_len bytes of JSON */
@@ -72,6 +78,7 @@ struct conn {
     const char *allow;     /* Allow header for 405, static */
     char location[64];     /* Location header for 201, "" when none */
     bool want_auth;        /* add WWW-Authenticate: Bearer (401) */
+    int retry_after;       /* > 0: add Retry-After: <seconds> (503) */
     bool close_after;      /* Connection: close; hang up once written and drained */
     bool resp_ready, hdr_sent, resp_done;
     /* the answer when even allocating the answer failed */
@@ -117,6 +124,14 @@ struct http_server {
  * failure the answer becomes a 500. */
 void http__respond_json(struct conn *c, int status, json_t *doc);
 
+/* Serialises doc (borrowed) into a new buffer with LWS_PRE bytes of headroom and a trailing
+ * newline, as http__respond_take() wants it. Pure: safe on a reader thread. 0, or
+ * DBOT_ERR_NOMEM. */
+int http__json_buffer(const json_t *doc, unsigned char **buf, size_t *len);
+
+/* Sets the answer to buf (LWS_PRE headroom, then len bytes of JSON; taken) with `status`. */
+void http__respond_take(struct conn *c, int status, unsigned char *buf, size_t len);
+
 /* Answers {"error": "<formatted line>"}. */
 void http__respond_error(struct conn *c, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -156,6 +171,8 @@ void http__dealer_put(struct conn *c);        /* body complete */
 
 /* GET /api/v1/scorecards?window=90d|month=YYYY-MM|quarter=YYYYQn[&dealer=CODE] */
 void http__scorecards_get(struct conn *c);
+/* The client of a parked read left: cut the link and cancel the job (conn_detach). */
+void http__scorecards_detach(struct conn *c);
 
 /* ---- json_out.c: our structs -> new json_t (NULL on allocation failure) ---- */
 
