@@ -72,13 +72,14 @@ void readers_cancel(struct readers *r, struct reader_job *job);
  * public for loops that want to drain at a moment of their choosing (the stop). */
 void readers_complete(struct readers *r);
 
-/* Stops taking jobs and joins the threads (a running job finishes first). Jobs still
- * queued or finished stay for readers_free(), which calls their done. NULL allowed. After
- * this no thread of the pool touches the lws context, so it may be destroyed. */
+/* Stops taking jobs, joins the threads (a running job finishes first) and destroys the
+ * pool's vhost, so it must be called while the lws context is alive. Jobs still queued or
+ * finished stay for readers_free(), which calls their done. NULL allowed. After this
+ * nothing of the pool touches the lws context, so it may be destroyed. */
 void readers_stop(struct readers *r);
 
-/* Stops (if not yet), calls done (cancelled) for every job left, closes the connections and
- * frees. NULL allowed. */
+/* Stops (if not yet: then the context must still be alive), calls done for every job left
+ * (cancelled, unless it ran), closes the connections and frees. NULL allowed. */
 void readers_free(struct readers *r);
 
 /* Prometheus lines: jobs run, refused (queue full), waiting, running. */

@@ -282,6 +282,12 @@ void readers_stop(struct readers *r)
             r->threads[i].started = false;
         }
     }
+    /* No wake-up can reach the protocol (whose array lives in *r) after this: lws takes a
+     * vhost without connections off the context's list and frees it at once. */
+    if (r->vhost) {
+        lws_vhost_destroy(r->vhost);
+        r->vhost = NULL;
+    }
 }
 
 void readers_free(struct readers *r)
@@ -300,7 +306,6 @@ void readers_free(struct readers *r)
     readers_complete(r);
     for (int i = 0; i < r->n_threads; i++)
         store_close(r->threads[i].st);
-    /* The vhost is the context's: lws frees it with the context. */
     pthread_cond_destroy(&r->cv);
     pthread_mutex_destroy(&r->mu);
     free(r);
