@@ -23,5 +23,5 @@ ctest --preset dev -j"$(nproc)" "$@"
 if [[ "${DBOT_SKIP_TSAN:-0}" != 1 ]]; then
     cmake --preset tsan >/dev/null
     cmake --build --preset tsan -j"$(nproc)"
-    TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}" ctest --preset tsan
+    ctest --preset tsan
 fi

@@ -40,6 +40,12 @@
 #define MOD "http"
 #define QUERY_FRAG_MAX 256
 #define RETRY_AFTER_S 1
+/* How long a request may stay parked (waiting for a reader, then being read) before lws
+ * closes it, which cancels its job; and how long the answer then has to go out. lws's own
+ * timeout for a request whose answer is pending would otherwise close it after its default
+ * few seconds, which a queue of reports on a busy machine can exceed. */
+#define PARK_TIMEOUT_S 120
+#define WRITE_TIMEOUT_S 60
 
 /* One parked scorecards request: what it asked for, and what the reader made of it. */
 struct sc_req {
@@ -227,6 +233,7 @@ static void scorecards_done(void *arg, int rc, bool cancelled)
     if (c) {
         c->sc = NULL;
         c->job = NULL;
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, WRITE_TIMEOUT_S);
         if (rc)
             http__respond_error(c, 500, "could not compute the scorecards: %s",
                                 dbot_strerror(rc));
@@ -321,6 +328,7 @@ void http__scorecards_get(struct conn *c)
     }
     c->sc = req;
     c->job = job;
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, PARK_TIMEOUT_S);
 }
 
 void http__scorecards_detach(struct conn *c)
