@@ -5,7 +5,8 @@ HTTP over loopback and, for the chat command, a private Prosody with a real XMPP
 
   - intake and a chat command sent while reports are being read are answered before the
     reports: an ordering check, not a timing one (the reports are seen running through
-    /metrics, itself served meanwhile, before the intake and the command are sent);
+    /metrics, itself served meanwhile, before the intake and the command are sent); the chat
+    /scorecard is itself read on a reader and answered when it is back;
   - beyond the readers' queue a report is refused at once with 503 and Retry-After, and the
     queue drains (the 200s come, and a later report is served again);
   - a client that leaves while its report is parked costs nothing but the read: the bot stays
@@ -147,6 +148,12 @@ def test_intake_and_command_answered_before_the_report(t):
     eq(sum(d["complaints"] for d in doc["dealers"]) >= COMPLAINTS * 0.98, True,
        "complaints in the report")
     eq(wait_metric(b, "dealerbot_reader_jobs_total", lambda v: v >= 3), 3, "jobs run")
+
+    # the chat's own report, /scorecard, is read on a reader too and answered when it is back
+    wang.send_chat("dealerbot@localhost", "/scorecard")
+    m = wang.wait_for_message(from_bot, 120)
+    check(gen.dealer_code(1) in m.body and "\n" in m.body, "the scorecard: %r" % m.body[:300])
+    eq(wait_metric(b, "dealerbot_reader_jobs_total", lambda v: v >= 4), 4, "jobs run")
 
 
 def test_beyond_the_queue_503(t):
