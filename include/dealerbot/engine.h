@@ -32,6 +32,7 @@ struct messages;
 struct readers;
 struct reader_job;
 struct scorecard_set;
+struct under_result;
 
 struct engine {
     const struct config *cfg;
@@ -62,9 +63,10 @@ struct engine {
 /* ---- reads off the loop ---- */
 
 /* Runs on the reader thread after the scorecards are computed: turns them into what the
- * caller will answer (a JSON document, a CSV) while still off the loop. Borrows set; may
- * touch only set and arg. Returns 0 or a DBOT_ERR_* (handed to done). */
-typedef int (*engine_scorecards_render_fn)(const struct scorecard_set *set, void *arg);
+ * caller will answer (a JSON document, a CSV) while still off the loop, or takes the set for
+ * the loop thread (moves *set into arg and zeroes it). May touch only set and arg. Returns 0
+ * or a DBOT_ERR_* (handed to done). */
+typedef int (*engine_scorecards_render_fn)(struct scorecard_set *set, void *arg);
 /* Runs on the loop thread, once per started read: rc is 0, the store's or render's error, or
  * DBOT_ERR_UNAVAILABLE when it never ran; cancelled says the caller gave it up
  * (engine_read_cancel) or the daemon is stopping. arg is the caller's to free. */
@@ -77,6 +79,16 @@ typedef void (*engine_read_done_fn)(void *arg, int rc, bool cancelled);
 int engine_scorecards_start(struct engine *e, int64_t from, int64_t to, int64_t now,
                             engine_scorecards_render_fn render, engine_read_done_fn done,
                             void *arg, struct reader_job **job);
+
+/* The scheduled evaluation of the underperformers group, its scorecards read on a reader:
+ * the decisions are then taken and committed on the loop thread (engine_underperformers_
+ * evaluate's transaction) from that snapshot, and done(arg, rc, cancelled) is called with
+ * *res filled (res is the caller's, alive until done). Returns 0 and *job, or as
+ * engine_scorecards_start (then nothing happens). */
+int engine_underperformers_evaluate_start(struct engine *e, int64_t now, const char *actor,
+                                          int64_t slot, struct under_result *res,
+                                          engine_read_done_fn done, void *arg,
+                                          struct reader_job **job);
 
 /* The caller no longer wants this read (its client left): done is still called once, with
  * cancelled = true, and must not touch what the caller tore down. Loop thread. */

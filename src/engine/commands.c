@@ -1024,7 +1024,7 @@ static void scorecard_cmd_free(struct scorecard_cmd *q)
 }
 
 /* Reader thread. */
-static int scorecard_render(const struct scorecard_set *set, void *arg)
+static int scorecard_render(struct scorecard_set *set, void *arg)
 {
     struct scorecard_cmd *q = arg;
     const struct scorecard *d = scorecard_find(set, q->dealer);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dealerbot/log.h"
 #include "dealerbot/readers.h"
 #include "dealerbot/scorecard.h"
 
@@ -28,7 +29,7 @@ static int scorecards_run(struct store *st, void *p)
     if (rc)
         return rc;
     if (j->render)
-        rc = j->render(&set, j->arg);
+        rc = j->render(&set, j->arg); /* may move the set out (then it is left zeroed) */
     scorecard_set_cleanup(&set);
     return rc;
 }
@@ -61,4 +62,80 @@ int engine_scorecards_start(struct engine *e, int64_t from, int64_t to, int64_t 
 void engine_read_cancel(struct engine *e, struct reader_job *job)
 {
     readers_cancel(e->readers, job);
+}
+
+/* ---- the scheduled underperformers evaluation ---- */
+
+struct under_job {
+    struct engine *e;
+    int64_t now, slot;
+    char *actor;
+    struct under_result *res;
+    engine_read_done_fn done;
+    void *arg;
+    struct scorecard_set set;   /* moved here on the reader thread */
+};
+
+/* Reader thread: keep the set for the loop. */
+static int under_take(struct scorecard_set *set, void *arg)
+{
+    struct under_job *j = arg;
+    j->set = *set;
+    memset(set, 0, sizeof *set);
+    return 0;
+}
+
+/* Loop thread: the decisions, in one transaction, from the reader's snapshot. */
+static void under_done(void *arg, int rc, bool cancelled)
+{
+    struct under_job *j = arg;
+    struct engine *e = j->e;
+    if (!cancelled && rc == 0) {
+        eng__forget(e);
+        rc = store_begin(e->store);
+        if (rc == 0) {
+            rc = eng__under_apply(e, &j->set, j->now, j->actor, j->slot, j->res);
+            if (rc == 0)
+                rc = store_commit(e->store);
+            else
+                store_rollback(e->store);
+        }
+        if (rc) {
+            eng__forget(e);
+            log_error("engine", "underperformers not evaluated: %s", dbot_strerror(rc));
+        } else {
+            eng__after_commit(e);
+        }
+    }
+    j->done(j->arg, rc, cancelled);
+    scorecard_set_cleanup(&j->set);
+    free(j->actor);
+    free(j);
+}
+
+int engine_underperformers_evaluate_start(struct engine *e, int64_t now, const char *actor,
+                                          int64_t slot, struct under_result *res,
+                                          engine_read_done_fn done, void *arg,
+                                          struct reader_job **job)
+{
+    struct under_job *j = calloc(1, sizeof *j);
+    if (!j || !(j->actor = strdup(actor))) {
+        free(j);
+        return DBOT_ERR_NOMEM;
+    }
+    j->e = e;
+    j->now = now;
+    j->slot = slot;
+    j->res = res;
+    j->done = done;
+    j->arg = arg;
+    memset(res, 0, sizeof *res);
+    /* [from, now], as eng__under_evaluate */
+    int rc = engine_scorecards_start(e, now - e->cfg->underperformers.window_s, now + 1, now,
+                                     under_take, under_done, j, job);
+    if (rc) {
+        free(j->actor);
+        free(j);
+    }
+    return rc;
 }

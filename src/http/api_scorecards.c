@@ -206,7 +206,7 @@ static json_t *set_json(const struct scorecard_set *all, const struct scorecard_
 }
 
 /* Reader thread: the document for the finished set, into req->buf. */
-static int render_scorecards(const struct scorecard_set *all, void *arg)
+static int render_scorecards(struct scorecard_set *all, void *arg)
 {
     struct sc_req *req = arg;
     req->t_computed = timeutil_mono_us();
