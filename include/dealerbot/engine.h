@@ -80,6 +80,19 @@ int engine_scorecards_start(struct engine *e, int64_t from, int64_t to, int64_t 
                             engine_scorecards_render_fn render, engine_read_done_fn done,
                             void *arg, struct reader_job **job);
 
+/* Runs on the reader thread for each complaint of a list (borrowed for the call), then once
+ * with NULL when the walk is over (rc of the walk in *rc, which finish may change). */
+typedef int (*engine_complaint_fn)(const struct complaint *c, void *arg);
+typedef void (*engine_list_finish_fn)(int *rc, void *arg);
+
+/* Lists the complaints matching f (store_complaint_each: copied, f->dealer too) on a reader:
+ * each(c, arg) per complaint and finish(&rc, arg) after, both on the reader thread; then
+ * done on the loop thread. Returns as engine_scorecards_start. */
+struct complaint_filter;
+int engine_complaints_start(struct engine *e, const struct complaint_filter *f,
+                            engine_complaint_fn each, engine_list_finish_fn finish,
+                            engine_read_done_fn done, void *arg, struct reader_job **job);
+
 /* The scheduled evaluation of the underperformers group, its scorecards read on a reader:
  * the decisions are then taken and committed on the loop thread (engine_underperformers_
  * evaluate's transaction) from that snapshot, and done(arg, rc, cancelled) is called with

@@ -139,3 +139,60 @@ int engine_underperformers_evaluate_start(struct engine *e, int64_t now, const c
     }
     return rc;
 }
+
+/* ---- lists of complaints ---- */
+
+struct list_job {
+    struct complaint_filter f;
+    char *dealer;               /* f.dealer's copy */
+    engine_complaint_fn each;
+    engine_list_finish_fn finish;
+    engine_read_done_fn done;
+    void *arg;
+};
+
+/* Reader thread. */
+static int list_run(struct store *st, void *p)
+{
+    struct list_job *j = p;
+    int rc = store_complaint_each(st, &j->f, j->each, j->arg);
+    if (j->finish)
+        j->finish(&rc, j->arg);
+    return rc;
+}
+
+/* Loop thread. */
+static void list_done(void *p, int rc, bool cancelled)
+{
+    struct list_job *j = p;
+    j->done(j->arg, rc, cancelled);
+    free(j->dealer);
+    free(j);
+}
+
+int engine_complaints_start(struct engine *e, const struct complaint_filter *f,
+                            engine_complaint_fn each, engine_list_finish_fn finish,
+                            engine_read_done_fn done, void *arg, struct reader_job **job)
+{
+    if (!e->readers)
+        return DBOT_ERR_UNAVAILABLE;
+    struct list_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return DBOT_ERR_NOMEM;
+    j->f = *f;
+    if (f->dealer && !(j->dealer = strdup(f->dealer))) {
+        free(j);
+        return DBOT_ERR_NOMEM;
+    }
+    j->f.dealer = j->dealer;
+    j->each = each;
+    j->finish = finish;
+    j->done = done;
+    j->arg = arg;
+    int rc = readers_submit(e->readers, list_run, list_done, j, job);
+    if (rc) {
+        free(j->dealer);
+        free(j);
+    }
+    return rc;
+}

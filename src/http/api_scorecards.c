@@ -17,10 +17,10 @@
  * The request is parked while a reader thread (readers.h, through the engine) computes the
  * scorecards and renders the JSON document on its own read-only connection; the loop thread
  * goes on serving intake, chat and timers meanwhile, and writes the answer when the job
- * hands it back. When every reader is busy and the readers' queue is full, the answer is 503
- * with Retry-After. A client that leaves while its read is parked cancels it
- * (http__scorecards_detach): the job's request forgets the connection, and the finished
- * result is dropped.
+ * hands it back (server.c's parked reads). When every reader is busy and the readers' queue
+ * is full, the answer is 503 with Retry-After. A client that leaves while its read is parked
+ * cancels it (conn_detach): the job's request forgets the connection, and the finished result
+ * is dropped.
  *
  * Threads: render_scorecards() and what it calls (the *_json builders here, json_out.c's
  * http__str_json/http__time_json, http__json_buffer) run on a reader thread and touch only
@@ -39,27 +39,12 @@
 
 #define MOD "http"
 #define QUERY_FRAG_MAX 256
-#define RETRY_AFTER_S 1
-/* How long a request may stay parked (waiting for a reader, then being read) before lws
- * closes it, which cancels its job; and how long the answer then has to go out. lws's own
- * timeout for a request whose answer is pending would otherwise close it after its default
- * few seconds, which a queue of reports on a busy machine can exceed. */
-#define PARK_TIMEOUT_S 120
-#define WRITE_TIMEOUT_S 60
 
 /* One parked scorecards request: what it asked for, and what the reader made of it. */
 struct sc_req {
-    struct conn *conn;          /* NULL once the client left (loop thread only) */
+    struct park p;              /* first: the parked request (http_int.h) */
     struct scorecard_window w;
     char dealer[QUERY_FRAG_MAX]; /* "" = every dealer */
-    int64_t t0;                 /* monotonic us at the start, for the debug line */
-    /* filled on the reader thread, read on the loop thread after the hand-back */
-    int status;                 /* 200, or 404 (no such dealer) */
-    unsigned char *buf;         /* LWS_PRE headroom, then len bytes of JSON */
-    size_t len;
-    size_t n_dealers;
-    int64_t complaints;
-    int64_t t_computed;         /* monotonic us when the computation ended */
 };
 
 static int32_t local_offset(int64_t t, void *arg)
@@ -205,23 +190,23 @@ static json_t *set_json(const struct scorecard_set *all, const struct scorecard_
     return doc;
 }
 
-/* Reader thread: the document for the finished set, into req->buf. */
+/* Reader thread: the document for the finished set, into req->p.buf. */
 static int render_scorecards(struct scorecard_set *all, void *arg)
 {
     struct sc_req *req = arg;
-    req->t_computed = timeutil_mono_us();
-    req->n_dealers = all->n;
-    req->complaints = all->network.raw.complaints;
     const struct scorecard *only = NULL;
     if (req->dealer[0] && !(only = scorecard_find(all, req->dealer))) {
-        req->status = 404;
+        req->p.status = 404;
+        snprintf(req->p.msg, sizeof req->p.msg, "no such dealer: %.100s", req->dealer);
         return 0;
     }
     json_t *doc = set_json(all, &req->w, only);
-    int rc = doc ? http__json_buffer(doc, &req->buf, &req->len) : DBOT_ERR_NOMEM;
+    int rc = doc ? http__json_buffer(doc, &req->p.buf, &req->p.len) : DBOT_ERR_NOMEM;
     json_decref(doc);
     if (rc == 0)
-        req->status = 200;
+        req->p.status = 200;
+    log_debug(MOD, "scorecards %s: %zu dealers, %" PRId64 " complaints, %zu bytes",
+              req->w.label, all->n, all->network.raw.complaints, req->p.len);
     return rc;
 }
 
@@ -229,27 +214,7 @@ static int render_scorecards(struct scorecard_set *all, void *arg)
 static void scorecards_done(void *arg, int rc, bool cancelled)
 {
     struct sc_req *req = arg;
-    struct conn *c = cancelled ? NULL : req->conn;
-    if (c) {
-        c->sc = NULL;
-        c->job = NULL;
-        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, WRITE_TIMEOUT_S);
-        if (rc)
-            http__respond_error(c, 500, "could not compute the scorecards: %s",
-                                dbot_strerror(rc));
-        else if (req->status == 404)
-            http__respond_error(c, 404, "no such dealer: %s", req->dealer);
-        else {
-            log_debug(MOD, "scorecards %s: %zu dealers, %" PRId64 " complaints, ready in %"
-                           PRId64 " ms (rendered in %" PRId64 " ms)",
-                      req->w.label, req->n_dealers, req->complaints,
-                      (timeutil_mono_us() - req->t0) / 1000,
-                      req->t_computed ? (timeutil_mono_us() - req->t_computed) / 1000 : 0);
-            http__respond_take(c, req->status, req->buf, req->len);
-            req->buf = NULL;
-        }
-    }
-    free(req->buf);
+    http__park_finish(&req->p, rc, cancelled);
     free(req);
 }
 
@@ -307,35 +272,12 @@ void http__scorecards_get(struct conn *c)
         http__respond_error(c, 500, "internal error: out of memory");
         return;
     }
-    req->conn = c;
+    req->p.what = "the scorecards";
+    req->p.t0 = timeutil_mono_us();
     req->w = w;
     memcpy(req->dealer, dealer, sizeof req->dealer);
-    req->t0 = timeutil_mono_us();
     struct reader_job *job = NULL;
     int rc = engine_scorecards_start(c->srv->eng, w.from, w.to, now, render_scorecards,
                                      scorecards_done, req, &job);
-    if (rc) {
-        free(req);
-        if (rc == DBOT_ERR_BUSY) {
-            c->retry_after = RETRY_AFTER_S;
-            http__respond_error(c, 503, "busy: every report reader is taken; retry in %d s",
-                                RETRY_AFTER_S);
-        } else {
-            http__respond_error(c, 500, "could not compute the scorecards: %s",
-                                dbot_strerror(rc));
-        }
-        return;
-    }
-    c->sc = req;
-    c->job = job;
-    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, PARK_TIMEOUT_S);
-}
-
-void http__scorecards_detach(struct conn *c)
-{
-    log_debug(MOD, "client left while its scorecards were being read; the read is dropped");
-    c->sc->conn = NULL;
-    engine_read_cancel(c->srv->eng, c->job);
-    c->sc = NULL;
-    c->job = NULL;
+    http__park(c, &req->p, rc, job);
 }

@@ -47,7 +47,20 @@ enum route {
 
 struct pending;
 struct reader_job;
-struct sc_req;
+
+/* A request parked while a reader thread (readers.h, through the engine) does its read: a
+ * handler embeds this first in its own request struct. conn is cut by conn_detach() when the
+ * client goes (which also cancels the job); the reader fills status/msg/buf, the loop thread
+ * answers from them in http__park_finish(). */
+struct park {
+    struct conn *conn;     /* NULL once the client left (loop thread only) */
+    const char *what;      /* "the scorecards", for the error line; static */
+    int status;            /* reader: 200 with buf, or an error status with msg */
+    char msg[200];
+    unsigned char *buf;    /* LWS_PRE headroom, then len bytes of JSON */
+    size_t len;
+    int64_t t0;            /* monotonic us when parked */
+};
 
 struct conn {
     struct http_server *srv;
@@ -64,10 +77,10 @@ struct conn {
     size_t body_len, body_cap;
     size_t drained;        /* bytes thrown away after an early answer */
     struct pending *pending; /* queued intake, or NULL */
-    /* A read parked on a reader thread (api_scorecards.c), or NULL: the job's handle and its
-     * request, whose link back to this conn conn_detach() cuts (and cancels the job). */
+    /* A read parked on a reader thread, or NULL: the job's handle and its request, whose
+     * link back to this conn conn_detach() cuts (and cancels the job). */
     struct reader_job *job;
-    struct sc_req *sc;
+    struct park *park;
     int64_t started_us;    /* monotonic, for the debug timing line */
 
     /* response: LWS_PRE bytes of headroom, then resp_len bytes of JSON */
@@ -171,8 +184,19 @@ void http__dealer_put(struct conn *c);        /* body complete */
 
 /* GET /api/v1/scorecards?window=90d|month=YYYY-MM|quarter=YYYYQn[&dealer=CODE] */
 void http__scorecards_get(struct conn *c);
-/* The client of a parked read left: cut the link and cancel the job (conn_detach). */
-void http__scorecards_detach(struct conn *c);
+
+/* ---- server.c: parked reads ---- */
+
+/* After an engine_*_start() call for p (what: "compute the scorecards"): rc 0 parks the
+ * request (c->park = p, c->job = job, a timeout for the wait); DBOT_ERR_BUSY answers 503 with
+ * Retry-After, any other error 500; on an error p is freed (free(p), the caller's struct must
+ * start with it and hold nothing else to free). */
+void http__park(struct conn *c, struct park *p, int rc, struct reader_job *job);
+
+/* Loop thread, from the read's done: answers the client if it is still there (rc != 0: 500;
+ * else p->status with p->buf or p->msg), frees p->buf, and returns whether p may be freed
+ * (always true; the owner frees its own struct after). */
+void http__park_finish(struct park *p, int rc, bool cancelled);
 
 /* ---- json_out.c: our structs -> new json_t (NULL on allocation failure) ---- */
 

@@ -273,6 +273,59 @@ void http__respond_json(struct conn *c, int status, json_t *doc)
     answer_ready(c);
 }
 
+/* ---- parked reads ---- */
+
+/* How long a request may stay parked (waiting for a reader, then being read) before lws
+ * closes it, which cancels its job; and how long the answer then has to go out. lws's own
+ * timeout for a request whose answer is pending would otherwise close it after its default
+ * few seconds, which a queue of reports on a busy machine can exceed. */
+#define PARK_TIMEOUT_S 120
+#define WRITE_TIMEOUT_S 60
+#define RETRY_AFTER_S 1
+
+void http__park(struct conn *c, struct park *p, int rc, struct reader_job *job)
+{
+    if (rc == 0) {
+        p->conn = c;
+        c->park = p;
+        c->job = job;
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, PARK_TIMEOUT_S);
+        return;
+    }
+    const char *what = p->what;
+    free(p);
+    if (rc == DBOT_ERR_BUSY) {
+        c->retry_after = RETRY_AFTER_S;
+        http__respond_error(c, 503, "busy: every report reader is taken; retry in %d s",
+                            RETRY_AFTER_S);
+    } else {
+        http__respond_error(c, 500, "could not read %s: %s", what, dbot_strerror(rc));
+    }
+}
+
+void http__park_finish(struct park *p, int rc, bool cancelled)
+{
+    struct conn *c = cancelled ? NULL : p->conn;
+    if (c) {
+        c->park = NULL;
+        c->job = NULL;
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, WRITE_TIMEOUT_S);
+        if (rc) {
+            http__respond_error(c, 500, "could not read %s: %s", p->what, dbot_strerror(rc));
+        } else if (p->status != 200 || !p->buf) {
+            http__respond_error(c, p->status ? p->status : 500, "%s",
+                                p->msg[0] ? p->msg : "internal error");
+        } else {
+            log_debug(MOD, "%s ready in %lld ms", p->what,
+                      (long long)(timeutil_mono_us() - p->t0) / 1000);
+            http__respond_take(c, 200, p->buf, p->len);
+            p->buf = NULL;
+        }
+    }
+    free(p->buf);
+    p->buf = NULL;
+}
+
 /* Replaces bytes that are not part of a well-formed UTF-8 sequence with '?', so that user
  * input echoed in an error line can always be put into JSON. */
 static void utf8_sanitize(char *s)
@@ -313,8 +366,14 @@ void http__respond_error(struct conn *c, int status, const char *fmt, ...)
  * report the end of a connection more than once (DROP_PROTOCOL, then CLOSED_HTTP). */
 static void conn_detach(struct conn *c)
 {
-    if (c->sc)
-        http__scorecards_detach(c);
+    if (c->park) {
+        log_debug(MOD, "client left while %s were being read; the read is dropped",
+                  c->park->what);
+        c->park->conn = NULL;
+        engine_read_cancel(c->srv->eng, c->job);
+        c->park = NULL;
+        c->job = NULL;
+    }
     if (c->pending) {
         log_debug(MOD, "client left while its complaint (external_id %s) was queued; "
                   "it is committed all the same", c->pending->in.external_id);

@@ -7,8 +7,8 @@ HTTP over loopback and, for the chat command, a private Prosody with a real XMPP
     reports: an ordering check, not a timing one (the reports are seen running through
     /metrics, itself served meanwhile, before the intake and the command are sent); the chat
     /scorecard is itself read on a reader and answered when it is back;
-  - beyond the readers' queue a report is refused at once with 503 and Retry-After, and the
-    queue drains (the 200s come, and a later report is served again);
+  - beyond the readers' queue a report (or a list of complaints) is refused at once with 503
+    and Retry-After, and the queue drains (the 200s come, and a later report is served);
   - a client that leaves while its report is parked costs nothing but the read: the bot stays
     healthy and stops cleanly (the orphaned job is dropped on the loop thread).
 Also run under ThreadSanitizer by the `tsan` test preset (scripts/test.sh).
@@ -179,6 +179,11 @@ def test_beyond_the_queue_503(t):
     more = [Report(b) for _ in range(3)]
     for r in more:
         r.start()
+    # one waits, two were refused: a list of complaints is a read too, and is refused as well
+    wait_metric(b, "dealerbot_reader_refused_total", lambda v: v >= 2)
+    lst = b.get("/api/v1/complaints?limit=5")
+    eq(lst.status, 503, "a list while the readers' queue is full")
+    eq(lst.header("Retry-After"), "1", "Retry-After of the list")
     for r in [first] + more:
         r.join(180)
         check(r.error is None, "report: %r" % r.error)
@@ -188,7 +193,11 @@ def test_beyond_the_queue_503(t):
         if r.status == 503:
             eq(r.headers.get("retry-after"), "1", "Retry-After")
             check("busy" in json.loads(r.body)["error"], r.body)
-    eq(b.metrics()["dealerbot_reader_refused_total"], 2, "refusals counted")
+    eq(b.metrics()["dealerbot_reader_refused_total"], 3, "refusals counted")
+    lst = b.get("/api/v1/complaints?limit=5&dealer=" + gen.dealer_code(3))
+    eq(lst.status, 200, "the list once the queue drained")
+    eq(lst.json["count"], 5, "listed")
+    eq({x["dealer"] for x in lst.json["complaints"]}, {gen.dealer_code(3)}, "the dealer's")
     # drained: served again
     again = Report(b, "?dealer=" + gen.dealer_code(3))
     again.start()
