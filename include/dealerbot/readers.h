@@ -79,7 +79,8 @@ void readers_complete(struct readers *r);
 void readers_stop(struct readers *r);
 
 /* Stops (if not yet: then the context must still be alive), calls done for every job left
- * (cancelled, unless it ran), closes the connections and frees. NULL allowed. */
+ * with cancelled = true (run or not: nobody waits for a result at this point), closes the
+ * connections and frees. NULL allowed. */
 void readers_free(struct readers *r);
 
 /* Prometheus lines: jobs run, refused (queue full), waiting, running. */

@@ -308,14 +308,17 @@ void readers_free(struct readers *r)
     if (!r)
         return;
     readers_stop(r);
-    /* The threads are gone: what still waits never runs. */
+    /* The threads are gone: what still waits never runs, and nothing that comes back now is
+     * wanted — its owner may already be gone (the daemon frees the chat before the pool), so
+     * every job left is handed back as cancelled, only for its owner to free its argument. */
     while (r->waiting.head) {
         struct reader_job *j = r->waiting.head;
         list_remove(&r->waiting, j);
-        j->cancelled = true;
         j->state = JOB_FINISHED;
         list_push(&r->finished, j);
     }
+    for (struct reader_job *j = r->finished.head; j; j = j->next)
+        j->cancelled = true;
     readers_complete(r);
     for (int i = 0; i < r->n_threads; i++)
         store_close(r->threads[i].st);
