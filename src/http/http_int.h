@@ -194,8 +194,8 @@ void http__scorecards_get(struct conn *c);
 void http__park(struct conn *c, struct park *p, int rc, struct reader_job *job);
 
 /* Loop thread, from the read's done: answers the client if it is still there (rc != 0: 500;
- * else p->status with p->buf or p->msg), frees p->buf, and returns whether p may be freed
- * (always true; the owner frees its own struct after). */
+ * else p->status with p->buf or p->msg) and frees p->buf; the owner frees its own struct
+ * (which starts with p) after. */
 void http__park_finish(struct park *p, int rc, bool cancelled);
 
 /* ---- json_out.c: our structs -> new json_t (NULL on allocation failure) ---- */
