@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """bench_scorecards.py — the scorecard benchmark: every dealer's scorecard for 5,000 dealers
 over 1,000,000 complaints (target: <= 1 s), through `dealerbot scorecard --csv` and through
-GET /api/v1/scorecards.
+GET /api/v1/scorecards; and what reading them costs everything else (issue 18): intake latency
+alone and while 4 clients read the network report continuously.
 
 Run through scripts/bench_scorecards.sh (it builds the release binary and sets DEALERBOT_BIN).
 
@@ -28,12 +29,19 @@ Run through scripts/bench_scorecards.sh (it builds the release binary and sets D
     for 5,000 dealers), --runs times on fresh connections: wall time until the last byte
     (the body is read, not parsed) and the bot's CPU time for it; then one dealer, 30 days
     and this month; the bot's RSS after.
+ 4. load (in the same daemon run): --intake POST /api/v1/complaints one after another on one
+    keep-alive connection, p50/p99 from the first byte sent to the last byte read; then the same
+    while 4 clients (processes, each on its own connection) read GET /api/v1/scorecards (the
+    network report, default window) back to back; the reports' own latency under that load and
+    how many were refused (503) are printed beside it. Targets: intake p99 under load <= 2 x its
+    p99 alone; the network report (90 d) <= 150 ms over HTTP; one dealer's card <= 20 ms.
 Prints one line per figure with the target beside it; exits 1 when an answer was wrong.
 """
 
 import argparse
 import http.client
 import json
+import multiprocessing
 import os
 import random
 import sqlite3
@@ -44,7 +52,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 import dbot  # noqa: E402
-from benchlib import cpu_seconds, fmt_ms, machine_line, rss_kb  # noqa: E402
+from benchlib import cpu_seconds, fmt_ms, machine_line, percentile, rss_kb  # noqa: E402
 
 DAY = 86400
 H = 3600
@@ -172,6 +180,89 @@ def get_raw(bot, path):
     return time.monotonic() - t0, cpu_seconds(bot.proc.pid) - c0, r.status, body
 
 
+def intake_latencies(bot, n, tag):
+    """Files n complaints one after another on one keep-alive connection; returns the sorted
+    latencies (seconds), each from the request's first byte to the answer's last."""
+    conn = http.client.HTTPConnection("127.0.0.1", bot.port, timeout=60)
+    h = dict(bot.auth_headers(), **{"Content-Type": "application/json"})
+    out = []
+    try:
+        for i in range(n):
+            body = json.dumps({"external_id": "BENCH-%s-%d" % (tag, i),
+                               "dealer": dealer_code(i % 50), "category": "paint",
+                               "priority": "normal",
+                               "customer": {"name": "张三", "phone": "+86 138 0000 0000"},
+                               "summary": "交车时发现漆面划痕"}).encode()
+            t0 = time.monotonic()
+            conn.request("POST", "/api/v1/complaints", body=body, headers=h)
+            r = conn.getresponse()
+            r.read()
+            out.append(time.monotonic() - t0)
+            if r.status != 201:
+                raise RuntimeError("intake: HTTP %d" % r.status)
+    finally:
+        conn.close()
+    return sorted(out)
+
+
+def read_reports(port, headers, stop, results):
+    """Reads the network report back to back on one keep-alive connection until `stop` is
+    set; puts (latencies of the 200s, 503s, errors) on `results`. Runs in its own process, so
+    that the clients' work never holds the intake timer's interpreter lock."""
+    times, refused, errors = [], 0, 0
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    while not stop.is_set():
+        t0 = time.monotonic()
+        try:
+            conn.request("GET", "/api/v1/scorecards", headers=headers)
+            r = conn.getresponse()
+            r.read()
+        except (OSError, http.client.HTTPException):
+            errors += 1
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            continue
+        if r.status == 200:
+            times.append(time.monotonic() - t0)
+        elif r.status == 503:
+            refused += 1
+            time.sleep(float(r.getheader("Retry-After", "1")))
+        else:
+            errors += 1
+    conn.close()
+    results.put((times, refused, errors))
+
+
+def load_phase(bot, n, readers):
+    """Intake alone, then intake while `readers` clients read the network report."""
+    alone = intake_latencies(bot, n, "alone")
+    stop, results = multiprocessing.Event(), multiprocessing.Queue()
+    procs = [multiprocessing.Process(target=read_reports,
+                                     args=(bot.port, bot.auth_headers(), stop, results))
+             for _ in range(readers)]
+    for p in procs:
+        p.start()
+    time.sleep(1.0)   # every reader has a report in flight
+    loaded = intake_latencies(bot, n, "loaded")
+    stop.set()
+    got = [results.get(timeout=180) for _ in procs]
+    for p in procs:
+        p.join(30)
+    p99a, p99l = percentile(alone, 99), percentile(loaded, 99)
+    print("load: intake alone, %d POSTs: p50 %s p99 %s" % (n, fmt_ms(percentile(alone, 50)),
+                                                          fmt_ms(p99a)))
+    print("load: intake while %d clients read the network report, %d POSTs: p50 %s p99 %s;"
+          " p99 ratio %.2f (target <= 2: %s)"
+          % (readers, n, fmt_ms(percentile(loaded, 50)), fmt_ms(p99l), p99l / p99a,
+             "met" if p99l <= 2 * p99a else "MISSED"))
+    times = sorted(t for g in got for t in g[0])
+    print("load: network reports read meanwhile: %d, p50 %s max %s, %d refused (503), %d errors"
+          % (len(times), fmt_ms(percentile(times, 50)) if times else "-",
+             fmt_ms(times[-1]) if times else "-", sum(g[1] for g in got),
+             sum(g[2] for g in got)))
+    return all(g[2] == 0 for g in got)
+
+
 def stats(times):
     s = sorted(times)
     return s[0], s[len(s) // 2]
@@ -189,6 +280,10 @@ def main():
                     help="complaints received over the last N days (default 90)")
     ap.add_argument("--runs", type=int, default=5, help="timed runs of each call (default 5)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--intake", type=int, default=300,
+                    help="POSTs in each half of the load phase (default 300)")
+    ap.add_argument("--readers", type=int, default=4,
+                    help="clients reading the network report in the load phase (default 4)")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
     a = ap.parse_args()
 
@@ -239,14 +334,18 @@ def main():
             if good and not q:
                 doc = json.loads(body)
                 good = len(doc["dealers"]) == a.dealers
-                extra = ("; %d dealers, %d complaints in the window, %.1f MB of JSON; %s"
+                extra = ("; %d dealers, %d complaints in the window, %.1f MB of JSON; %s;"
+                         " issue 18 target <= 150 ms: %s"
                          % (len(doc["dealers"]), sum(d["complaints"] for d in doc["dealers"]),
-                            len(body) / 1e6, verdict(med)))
+                            len(body) / 1e6, verdict(med), "met" if med <= 0.15 else "MISSED"))
+            elif good and q.startswith("?dealer="):
+                extra = "; issue 18 target <= 20 ms: %s" % ("met" if med <= 0.02 else "MISSED")
             ok = ok and good
             print("http: GET /api/v1/scorecards%s (%s): wall min %s median %s, bot CPU median"
                   " %s over %d runs%s%s" % (q, what, fmt_ms(lo), fmt_ms(med), fmt_ms(cpu), a.runs,
                                              extra, "" if good else " (WRONG: %d)" % status))
         print("http: bot RSS %d kB after the runs" % rss_kb(b.proc.pid))
+        ok = load_phase(b, a.intake, a.readers) and ok
         b.stop()
     finally:
         b.cleanup(keep=a.keep)

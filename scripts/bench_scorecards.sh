@@ -2,10 +2,12 @@
 # bench_scorecards.sh — the scorecard benchmark (bench/bench_scorecards.py): every dealer's
 # scorecard for 5,000 dealers over 1,000,000 complaints, all in the default 90-day window,
 # through `dealerbot scorecard --csv` and GET /api/v1/scorecards (target <= 1 s each), then
-# narrower windows, one dealer, a month and a quarter. Needs ~500 MB of disk in $TMPDIR and
-# about two minutes (most of it writing the data). Builds the release preset first
-# (--no-build skips that). Other options go to bench_scorecards.py (--dealers N,
-# --complaints N, --span-days D, --runs R, --keep). Run by hand, never as a timed test.
+# narrower windows, one dealer, a month and a quarter; then intake latency alone and while 4
+# clients read the network report (issue 18). Needs ~500 MB of disk in $TMPDIR and about
+# three minutes (most of it writing the data). Builds the release preset first (--no-build
+# skips that). Other options go to bench_scorecards.py (--dealers N, --complaints N,
+# --span-days D, --runs R, --intake N, --readers N, --keep). Run by hand, never as a timed
+# test.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"

@@ -72,6 +72,11 @@ struct config {
     } http;
 
     struct {
+        int64_t threads;      /* reader threads for heavy reads (readers.h); 1..8 */
+        int64_t queue;        /* reads that may wait for a thread; more get 503 */
+    } readers;
+
+    struct {
         char *platform;       /* "xmpp" | "none" */
         struct {
             char *url;

@@ -6,6 +6,15 @@
  *
  * Main thread only. The engine borrows the config and the store and owns the loaded chat
  * texts (messages.h).
+ *
+ * Reads off the loop: the heavy reads (the network scorecards today; the dashboard's data,
+ * risk-case grouping and the monthly figures next) are started here with engine_*_start()
+ * and run on a reader thread (readers.h, e->readers) with its own read-only connection; the
+ * answer comes back to the loop thread through a done callback. Those compute functions (and
+ * the render hooks callers give them) are the only engine code that runs off the loop
+ * thread, and they touch nothing but their reader's store and their own arguments. Every
+ * other engine call — each write, each decision, each chat command — never runs on a
+ * reader.
  */
 #ifndef DEALERBOT_ENGINE_H
 #define DEALERBOT_ENGINE_H
@@ -20,6 +29,10 @@
 
 struct chat_message;
 struct messages;
+struct readers;
+struct reader_job;
+struct scorecard_set;
+struct under_result;
 
 struct engine {
     const struct config *cfg;
@@ -42,7 +55,57 @@ struct engine {
      * chat side syncs the rooms concerned now, not at its next look; may be NULL. */
     void (*directory_kick)(void *arg);
     void *directory_kick_arg;
+    /* The reader pool for the heavy reads (borrowed; the daemon starts it); NULL: none, and
+     * engine_*_start() answer DBOT_ERR_UNAVAILABLE. */
+    struct readers *readers;
 };
+
+/* ---- reads off the loop ---- */
+
+/* Runs on the reader thread after the scorecards are computed: turns them into what the
+ * caller will answer (a JSON document, a CSV) while still off the loop, or takes the set for
+ * the loop thread (moves *set into arg and zeroes it). May touch only set and arg. Returns 0
+ * or a DBOT_ERR_* (handed to done). */
+typedef int (*engine_scorecards_render_fn)(struct scorecard_set *set, void *arg);
+/* Runs on the loop thread, once per started read: rc is 0, the store's or render's error, or
+ * DBOT_ERR_UNAVAILABLE when it never ran; cancelled says the caller gave it up
+ * (engine_read_cancel) or the daemon is stopping. arg is the caller's to free. */
+typedef void (*engine_read_done_fn)(void *arg, int rc, bool cancelled);
+
+/* Starts the scorecards of [from, to) as of `now` (store_scorecards on a reader's snapshot,
+ * then render(set, arg) there too). Returns 0 and *job (for engine_read_cancel, valid until
+ * done is called), DBOT_ERR_BUSY when the readers' queue is full (tell the client to retry),
+ * DBOT_ERR_UNAVAILABLE without readers, or DBOT_ERR_NOMEM; on an error done is not called. */
+int engine_scorecards_start(struct engine *e, int64_t from, int64_t to, int64_t now,
+                            engine_scorecards_render_fn render, engine_read_done_fn done,
+                            void *arg, struct reader_job **job);
+
+/* Runs on the reader thread for each complaint of a list (borrowed for the call), then once
+ * with NULL when the walk is over (rc of the walk in *rc, which finish may change). */
+typedef int (*engine_complaint_fn)(const struct complaint *c, void *arg);
+typedef void (*engine_list_finish_fn)(int *rc, void *arg);
+
+/* Lists the complaints matching f (store_complaint_each: copied, f->dealer too) on a reader:
+ * each(c, arg) per complaint and finish(&rc, arg) after, both on the reader thread; then
+ * done on the loop thread. Returns as engine_scorecards_start. */
+struct complaint_filter;
+int engine_complaints_start(struct engine *e, const struct complaint_filter *f,
+                            engine_complaint_fn each, engine_list_finish_fn finish,
+                            engine_read_done_fn done, void *arg, struct reader_job **job);
+
+/* The scheduled evaluation of the underperformers group, its scorecards read on a reader:
+ * the decisions are then taken and committed on the loop thread (engine_underperformers_
+ * evaluate's transaction) from that snapshot, and done(arg, rc, cancelled) is called with
+ * *res filled (res is the caller's, alive until done). Returns 0 and *job, or as
+ * engine_scorecards_start (then nothing happens). */
+int engine_underperformers_evaluate_start(struct engine *e, int64_t now, const char *actor,
+                                          int64_t slot, struct under_result *res,
+                                          engine_read_done_fn done, void *arg,
+                                          struct reader_job **job);
+
+/* The caller no longer wants this read (its client left): done is still called once, with
+ * cancelled = true, and must not touch what the caller tore down. Loop thread. */
+void engine_read_cancel(struct engine *e, struct reader_job *job);
 
 /* What an evaluation of the underperformers group did. */
 struct under_result {

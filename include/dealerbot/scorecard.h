@@ -7,7 +7,10 @@
  * Two halves. store_scorecards() (store.h) measures: it fills a struct scorecard_set with the
  * raw counts of every dealer in the directory (struct scorecard_counts) and then calls
  * scorecards_rank(). Everything here is pure (no I/O, no clock: `now` and the time zone are
- * parameters) and may be called from any thread; the store part is main-thread only.
+ * parameters) and may be called from any thread; the store part runs on the thread of the
+ * struct store it is given — in the daemon a reader thread's read-only connection
+ * (readers.h) for the API, /scorecard and the daily evaluation; the loop's writer still for
+ * the on-demand underperformers evaluation (API evaluate, /underperformers refresh, pins).
  *
  * What is measured, for the window [from, to) evaluated at `now`:
  *   - the complaints are those received in the window (from <= received_at < to) that are

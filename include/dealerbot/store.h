@@ -4,8 +4,10 @@
  * run at open (and by `dealerbot db migrate`). Every statement is prepared once with bound
  * parameters and finalized at close.
  *
- * Main thread only: a struct store and everything it returns belong to the thread that
- * opened it. Strings in returned structs are heap copies owned by the caller (free with the
+ * One thread per struct store: a struct store and everything it returns belong to the thread
+ * that uses it — the loop thread for the one writer (store_open), a reader thread for each
+ * read-only connection (store_open_reader, readers.h). Nothing in this module is shared
+ * between two struct stores, so two threads may each use their own at the same time. Strings in returned structs are heap copies owned by the caller (free with the
  * struct's *_cleanup()).
  *
  * Transactions: store_begin()/store_commit()/store_rollback() bracket one decision (a state
@@ -32,6 +34,13 @@ int store_open(const char *path, struct store **out, struct dbot_diag *diag);
 
 /* Opens without migrating (for tests of migrations and for `db migrate` reporting). */
 int store_open_nomigrate(const char *path, struct store **out, struct dbot_diag *diag);
+
+/* Opens a read-only connection for a reader thread (readers.h): no migration (the file
+ * must already be at the newest schema, which the writer's store_open() saw to),
+ * `PRAGMA query_only`, WAL as the writer set it. The struct store it returns belongs to the
+ * thread that uses it, like any other; only the read functions may be called on it (a write
+ * fails with DBOT_ERR_DB). Returns 0 and *out, or DBOT_ERR_IO/INVALID with diag. */
+int store_open_reader(const char *path, struct store **out, struct dbot_diag *diag);
 
 /* Closes and frees; NULL allowed. */
 void store_close(struct store *st);

@@ -3,7 +3,10 @@
  *
  * The signal handlers only set a flag and call lws_cancel_service(), which writes to lws's
  * wake-up pipe (async-signal-safe) so that lws_service() returns and the loop sees the flag.
- * Everything else — the store, the commits, the answers — happens on this thread.
+ *
+ * Everything else — the store, the commits, the answers — happens on this thread, except the
+ * heavy reads, which the reader threads (readers.h) compute on their own read-only
+ * connections and hand back through lws_cancel_service().
  *
  * Under systemd (Type=notify) the service manager hears READY=1 once the store is open and
  * migrated and the HTTP API listens (so `systemctl start` returns when /healthz answers), and
@@ -27,6 +30,7 @@
 #include "dealerbot/import.h"
 #include "dealerbot/log.h"
 #include "dealerbot/notify.h"
+#include "dealerbot/readers.h"
 #include "dealerbot/scheduler.h"
 
 #define MOD "run"
@@ -38,6 +42,7 @@ static struct lws_context *volatile signal_ctx;
 struct parts {
     struct chatlink *chat;       /* NULL without a chat platform */
     struct scheduler *sched;
+    struct readers *readers;
 };
 
 static void on_metrics(FILE *f, void *arg)
@@ -47,6 +52,7 @@ static void on_metrics(FILE *f, void *arg)
         chatlink_metrics(f, p->chat);
     if (p->sched)
         scheduler_metrics(f, p->sched);
+    readers_metrics(f, p->readers);
 }
 
 /* The engine committed outbox rows: the pump sends them now, not at its next poll. */
@@ -169,10 +175,24 @@ int cli_run(const struct config *cfg, struct store *st)
         return 1;
     }
 
-    int rc = http_server_start(ctx, cfg, &eng, &srv, &diag);
+    /* The reader threads first: the store is migrated (cli opened it), and their vhost
+     * takes the hand-backs on this context. */
+    struct readers *readers = NULL;
+    int rc = readers_start(ctx, cfg->database, (int)cfg->readers.threads,
+                           (int)cfg->readers.queue, &readers, &diag);
     if (rc) {
         log_error(MOD, "%s", diag.msg);
         lws_context_destroy(ctx);
+        engine_cleanup(&eng);
+        return 1;
+    }
+    eng.readers = readers;
+    rc = http_server_start(ctx, cfg, &eng, &srv, &diag);
+    if (rc) {
+        log_error(MOD, "%s", diag.msg);
+        readers_stop(readers);
+        lws_context_destroy(ctx);
+        readers_free(readers);
         engine_cleanup(&eng);
         return 1;
     }
@@ -182,19 +202,23 @@ int cli_run(const struct config *cfg, struct store *st)
         if (chatlink_start(ctx, cfg, &eng, &chat, &diag) != 0) {
             log_error(MOD, "%s", diag.msg);
             http_server_stop(srv);
+            readers_stop(readers);
             lws_context_destroy(ctx);
             http_server_free(srv);
+            readers_free(readers);
             engine_cleanup(&eng);
             return 1;
         }
     }
-    struct parts parts = {.chat = chat};
+    struct parts parts = {.chat = chat, .readers = readers};
     if (scheduler_start(ctx, &eng, &parts.sched) != 0) {
         log_error(MOD, "cannot start the SLA scheduler: out of memory");
         chatlink_stop(chat);
+        readers_stop(readers);
         lws_context_destroy(ctx);
         http_server_free(srv);
         chatlink_free(chat);
+        readers_free(readers);
         engine_cleanup(&eng);
         return 1;
     }
@@ -272,10 +296,16 @@ int cli_run(const struct config *cfg, struct store *st)
         lws_sul_cancel(&drain.sul);
     }
 
+    /* The reader threads end before the context they wake goes; reads still parked are
+     * dropped when their connections close with the context, and readers_free() calls
+     * their done so that nothing leaks. */
+    readers_stop(readers);
     signal_ctx = NULL;
     lws_context_destroy(ctx);
     http_server_free(srv);
     chatlink_free(chat);
+    eng.readers = NULL;
+    readers_free(readers);
     engine_cleanup(&eng);
 
     sigaction(SIGTERM, &old_term, NULL);

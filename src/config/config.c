@@ -168,6 +168,13 @@ static const struct key keys[] = {
      .doc = "group commit: how long an intake write may wait to share a transaction, in "
             "microseconds (0..100000)"},
 
+    {.path = "readers.threads", TOP(readers.threads), .type = KT_INT, .def = "2", RANGE(1, 8),
+     .doc = "threads that compute the heavy reads (scorecards) off the event loop, each with "
+            "its own read-only database connection (1..8)"},
+    {.path = "readers.queue", TOP(readers.queue), .type = KT_INT, .def = "16", RANGE(1, 1024),
+     .doc = "reads that may wait for a reader thread; one more is answered 503 with "
+            "Retry-After (1..1024)"},
+
     {.path = "chat.platform", TOP(chat.platform), .type = KT_STRING, .def = "none",
      .choices = platforms, .doc = "chat platform the bot lives in: xmpp | none (API and CLI only)"},
     {.path = "chat.staff_room", TOP(chat.staff_room), .type = KT_STRING, .def = "brand-service",

@@ -954,8 +954,150 @@ static const char *const scm_keys[SCM__COUNT] = {
     "scm_satisfaction",   "scm_answers",
 };
 
+/* The /scorecard text of dealer d beside the network (a new string in *out). Reads only the
+ * set, the config and the loaded texts, so that it may run on a reader thread. */
+static int scorecard_text(const struct engine *e, const char *lang, int64_t w,
+                          const struct scorecard_set *set, const struct scorecard *d, char **out)
+{
+    char window[48];
+    eng__span(lang, w, window, sizeof window);
+    struct msg_var hv[] = {{"dealer_code", d->code}, {"dealer_name", d->name},
+                           {"window", window}};
+    char *text = NULL;
+    size_t len = 0;
+    char *s = eng__text(e, lang, "scorecard_head", hv, 3);
+    int err = append(&text, &len, s);
+    free(s);
+    for (int m = 0; err == 0 && m < SCM__COUNT; m++) {
+        char val[32], net[32], rank[96] = "", a[16], b[16], c[16];
+        scorecard_value_format((enum scorecard_metric)m, &d->m[m], val, sizeof val);
+        scorecard_value_format((enum scorecard_metric)m, &set->network.m[m], net, sizeof net);
+        if (d->m[m].rank > 0) {
+            snprintf(a, sizeof a, "%d", d->m[m].rank);
+            snprintf(b, sizeof b, "%d", d->m[m].of);
+            snprintf(c, sizeof c, "%.0f", d->m[m].percentile);
+            struct msg_var rv[] = {{"rank", a}, {"of", b}, {"percentile", c}};
+            char *r = eng__text(e, lang, "scorecard_rank", rv, 3);
+            if (r)
+                snprintf(rank, sizeof rank, "%s", r);
+            free(r);
+        }
+        struct msg_var v[] = {{"metric", eng__label(e, lang, scm_keys[m])},
+                              {"value", val},
+                              {"network", net},
+                              {"rank", rank}};
+        s = eng__text(e, lang, "scorecard_line", v, 4);
+        err = append(&text, &len, s);
+        free(s);
+    }
+    if (err)
+        free(text);
+    else
+        *out = text;
+    return err;
+}
+
+/*
+ * /scorecard off the loop. The network's scorecards take about half a second at a million
+ * complaints, so with reader threads (e->readers) the command only starts the read: the
+ * reader computes the set and renders the text (scorecard_render, on its thread), and the
+ * answer is written into the outbox on the loop thread when the read comes back
+ * (scorecard_done), in a transaction of its own. The message itself was recorded as handled
+ * when the command was taken (the inbox), so a crash in between loses only this answer, as
+ * it would lose a reply not yet sent: the sender asks again.
+ */
+struct scorecard_cmd {
+    struct engine *e;          /* used on the loop thread only, and read-only on the reader */
+    char *dealer, *lang, *target;
+    bool group;
+    int64_t w, now;
+    char *text;                /* the answer (reader thread), NULL when the dealer is unknown */
+};
+
+static void scorecard_cmd_free(struct scorecard_cmd *q)
+{
+    free(q->dealer);
+    free(q->lang);
+    free(q->target);
+    free(q->text);
+    free(q);
+}
+
+/* Reader thread. */
+static int scorecard_render(struct scorecard_set *set, void *arg)
+{
+    struct scorecard_cmd *q = arg;
+    const struct scorecard *d = scorecard_find(set, q->dealer);
+    if (!d)
+        return 0;
+    return scorecard_text(q->e, q->lang, q->w, set, d, &q->text);
+}
+
+/* Loop thread. */
+static void scorecard_done(void *arg, int rc, bool cancelled)
+{
+    struct scorecard_cmd *q = arg;
+    struct engine *e = q->e;
+    if (cancelled) { /* the daemon is stopping */
+        scorecard_cmd_free(q);
+        return;
+    }
+    if (rc)
+        log_error(MOD, "/scorecard %s for %s: %s", q->dealer, q->target, dbot_strerror(rc));
+    eng__forget(e);
+    int err = store_begin(e->store);
+    if (err == 0) {
+        struct msg_var v[] = {{"code", q->dealer}};
+        if (rc)
+            err = eng__say(e, 0, q->group, q->target, q->lang, "err_internal", NULL, 0, "reply",
+                           q->now);
+        else if (!q->text)
+            err = eng__say(e, 0, q->group, q->target, q->lang, "err_unknown_dealer", v, 1,
+                           "reply", q->now);
+        else
+            err = eng__send(e, 0, q->group, q->target, q->text, "reply", q->now);
+        if (err == 0)
+            err = store_commit(e->store);
+        else
+            store_rollback(e->store);
+    }
+    if (err) {
+        log_error(MOD, "/scorecard answer to %s not written: %s", q->target, dbot_strerror(err));
+        eng__forget(e);
+    } else {
+        eng__after_commit(e);
+    }
+    scorecard_cmd_free(q);
+}
+
+/* Starts the read; 0, or DBOT_ERR_BUSY / DBOT_ERR_NOMEM (nothing started). */
+static int scorecard_start(struct ctx *x, const char *dealer, int64_t w)
+{
+    const struct chat_message *m = x->m;
+    struct scorecard_cmd *q = calloc(1, sizeof *q);
+    if (!q)
+        return DBOT_ERR_NOMEM;
+    q->e = x->e;
+    q->dealer = strdup(dealer);
+    q->lang = strdup(x->lang);
+    q->target = strdup(m->group ? m->room : m->sender);
+    q->group = m->group;
+    q->w = w;
+    q->now = x->now;
+    if (!q->dealer || !q->lang || !q->target) {
+        scorecard_cmd_free(q);
+        return DBOT_ERR_NOMEM;
+    }
+    int err = engine_scorecards_start(x->e, x->now - w, x->now + 1, x->now, scorecard_render,
+                                      scorecard_done, q, NULL);
+    if (err)
+        scorecard_cmd_free(q);
+    return err;
+}
+
 /* /scorecard [dealer]: the dealer's figures over underperformers.window beside the network's
- * average, with its rank; a dealer's people see their own. */
+ * average, with its rank; a dealer's people see their own. With reader threads the answer
+ * comes when the read is back (above); without (tests of the engine alone), at once. */
 static int do_scorecard(struct ctx *x, const struct command *cmd)
 {
     struct engine *e = x->e;
@@ -968,8 +1110,16 @@ static int do_scorecard(struct ctx *x, const struct command *cmd)
     } else if (!dealer) {
         return reply(x, 0, "err_scorecard_dealer", deny, 1); /* staff: whose scorecard? */
     }
-    struct scorecard_set set = {0};
     int64_t w = e->cfg->underperformers.window_s;
+    if (e->readers) {
+        int err = scorecard_start(x, dealer, w);
+        if (err == DBOT_ERR_BUSY) {
+            struct msg_var bv[] = {{"command", x->word}, {"seconds", "5"}};
+            return reply(x, 0, "err_reports_busy", bv, 2);
+        }
+        return err;
+    }
+    struct scorecard_set set = {0};
     int err = store_scorecards(e->store, x->now - w, x->now + 1, x->now, &set);
     if (err)
         return err;
@@ -979,37 +1129,8 @@ static int do_scorecard(struct ctx *x, const struct command *cmd)
         struct msg_var v[] = {{"code", dealer}};
         return reply(x, 0, "err_unknown_dealer", v, 1);
     }
-    char window[48];
-    eng__span(x->lang, w, window, sizeof window);
-    struct msg_var hv[] = {{"dealer_code", d->code}, {"dealer_name", d->name},
-                           {"window", window}};
     char *text = NULL;
-    size_t len = 0;
-    char *s = eng__text(e, x->lang, "scorecard_head", hv, 3);
-    err = append(&text, &len, s);
-    free(s);
-    for (int m = 0; err == 0 && m < SCM__COUNT; m++) {
-        char val[32], net[32], rank[96] = "", a[16], b[16], c[16];
-        scorecard_value_format((enum scorecard_metric)m, &d->m[m], val, sizeof val);
-        scorecard_value_format((enum scorecard_metric)m, &set.network.m[m], net, sizeof net);
-        if (d->m[m].rank > 0) {
-            snprintf(a, sizeof a, "%d", d->m[m].rank);
-            snprintf(b, sizeof b, "%d", d->m[m].of);
-            snprintf(c, sizeof c, "%.0f", d->m[m].percentile);
-            struct msg_var rv[] = {{"rank", a}, {"of", b}, {"percentile", c}};
-            char *r = eng__text(e, x->lang, "scorecard_rank", rv, 3);
-            if (r)
-                snprintf(rank, sizeof rank, "%s", r);
-            free(r);
-        }
-        struct msg_var v[] = {{"metric", eng__label(e, x->lang, scm_keys[m])},
-                              {"value", val},
-                              {"network", net},
-                              {"rank", rank}};
-        s = eng__text(e, x->lang, "scorecard_line", v, 4);
-        err = append(&text, &len, s);
-        free(s);
-    }
+    err = scorecard_text(e, x->lang, w, &set, d, &text);
     if (err == 0)
         err = eng__send(e, 0, x->m->group, x->m->group ? x->m->room : x->m->sender, text,
                         "reply", x->now);

@@ -89,6 +89,12 @@ char *eng__catalogue_text(struct engine *e, const char *lang);
  * evaluate_at time a scheduled one is for, 0 on demand. `actor`: "schedule", "api" or a JID. */
 int eng__under_evaluate(struct engine *e, int64_t now, const char *actor, int64_t slot,
                         struct under_result *res);
+/* The evaluation's decisions from scorecards already computed (a reader's snapshot, or the
+ * store's at once): what eng__under_evaluate does after store_scorecards. Borrows set. In
+ * the caller's transaction. */
+struct scorecard_set;
+int eng__under_apply(struct engine *e, const struct scorecard_set *set, int64_t now,
+                     const char *actor, int64_t slot, struct under_result *res);
 /* Pins a dealer in (1) or out (-1) of the group, or unpins it (0), by `actor` (a JID; `who`
  * the name to show, NULL: the JID), then evaluates (current transaction). Pinning in a dealer
  * that is not listed makes it enter now, pinning out a listed one makes it leave now (with

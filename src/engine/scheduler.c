@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "dealerbot/http.h"
+#include "dealerbot/engine.h"
 #include "dealerbot/log.h"
 #include "dealerbot/timeutil.h"
 #include "dealerbot/underperformers.h"
@@ -22,9 +23,12 @@
 #define DAILY_RETRY_US 60000000   /* the daily evaluation failed: again in a minute */
 #define DAILY_LATE_S 60           /* a daily evaluation later than this says so */
 
+struct daily_job;
+
 struct scheduler {
     struct lws_context *ctx;
     struct engine *eng;
+    struct daily_job *daily;      /* the evaluation being read on a reader, or NULL */
     lws_sorted_usec_list_t sul_fire, sul_watch, sul_daily, sul_poll;
     int64_t armed_for;            /* wall-clock µs the fire timer is set for; 0 = not armed */
     int64_t last_alarm;           /* wall-clock s of the last staff-room alarm */
@@ -133,9 +137,50 @@ static int daily_at_s(const struct config *cfg)
     return hh * 3600 + mm * 60;
 }
 
+/* The scheduled evaluation in flight: its scorecards are read on a reader thread, the
+ * decisions taken on the loop when they are back (engine_underperformers_evaluate_start). */
+static void on_daily(lws_sorted_usec_list_t *sul);
+
+struct daily_job {
+    struct scheduler *s;          /* NULL once the scheduler is freed (the result is dropped) */
+    struct reader_job *job;
+    struct under_result res;
+    char when[32];
+};
+
+static void arm_daily(struct scheduler *s, int err, int64_t now)
+{
+    int64_t delay = DAILY_RETRY_US;
+    if (err == 0) {
+        int64_t next = under_slot_after(now, daily_at_s(s->eng->cfg), zone_offset, NULL);
+        delay = next * 1000000 - timeutil_now_us();
+        if (delay < 0)
+            delay = 0;
+    }
+    lws_sul_schedule(s->ctx, 0, &s->sul_daily, on_daily, (lws_usec_t)delay);
+}
+
+static void on_daily_done(void *arg, int rc, bool cancelled)
+{
+    struct daily_job *d = arg;
+    struct scheduler *s = d->s;
+    if (s && !cancelled) {
+        s->daily = NULL;
+        if (rc == 0)
+            log_info(MOD, "underperformers evaluated (the %s evaluation): %d joined, %d left, "
+                          "%d listed", d->when, d->res.entered, d->res.left, d->res.listed);
+        arm_daily(s, rc, timeutil_now());
+    } else if (s) {
+        s->daily = NULL;
+    }
+    free(d);
+}
+
 /* Evaluates when the latest evaluate_at slot has not been evaluated yet (recorded with the
  * evaluation, so a restart the same day does not repeat it, and one missed while the bot was
- * down runs once, late, at start), then sleeps until the next slot. */
+ * down runs once, late, at start), then sleeps until the next slot. With reader threads the
+ * scorecards are read off the loop and the timer is armed again when the evaluation is
+ * done. */
 static void on_daily(lws_sorted_usec_list_t *sul)
 {
     struct scheduler *s = lws_container_of(sul, struct scheduler, sul_daily);
@@ -151,20 +196,31 @@ static void on_daily(lws_sorted_usec_list_t *sul)
         else if (now - slot > DAILY_LATE_S)
             log_info(MOD, "the underperformers evaluation due at %s did not run (the bot was "
                           "down): evaluating now, late", when);
-        struct under_result res;
-        err = engine_underperformers_evaluate(s->eng, now, "schedule", slot, &res);
-        if (err == 0)
-            log_info(MOD, "underperformers evaluated (the %s evaluation): %d joined, %d left, "
-                          "%d listed", when, res.entered, res.left, res.listed);
+        if (s->eng->readers) {
+            struct daily_job *d = calloc(1, sizeof *d);
+            err = d ? 0 : DBOT_ERR_NOMEM;
+            if (d) {
+                d->s = s;
+                memcpy(d->when, when, sizeof d->when);
+                err = engine_underperformers_evaluate_start(s->eng, now, "schedule", slot,
+                                                            &d->res, on_daily_done, d, &d->job);
+                if (err == 0) {
+                    s->daily = d;
+                    return; /* on_daily_done arms the next one */
+                }
+                free(d);
+            }
+            log_warn(MOD, "underperformers evaluation not started (%s): again in a minute",
+                     dbot_strerror(err));
+        } else {
+            struct under_result res;
+            err = engine_underperformers_evaluate(s->eng, now, "schedule", slot, &res);
+            if (err == 0)
+                log_info(MOD, "underperformers evaluated (the %s evaluation): %d joined, %d "
+                              "left, %d listed", when, res.entered, res.left, res.listed);
+        }
     }
-    int64_t delay = DAILY_RETRY_US;
-    if (err == 0) {
-        int64_t next = under_slot_after(now, at, zone_offset, NULL);
-        delay = next * 1000000 - timeutil_now_us();
-        if (delay < 0)
-            delay = 0;
-    }
-    lws_sul_schedule(s->ctx, 0, &s->sul_daily, on_daily, (lws_usec_t)delay);
+    arm_daily(s, err, now);
 }
 
 int scheduler_start(struct lws_context *ctx, struct engine *eng, struct scheduler **out)
@@ -194,6 +250,10 @@ void scheduler_free(struct scheduler *s)
     lws_sul_cancel(&s->sul_watch);
     lws_sul_cancel(&s->sul_daily);
     lws_sul_cancel(&s->sul_poll);
+    if (s->daily) { /* its result comes back to nobody */
+        s->daily->s = NULL;
+        engine_read_cancel(s->eng, s->daily->job);
+    }
     free(s);
 }
 

@@ -190,8 +190,18 @@ int eng__under_evaluate(struct engine *e, int64_t now, const char *actor, int64_
     int err = store_scorecards(e->store, from, now + 1, now, &set); /* [from, now] */
     if (err)
         return err;
+    err = eng__under_apply(e, &set, now, actor, slot, res);
+    scorecard_set_cleanup(&set);
+    return err;
+}
+
+int eng__under_apply(struct engine *e, const struct scorecard_set *sc, int64_t now,
+                     const char *actor, int64_t slot, struct under_result *res)
+{
+    memset(res, 0, sizeof *res);
+    const struct scorecard_set set = *sc;
     struct rows rows = {0};
-    err = store_under_all(e->store, keep_row, &rows);
+    int err = store_under_all(e->store, keep_row, &rows);
     struct under_rules r = rules_of(e->cfg);
     const char *lang = e->cfg->language;
     for (size_t i = 0; err == 0 && i < set.n; i++) {
@@ -223,7 +233,6 @@ int eng__under_evaluate(struct engine *e, int64_t now, const char *actor, int64_
         err = store_under_evaluated(e->store, now, actor, slot, res->entered, res->left,
                                     res->listed);
     rows_free(&rows);
-    scorecard_set_cleanup(&set);
     return err;
 }
 

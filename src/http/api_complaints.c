@@ -1,7 +1,9 @@
 /*
  * api_complaints.c — POST /api/v1/complaints (validate, then queue for the group commit),
  * the answer written after that commit, GET /api/v1/complaints/{id} (with its timeline) and
- * GET /api/v1/complaints?dealer=&state=&overdue=&limit= (the list).
+ * GET /api/v1/complaints?dealer=&state=&overdue=&limit= (the list: up to 1,000 complaints,
+ * read and rendered on a reader thread while the request is parked, like the scorecards;
+ * add_complaint and list_finish run there and touch only their struct list_req).
  */
 #include "http_int.h"
 
@@ -148,18 +150,55 @@ void http__complaint_get(struct conn *c)
 
 /* ---- the list ---- */
 
-struct list_ctx {
+/* A parked list: the complaints are turned into JSON on the reader thread, one by one as the
+ * store walks them, and the document is serialised there too (list_finish). */
+struct list_req {
+    struct park p;              /* first: the parked request (http_int.h) */
     json_t *arr;
     int64_t now;
 };
 
+/* Reader thread. */
 static int add_complaint(const struct complaint *cm, void *arg)
 {
-    struct list_ctx *lc = arg;
-    json_t *o = http__complaint_json(cm, lc->now);
-    if (!o || json_array_append_new(lc->arr, o) != 0)
+    struct list_req *lr = arg;
+    json_t *o = http__complaint_json(cm, lr->now);
+    if (!o || json_array_append_new(lr->arr, o) != 0)
         return DBOT_ERR_NOMEM;
     return 0;
+}
+
+/* Reader thread: {"complaints": [...], "count": n} into lr->p.buf. */
+static void list_finish(int *rc, void *arg)
+{
+    struct list_req *lr = arg;
+    json_t *arr = lr->arr;
+    lr->arr = NULL;
+    if (*rc) {
+        json_decref(arr);
+        return;
+    }
+    size_t n = json_array_size(arr);
+    json_t *doc = json_object();
+    if (!doc || json_object_set_new(doc, "complaints", arr) != 0 ||
+        json_object_set_new(doc, "count", json_integer((json_int_t)n)) != 0 ||
+        http__json_buffer(doc, &lr->p.buf, &lr->p.len) != 0) {
+        if (!doc)
+            json_decref(arr);
+        *rc = DBOT_ERR_NOMEM;
+    } else {
+        lr->p.status = 200;
+    }
+    json_decref(doc);
+}
+
+/* Loop thread. */
+static void list_done(void *arg, int rc, bool cancelled)
+{
+    struct list_req *lr = arg;
+    json_decref(lr->arr); /* a job cancelled before it ran */
+    http__park_finish(&lr->p, rc, cancelled);
+    free(lr);
 }
 
 static int parse_bool(const char *v, bool *out)
@@ -249,32 +288,23 @@ void http__complaints_list(struct conn *c)
         }
     }
 
-    struct list_ctx lc = {.arr = json_array(), .now = f.now};
-    if (!lc.arr) {
-        http__respond_json(c, 500, NULL);
+    struct list_req *lr = calloc(1, sizeof *lr);
+    if (lr)
+        lr->arr = json_array();
+    if (!lr || !lr->arr) {
+        free(lr);
+        http__respond_error(c, 500, "internal error: out of memory");
         return;
     }
-    int rc = store_complaint_each(conn_store(c), &f, add_complaint, &lc);
-    if (rc) {
-        json_decref(lc.arr);
-        http__respond_error(c, 500, "could not list complaints: %s", dbot_strerror(rc));
-        return;
-    }
-    size_t n = json_array_size(lc.arr);
-    json_t *doc = json_object();
-    if (!doc)
-        json_decref(lc.arr);
-    if (!doc || json_object_set_new(doc, "complaints", lc.arr) != 0) {
-        json_decref(doc);
-        http__respond_json(c, 500, NULL);
-        return;
-    }
-    if (json_object_set_new(doc, "count", json_integer((json_int_t)n)) != 0) {
-        json_decref(doc);
-        http__respond_json(c, 500, NULL);
-        return;
-    }
-    http__respond_json(c, 200, doc);
+    lr->p.what = "the complaints";
+    lr->p.t0 = timeutil_mono_us();
+    lr->now = f.now;
+    struct reader_job *job = NULL;
+    int rc = engine_complaints_start(c->srv->eng, &f, add_complaint, list_finish, list_done, lr,
+                                     &job);
+    if (rc)
+        json_decref(lr->arr);
+    http__park(c, &lr->p, rc, job);
 }
 
 /* ---- POST /api/v1/complaints/{id}/satisfaction ---- */

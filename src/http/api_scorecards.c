@@ -14,13 +14,23 @@
  * answers is not ranked. Values are not rounded (doubles as computed), so that consumers can
  * round as they show them.
  *
- * The computation runs on the loop thread: for a million complaints in the window it takes
- * about half a second, during which nothing else is served.
+ * The request is parked while a reader thread (readers.h, through the engine) computes the
+ * scorecards and renders the JSON document on its own read-only connection; the loop thread
+ * goes on serving intake, chat and timers meanwhile, and writes the answer when the job
+ * hands it back (server.c's parked reads). When every reader is busy and the readers' queue
+ * is full, the answer is 503 with Retry-After. A client that leaves while its read is parked
+ * cancels it (conn_detach): the job's request forgets the connection, and the finished result
+ * is dropped.
+ *
+ * Threads: render_scorecards() and what it calls (the *_json builders here, json_out.c's
+ * http__str_json/http__time_json, http__json_buffer) run on a reader thread and touch only
+ * the scorecard set and the struct sc_req; everything else here runs on the loop thread.
  */
 #include "http_int.h"
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dealerbot/log.h"
@@ -29,6 +39,13 @@
 
 #define MOD "http"
 #define QUERY_FRAG_MAX 256
+
+/* One parked scorecards request: what it asked for, and what the reader made of it. */
+struct sc_req {
+    struct park p;              /* first: the parked request (http_int.h) */
+    struct scorecard_window w;
+    char dealer[QUERY_FRAG_MAX]; /* "" = every dealer */
+};
 
 static int32_t local_offset(int64_t t, void *arg)
 {
@@ -173,6 +190,34 @@ static json_t *set_json(const struct scorecard_set *all, const struct scorecard_
     return doc;
 }
 
+/* Reader thread: the document for the finished set, into req->p.buf. */
+static int render_scorecards(struct scorecard_set *all, void *arg)
+{
+    struct sc_req *req = arg;
+    const struct scorecard *only = NULL;
+    if (req->dealer[0] && !(only = scorecard_find(all, req->dealer))) {
+        req->p.status = 404;
+        snprintf(req->p.msg, sizeof req->p.msg, "no such dealer: %.100s", req->dealer);
+        return 0;
+    }
+    json_t *doc = set_json(all, &req->w, only);
+    int rc = doc ? http__json_buffer(doc, &req->p.buf, &req->p.len) : DBOT_ERR_NOMEM;
+    json_decref(doc);
+    if (rc == 0)
+        req->p.status = 200;
+    log_debug(MOD, "scorecards %s: %zu dealers, %" PRId64 " complaints, %zu bytes",
+              req->w.label, all->n, all->network.raw.complaints, req->p.len);
+    return rc;
+}
+
+/* Loop thread: the read is back; answer the client if it is still there. */
+static void scorecards_done(void *arg, int rc, bool cancelled)
+{
+    struct sc_req *req = arg;
+    http__park_finish(&req->p, rc, cancelled);
+    free(req);
+}
+
 void http__scorecards_get(struct conn *c)
 {
     int64_t now = timeutil_now();
@@ -222,29 +267,17 @@ void http__scorecards_get(struct conn *c)
         }
     }
 
-    struct scorecard_set all;
-    int64_t t0 = timeutil_mono_us();
-    int rc = store_scorecards(c->srv->eng->store, w.from, w.to, now, &all);
-    if (rc) {
-        http__respond_error(c, 500, "could not compute the scorecards: %s", dbot_strerror(rc));
+    struct sc_req *req = calloc(1, sizeof *req);
+    if (!req) {
+        http__respond_error(c, 500, "internal error: out of memory");
         return;
     }
-    const struct scorecard *only = NULL;
-    if (dealer[0] && !(only = scorecard_find(&all, dealer))) {
-        scorecard_set_cleanup(&all);
-        http__respond_error(c, 404, "no such dealer: %s", dealer);
-        return;
-    }
-    int64_t t1 = timeutil_mono_us();
-    json_t *doc = set_json(&all, &w, only);
-    log_debug(MOD, "scorecards %s: %zu dealers, %" PRId64 " complaints, computed in %" PRId64
-                   " ms, rendered in %" PRId64 " ms",
-              w.label, all.n, all.network.raw.complaints, (t1 - t0) / 1000,
-              (timeutil_mono_us() - t1) / 1000);
-    scorecard_set_cleanup(&all);
-    if (!doc) {
-        http__respond_json(c, 500, NULL);
-        return;
-    }
-    http__respond_json(c, 200, doc);
+    req->p.what = "the scorecards";
+    req->p.t0 = timeutil_mono_us();
+    req->w = w;
+    memcpy(req->dealer, dealer, sizeof req->dealer);
+    struct reader_job *job = NULL;
+    int rc = engine_scorecards_start(c->srv->eng, w.from, w.to, now, render_scorecards,
+                                     scorecards_done, req, &job);
+    http__park(c, &req->p, rc, job);
 }

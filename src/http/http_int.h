@@ -46,6 +46,21 @@ enum route {
 #define HTTP_ARG_MAX 128   /* the {id} / {code} path segment */
 
 struct pending;
+struct reader_job;
+
+/* A request parked while a reader thread (readers.h, through the engine) does its read: a
+ * handler embeds this first in its own request struct. conn is cut by conn_detach() when the
+ * client goes (which also cancels the job); the reader fills status/msg/buf, the loop thread
+ * answers from them in http__park_finish(). */
+struct park {
+    struct conn *conn;     /* NULL once the client left (loop thread only) */
+    const char *what;      /* "the scorecards", for the error line; static */
+    int status;            /* reader: 200 with buf, or an error status with msg */
+    char msg[200];
+    unsigned char *buf;    /* LWS_PRE headroom, then len bytes of JSON */
+    size_t len;
+    int64_t t0;            /* monotonic us when parked */
+};
 
 struct conn {
     struct http_server *srv;
@@ -62,6 +77,10 @@ struct conn {
     size_t body_len, body_cap;
     size_t drained;        /* bytes thrown away after an early answer */
     struct pending *pending; /* queued intake, or NULL */
+    /* A read parked on a reader thread, or NULL: the job's handle and its request, whose
+     * link back to this conn conn_detach() cuts (and cancels the job). */
+    struct reader_job *job;
+    struct park *park;
     int64_t started_us;    /* monotonic, for the debug timing line */
 
     /* response: LWS_PRE bytes of headroom, then resp_len bytes of JSON */
@@ -72,6 +91,7 @@ struct conn {
     const char *allow;     /* Allow header for 405, static */
     char location[64];     /* Location header for 201, "" when none */
     bool want_auth;        /* add WWW-Authenticate: Bearer (401) */
+    int retry_after;       /* > 0: add Retry-After: <seconds> (503) */
     bool close_after;      /* Connection: close; hang up once written and drained */
     bool resp_ready, hdr_sent, resp_done;
     /* the answer when even allocating the answer failed */
@@ -117,6 +137,14 @@ struct http_server {
  * failure the answer becomes a 500. */
 void http__respond_json(struct conn *c, int status, json_t *doc);
 
+/* Serialises doc (borrowed) into a new buffer with LWS_PRE bytes of headroom and a trailing
+ * newline, as http__respond_take() wants it. Pure: safe on a reader thread. 0, or
+ * DBOT_ERR_NOMEM. */
+int http__json_buffer(const json_t *doc, unsigned char **buf, size_t *len);
+
+/* Sets the answer to buf (LWS_PRE headroom, then len bytes of JSON; taken) with `status`. */
+void http__respond_take(struct conn *c, int status, unsigned char *buf, size_t len);
+
 /* Answers {"error": "<formatted line>"}. */
 void http__respond_error(struct conn *c, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -156,6 +184,19 @@ void http__dealer_put(struct conn *c);        /* body complete */
 
 /* GET /api/v1/scorecards?window=90d|month=YYYY-MM|quarter=YYYYQn[&dealer=CODE] */
 void http__scorecards_get(struct conn *c);
+
+/* ---- server.c: parked reads ---- */
+
+/* After an engine_*_start() call for p (what: "compute the scorecards"): rc 0 parks the
+ * request (c->park = p, c->job = job, a timeout for the wait); DBOT_ERR_BUSY answers 503 with
+ * Retry-After, any other error 500; on an error p is freed (free(p), the caller's struct must
+ * start with it and hold nothing else to free). */
+void http__park(struct conn *c, struct park *p, int rc, struct reader_job *job);
+
+/* Loop thread, from the read's done: answers the client if it is still there (rc != 0: 500;
+ * else p->status with p->buf or p->msg) and frees p->buf; the owner frees its own struct
+ * (which starts with p) after. */
+void http__park_finish(struct park *p, int rc, bool cancelled);
 
 /* ---- json_out.c: our structs -> new json_t (NULL on allocation failure) ---- */
 

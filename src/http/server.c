@@ -226,27 +226,104 @@ static void respond_fallback(struct conn *c)
 /* Compact, and reals with 12 significant digits: 2.9, not 2.8999999999999999. */
 #define DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(12))
 
+int http__json_buffer(const json_t *doc, unsigned char **buf, size_t *len)
+{
+    size_t n = doc ? json_dumpb(doc, NULL, 0, DUMP_FLAGS) : 0;
+    unsigned char *b = n ? malloc(LWS_PRE + n + 1) : NULL;
+    if (!b || json_dumpb(doc, (char *)b + LWS_PRE, n, DUMP_FLAGS) != n) {
+        free(b);
+        return DBOT_ERR_NOMEM;
+    }
+    b[LWS_PRE + n] = '\n';
+    *buf = b;
+    *len = n + 1;
+    return 0;
+}
+
+void http__respond_take(struct conn *c, int status, unsigned char *buf, size_t len)
+{
+    if (c->resp_ready) { /* one answer per request; a second one is a bug */
+        free(buf);
+        return;
+    }
+    c->status = status;
+    free(c->resp);
+    c->resp = buf;
+    c->resp_len = len;
+    c->resp_off = 0;
+    answer_ready(c);
+}
+
 void http__respond_json(struct conn *c, int status, json_t *doc)
 {
     if (c->resp_ready) { /* one answer per request; a second one is a bug */
         json_decref(doc);
         return;
     }
-    c->status = status;
-    size_t n = doc ? json_dumpb(doc, NULL, 0, DUMP_FLAGS) : 0;
-    unsigned char *buf = n ? malloc(LWS_PRE + n + 1) : NULL;
-    if (buf && json_dumpb(doc, (char *)buf + LWS_PRE, n, DUMP_FLAGS) == n) {
-        buf[LWS_PRE + n] = '\n';
-        free(c->resp);
-        c->resp = buf;
-        c->resp_len = n + 1;
-    } else {
-        free(buf);
-        respond_fallback(c);
+    unsigned char *buf;
+    size_t len;
+    if (http__json_buffer(doc, &buf, &len) == 0) {
+        json_decref(doc);
+        http__respond_take(c, status, buf, len);
+        return;
     }
     json_decref(doc);
+    respond_fallback(c);
     c->resp_off = 0;
     answer_ready(c);
+}
+
+/* ---- parked reads ---- */
+
+/* How long a request may stay parked (waiting for a reader, then being read) before lws
+ * closes it, which cancels its job; and how long the answer then has to go out. lws's own
+ * timeout for a request whose answer is pending would otherwise close it after its default
+ * few seconds, which a queue of reports on a busy machine can exceed. */
+#define PARK_TIMEOUT_S 120
+#define WRITE_TIMEOUT_S 60
+#define RETRY_AFTER_S 1
+
+void http__park(struct conn *c, struct park *p, int rc, struct reader_job *job)
+{
+    if (rc == 0) {
+        p->conn = c;
+        c->park = p;
+        c->job = job;
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, PARK_TIMEOUT_S);
+        return;
+    }
+    const char *what = p->what;
+    free(p);
+    if (rc == DBOT_ERR_BUSY) {
+        c->retry_after = RETRY_AFTER_S;
+        http__respond_error(c, 503, "busy: every report reader is taken; retry in %d s",
+                            RETRY_AFTER_S);
+    } else {
+        http__respond_error(c, 500, "could not read %s: %s", what, dbot_strerror(rc));
+    }
+}
+
+void http__park_finish(struct park *p, int rc, bool cancelled)
+{
+    struct conn *c = cancelled ? NULL : p->conn;
+    if (c) {
+        c->park = NULL;
+        c->job = NULL;
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, WRITE_TIMEOUT_S);
+        if (rc) {
+            http__respond_error(c, 500, "could not read %s: %s", p->what, dbot_strerror(rc));
+        } else if (p->status != 200 || !p->buf) {
+            http__respond_error(c, p->status ? p->status : 500, "%s",
+                                p->msg[0] ? p->msg : "internal error");
+        } else {
+            log_debug(MOD, "%s ready in %lld ms", p->what,
+                      (long long)(timeutil_mono_us() - p->t0) / 1000);
+            http__respond_take(c, 200, p->buf, p->len);
+            p->buf = NULL;
+        }
+    }
+    free(p->buf);
+    p->buf = NULL;
 }
 
 /* Replaces bytes that are not part of a well-formed UTF-8 sequence with '?', so that user
@@ -289,6 +366,14 @@ void http__respond_error(struct conn *c, int status, const char *fmt, ...)
  * report the end of a connection more than once (DROP_PROTOCOL, then CLOSED_HTTP). */
 static void conn_detach(struct conn *c)
 {
+    if (c->park) {
+        log_debug(MOD, "client left while %s were being read; the read is dropped",
+                  c->park->what);
+        c->park->conn = NULL;
+        engine_read_cancel(c->srv->eng, c->job);
+        c->park = NULL;
+        c->job = NULL;
+    }
     if (c->pending) {
         log_debug(MOD, "client left while its complaint (external_id %s) was queued; "
                   "it is committed all the same", c->pending->in.external_id);
@@ -336,6 +421,13 @@ static int conn_write(struct conn *c)
             lws_add_http_header_by_name(wsi, (const unsigned char *)"www-authenticate:",
                                         (const unsigned char *)"Bearer", 6, &p, end))
             return -1;
+        if (c->retry_after > 0) {
+            char ra[16];
+            int n = snprintf(ra, sizeof ra, "%d", c->retry_after);
+            if (lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:",
+                                            (const unsigned char *)ra, n, &p, end))
+                return -1;
+        }
         if (c->close_after &&
             lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
                                         (const unsigned char *)"close", 5, &p, end))

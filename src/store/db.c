@@ -831,6 +831,43 @@ int store_open(const char *path, struct store **out, struct dbot_diag *diag)
     return 0;
 }
 
+int store_open_reader(const char *path, struct store **out, struct dbot_diag *diag)
+{
+    struct store *st = calloc(1, sizeof *st);
+    if (!st || !(st->path = strdup(path))) {
+        free(st);
+        return dbot_diag_set(diag, DBOT_ERR_NOMEM, "out of memory");
+    }
+    st->reader = true;
+    /* NOMUTEX: the connection is used by one thread at a time (handed over once, at the
+     * reader thread's start). */
+    int rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        dbot_diag_set(diag, 0, "%s: cannot open database for reading: %s", path,
+                      st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+        store_close(st);
+        return DBOT_ERR_IO;
+    }
+    sqlite3_busy_timeout(st->db, 5000);
+    /* query_only: even a statement that would write is refused on this connection. The
+     * journal mode is the file's (WAL, set by the writer), which lets this connection read
+     * one snapshot while the writer commits beside it. */
+    rc = exec_script(st, "PRAGMA query_only = ON;", diag);
+    int version = 0;
+    if (rc == 0)
+        rc = store_schema_version(st, &version);
+    if (rc == 0 && version != N_MIGRATIONS)
+        rc = dbot_diag_set(diag, DBOT_ERR_INVALID,
+                           "%s: schema version %d, expected %d (open it for writing first)",
+                           path, version, N_MIGRATIONS);
+    if (rc) {
+        store_close(st);
+        return rc;
+    }
+    *out = st;
+    return 0;
+}
+
 void store_close(struct store *st)
 {
     if (!st)

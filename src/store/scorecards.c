@@ -264,41 +264,20 @@ static void add_final(sqlite3_context *ctx)
     sqlite3_result_null(ctx);
 }
 
-/* The connections that have the function. The list stays exact because SQLite calls the
- * function's destructor when its connection closes (or when registering it failed), and the
- * destructor takes the entry out. Main thread only, like the store. */
-struct registration {
-    sqlite3 *db;
-    struct registration *next;
-};
-static struct registration *registered;
-
-static void unregister(void *p)
-{
-    for (struct registration **pp = &registered; *pp; pp = &(*pp)->next) {
-        if (*pp == p) {
-            *pp = ((struct registration *)p)->next;
-            break;
-        }
-    }
-    free(p);
-}
-
+/* The function is registered once per connection, when its first scorecard is computed; the
+ * flag lives in the struct store, so that each reader thread's connection (store_open_reader)
+ * has its own and nothing is shared between threads. */
 static int ensure_function(struct store *st)
 {
-    for (struct registration *r = registered; r; r = r->next)
-        if (r->db == st->db)
-            return 0;
-    struct registration *r = malloc(sizeof *r);
-    if (!r)
-        return DBOT_ERR_NOMEM;
-    r->db = st->db;
-    r->next = registered;
-    registered = r;
+    if (st->scorecard_fn)
+        return 0;
     int rc = sqlite3_create_function_v2(st->db, "dbot_scorecard_add", A__COUNT,
-                                        SQLITE_UTF8 | SQLITE_DIRECTONLY, r, NULL, add_step,
-                                        add_final, unregister);
-    return rc == SQLITE_OK ? 0 : store__err(st, rc, "scorecard function");
+                                        SQLITE_UTF8 | SQLITE_DIRECTONLY, NULL, NULL, add_step,
+                                        add_final, NULL);
+    if (rc != SQLITE_OK)
+        return store__err(st, rc, "scorecard function");
+    st->scorecard_fn = true;
+    return 0;
 }
 
 static int read_complaints(struct store *st, struct build *b, int64_t from, int64_t to)

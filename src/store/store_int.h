@@ -115,6 +115,8 @@ struct store {
     sqlite3 *db;
     char *path;
     int depth; /* > 0 while a transaction opened by store_begin() is open */
+    bool reader;        /* opened by store_open_reader(): read only */
+    bool scorecard_fn;  /* dbot_scorecard_add() is registered on db (scorecards.c) */
     sqlite3_stmt *stmts[SQL__COUNT];
 };
 

@@ -214,6 +214,7 @@ static const struct msg_key {
     {"err_bad_eta", ""},
     {"err_bad_argument", "command"},
     {"err_scorecard_dealer", "command"},
+    {"err_reports_busy", "command seconds"},
     {"err_too_long", ""},
     {"err_bad_utf8", ""},
     {"err_unknown_ticket", "id"},

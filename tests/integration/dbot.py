@@ -221,7 +221,7 @@ class Bot:
 
     def check_log_clean(self):
         text = self.log_text()
-        for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+        for marker in ("AddressSanitizer", "LeakSanitizer", "ThreadSanitizer", "runtime error:"):
             if marker in text:
                 raise TestFailure("sanitizer report in the daemon log (%s)" % marker)
 
