@@ -674,8 +674,15 @@ static bool zone_path(const char *tz, char *path, size_t len)
     const char *dir = getenv("TZDIR");
     if (!dir || !*dir)
         dir = "/usr/share/zoneinfo";
-    int n = snprintf(path, len, "%s/%s", dir, tz);
-    return n > 0 && (size_t)n < len;
+    /* "dir/tz" by hand: this runs for every offset asked for, a printf costs more than the
+     * look-up it leads to */
+    size_t dl = strlen(dir), tl = strlen(tz);
+    if (dl + 1 + tl >= len)
+        return false;
+    memcpy(path, dir, dl);
+    path[dl] = '/';
+    memcpy(path + dl + 1, tz, tl + 1);
+    return true;
 }
 
 /* Reads and parses a zone file. NULL when it is not a regular, readable TZif file. */
