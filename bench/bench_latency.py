@@ -121,7 +121,8 @@ def main():
         if rc != 0:
             print(text, file=sys.stderr)
             return 1
-        kv("raw commit (WAL, synchronous=FULL, 1 row) p50 ms", "%.3f" % (int(fl["commit p50 us"]) / 1000))
+        kv("raw commit (WAL, synchronous=FULL, 1 row) p50 ms",
+           "%.3f" % (int(fl["commit p50 us"]) / 1000))
         kv("raw commit p99 ms", "%.3f" % (int(fl["commit p99 us"]) / 1000))
         kv("raw 4 kB write + fdatasync p50 ms", "%.3f" % (int(fl["fdatasync p50 us"]) / 1000))
 
