@@ -226,17 +226,48 @@ static void respond_fallback(struct conn *c)
 /* Compact, and reals with 12 significant digits: 2.9, not 2.8999999999999999. */
 #define DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(12))
 
+/* The largest answer written: far above any list the API gives. */
+#define ANSWER_MAX (32u * 1024 * 1024)
+
+/* The document is written once into a buffer that grows as jansson hands out pieces, with
+ * LWS_PRE bytes of headroom in front (measuring it first with json_dumpb and writing it again
+ * cost a second walk of the tree: a tenth of an intake's CPU). */
+struct answer_buf {
+    unsigned char *p;
+    size_t len, cap; /* len counts from p + LWS_PRE */
+};
+
+static int answer_append(const char *piece, size_t size, void *arg)
+{
+    struct answer_buf *a = arg;
+    if (a->len + size + 1 > a->cap - LWS_PRE) {
+        size_t cap = a->cap;
+        while (cap - LWS_PRE < a->len + size + 1)
+            cap *= 2;
+        if (cap - LWS_PRE > ANSWER_MAX)
+            return -1;
+        unsigned char *np = realloc(a->p, cap);
+        if (!np)
+            return -1;
+        a->p = np;
+        a->cap = cap;
+    }
+    memcpy(a->p + LWS_PRE + a->len, piece, size);
+    a->len += size;
+    return 0;
+}
+
 int http__json_buffer(const json_t *doc, unsigned char **buf, size_t *len)
 {
-    size_t n = doc ? json_dumpb(doc, NULL, 0, DUMP_FLAGS) : 0;
-    unsigned char *b = n ? malloc(LWS_PRE + n + 1) : NULL;
-    if (!b || json_dumpb(doc, (char *)b + LWS_PRE, n, DUMP_FLAGS) != n) {
-        free(b);
+    struct answer_buf a = {.cap = LWS_PRE + 2048};
+    a.p = doc ? malloc(a.cap) : NULL;
+    if (!a.p || json_dump_callback(doc, answer_append, &a, DUMP_FLAGS) != 0 || a.len == 0) {
+        free(a.p);
         return DBOT_ERR_NOMEM;
     }
-    b[LWS_PRE + n] = '\n';
-    *buf = b;
-    *len = n + 1;
+    a.p[LWS_PRE + a.len] = '\n'; /* answer_append kept a byte for it */
+    *buf = a.p;
+    *len = a.len + 1;
     return 0;
 }
 

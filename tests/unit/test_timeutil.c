@@ -1,12 +1,16 @@
-/* Unit tests for src/util/timeutil.c: durations, RFC 3339 parse/format, clocks. */
+/* Unit tests for src/util/timeutil.c: durations, RFC 3339 parse/format, clocks, the zone
+ * cache (against glibc, read once, threads) and the TZif parser. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -292,6 +296,222 @@ static void test_zone_offset_and_wall(void **state)
     assert_string_equal(timeutil_format_wall(t, 0, buf, sizeof buf), "2026-11-23 17:30");
 }
 
+/* The offset glibc's localtime_r() gives in zone tz at t (TZ set by the caller). */
+static int32_t libc_offset(int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    assert_non_null(localtime_r(&tt, &tm));
+    return (int32_t)tm.tm_gmtoff;
+}
+
+static void set_tz(const char *tz)
+{
+    if (tz)
+        setenv("TZ", tz, 1);
+    else
+        unsetenv("TZ");
+    tzset();
+}
+
+/*
+ * The zone cache gives what glibc gives, zone by zone, from 1850 (local mean time, before the
+ * first transition) to 2100 (past the transitions a file lists: the footer's rule): every
+ * 13 h 7 min, and to the second around each change found that way (the instant itself and
+ * the seconds on each side). Zones with summer time north and south, half-hour and 30-minute
+ * summer time, negative summer time, double summer time, a skipped day, summer time
+ * abolished, and historic changes of standard time.
+ */
+static void test_zone_offset_matches_libc(void **state)
+{
+    (void)state;
+    static const char *const zones[] = {
+        "America/New_York", "Europe/London",    "Europe/Dublin",     "Australia/Sydney",
+        "Australia/Lord_Howe", "Asia/Shanghai", "America/Sao_Paulo", "Africa/Casablanca",
+        "Pacific/Apia",     "America/Santiago", "Antarctica/Troll",  "Asia/Kolkata",
+        "Europe/Moscow",    "Pacific/Chatham",  "America/St_Johns",  "UTC",
+        "EST5EDT",          "Asia/Tehran",      "Europe/Berlin",     "America/Godthab",
+    };
+    const char *old = getenv("TZ");
+    char *saved = old ? strdup(old) : NULL;
+    int64_t from, to;
+    assert_int_equal(rfc3339_parse("1850-01-01T00:00:00Z", &from), 0);
+    assert_int_equal(rfc3339_parse("2100-12-31T00:00:00Z", &to), 0);
+    long changes = 0;
+    for (size_t z = 0; z < sizeof zones / sizeof zones[0]; z++) {
+        set_tz(zones[z]);
+        int32_t prev = libc_offset(from);
+        int64_t prev_t = from;
+        for (int64_t t = from; t <= to; t += 13 * 3600 + 7 * 60) {
+            int32_t want = libc_offset(t);
+            int32_t got = timeutil_zone_offset(zones[z], t);
+            if (got != want)
+                fail_msg("%s at %lld: %d, libc %d", zones[z], (long long)t, got, want);
+            if (want != prev) {
+                /* the change is in (prev_t, t]: find its second */
+                int64_t lo = prev_t, hi = t;
+                while (hi - lo > 1) {
+                    int64_t mid = lo + (hi - lo) / 2;
+                    if (libc_offset(mid) == prev)
+                        lo = mid;
+                    else
+                        hi = mid;
+                }
+                for (int64_t u = hi - 2; u <= hi + 1; u++) {
+                    int32_t w = libc_offset(u), g = timeutil_zone_offset(zones[z], u);
+                    if (g != w)
+                        fail_msg("%s at %lld (a change): %d, libc %d", zones[z], (long long)u, g,
+                                 w);
+                }
+                changes++;
+            }
+            prev = want;
+            prev_t = t;
+        }
+        /* the process's zone takes the same road */
+        for (int64_t t = from; t <= to; t += 997 * 3600 + 17)
+            assert_int_equal(timeutil_zone_offset(NULL, t), libc_offset(t));
+    }
+    assert_true(changes > 2000);
+    set_tz(saved);
+    free(saved);
+}
+
+/*
+ * A zone file is read once: a thousand offsets later it has been read one time, and the
+ * answer stays when the file is gone (the running process keeps its tzdata) until the cache
+ * is cleared. Before the cache every call read the file, twice.
+ */
+static void test_zone_read_once(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/dbot-tz-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char sub[64], path[96], cmd[300];
+    snprintf(sub, sizeof sub, "%s/Test", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    snprintf(path, sizeof path, "%s/Zone", sub);
+    snprintf(cmd, sizeof cmd, "cp /usr/share/zoneinfo/Europe/Berlin '%s'", path);
+    assert_int_equal(system(cmd), 0);
+    const char *old = getenv("TZDIR");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("TZDIR", dir, 1);
+
+    int64_t winter, summer;
+    assert_int_equal(rfc3339_parse("2026-01-15T12:00:00Z", &winter), 0);
+    assert_int_equal(rfc3339_parse("2026-07-15T12:00:00Z", &summer), 0);
+    unsigned long loads = timeutil_zone_loads();
+    for (int i = 0; i < 500; i++) {
+        assert_int_equal(timeutil_zone_offset("Test/Zone", winter + i), 3600);
+        assert_int_equal(timeutil_zone_offset("Test/Zone", summer + i), 7200);
+    }
+    assert_int_equal(timeutil_zone_loads(), loads + 1);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(timeutil_zone_offset("Test/Zone", summer), 7200);
+    assert_false(timeutil_zone_exists("Test/Zone")); /* the file is gone */
+    assert_int_equal(timeutil_zone_loads(), loads + 1);
+    timeutil_zone_cache_clear();
+    assert_int_equal(timeutil_zone_offset("Test/Zone", summer), 0);
+    assert_int_equal(timeutil_zone_loads(), loads + 2);
+    /* an unknown zone is remembered as unknown too */
+    assert_int_equal(timeutil_zone_offset("Test/Zone", winter), 0);
+    assert_int_equal(timeutil_zone_loads(), loads + 2);
+
+    if (saved)
+        setenv("TZDIR", saved, 1);
+    else
+        unsetenv("TZDIR");
+    free(saved);
+    timeutil_zone_cache_clear();
+    assert_int_equal(rmdir(sub), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+struct zone_job {
+    const char *zone;
+    int64_t t0;
+    int32_t want[500];
+    int bad;
+};
+
+static void *zone_worker(void *arg)
+{
+    struct zone_job *j = arg;
+    for (int round = 0; round < 20; round++) {
+        if (round == 10 && j->zone[0] == 'E')
+            timeutil_zone_cache_clear(); /* clearing while others read */
+        for (int i = 0; i < 500; i++)
+            if (timeutil_zone_offset(j->zone, j->t0 + (int64_t)i * 86400 * 3) != j->want[i])
+                j->bad++;
+    }
+    return NULL;
+}
+
+/* Threads asking for zones at once (one of them clearing the cache meanwhile) get the same
+ * answers as one thread alone. */
+static void test_zone_threads(void **state)
+{
+    (void)state;
+    static const char *const zones[] = {"Europe/Paris", "America/Chicago", "Australia/Perth",
+                                        "Asia/Tokyo"};
+    struct zone_job jobs[4];
+    pthread_t th[4];
+    timeutil_zone_cache_clear();
+    for (int k = 0; k < 4; k++) {
+        jobs[k].zone = zones[k];
+        jobs[k].bad = 0;
+        assert_int_equal(rfc3339_parse("2020-01-01T00:00:00Z", &jobs[k].t0), 0);
+        for (int i = 0; i < 500; i++)
+            jobs[k].want[i] = timeutil_zone_offset(zones[k], jobs[k].t0 + (int64_t)i * 86400 * 3);
+    }
+    timeutil_zone_cache_clear();
+    for (int k = 0; k < 4; k++)
+        assert_int_equal(pthread_create(&th[k], NULL, zone_worker, &jobs[k]), 0);
+    for (int k = 0; k < 4; k++) {
+        assert_int_equal(pthread_join(th[k], NULL), 0);
+        assert_int_equal(jobs[k].bad, 0);
+    }
+}
+
+/* Bytes that are not a zone file are refused, whole or cut anywhere; a real file parses. */
+static void test_zone_parse_bytes(void **state)
+{
+    (void)state;
+    FILE *f = fopen("/usr/share/zoneinfo/America/New_York", "rb");
+    assert_non_null(f);
+    static unsigned char buf[8192];
+    size_t len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    assert_true(len > 100 && len < sizeof buf);
+
+    struct tz_table *z = NULL;
+    assert_int_equal(timeutil_zone_parse(buf, len, &z), 0);
+    int64_t t;
+    assert_int_equal(rfc3339_parse("2150-07-01T12:00:00Z", &t), 0); /* the footer's rule */
+    assert_int_equal(timeutil_zone_at(z, t), -4 * 3600);
+    assert_int_equal(rfc3339_parse("2150-12-01T12:00:00Z", &t), 0);
+    assert_int_equal(timeutil_zone_at(z, t), -5 * 3600);
+    timeutil_zone_free(z);
+
+    for (size_t cut = 0; cut < len; cut++) {
+        z = NULL;
+        int rc = timeutil_zone_parse(buf, cut, &z);
+        if (rc == 0)
+            fail_msg("a file cut at %zu bytes of %zu parsed", cut, len);
+        assert_int_equal(rc, DBOT_ERR_INVALID);
+    }
+    buf[0] = 'X';
+    assert_int_equal(timeutil_zone_parse(buf, len, &z), DBOT_ERR_INVALID);
+    buf[0] = 'T';
+    /* a footer that is not a TZ rule */
+    assert_true(buf[len - 1] == '\n');
+    size_t nl = len - 2;
+    while (buf[nl] != '\n')
+        nl--;
+    memcpy(buf + nl + 1, "EST5EDT,M3.2.0,M13.1.0", 22);
+    assert_int_equal(timeutil_zone_parse(buf, nl + 1 + 22 + 1, &z), DBOT_ERR_INVALID);
+}
+
 static void test_clocks(void **state)
 {
     (void)state;
@@ -316,6 +536,10 @@ int main(void)
         cmocka_unit_test(test_against_gmtime),
         cmocka_unit_test(test_format_local),
         cmocka_unit_test(test_zone_offset_and_wall),
+        cmocka_unit_test(test_zone_offset_matches_libc),
+        cmocka_unit_test(test_zone_read_once),
+        cmocka_unit_test(test_zone_threads),
+        cmocka_unit_test(test_zone_parse_bytes),
         cmocka_unit_test(test_clocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
