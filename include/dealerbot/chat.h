@@ -38,6 +38,11 @@ struct chat_message {
     const char *platform_id; /* a key for this message, the same each time the platform
                               * delivers it again (for de-duplication); NULL when the message
                               * carries no id to tell it by */
+    bool addressed;        /* the platform itself says the message was addressed to the bot
+                            * (a DingTalk @mention); XMPP leaves it false and the grammar
+                            * looks for the address in the text */
+    const char *self_name; /* the name the bot goes by where the message arrived (its
+                            * nickname in that room), or NULL for the configured nick */
 };
 
 struct chat_handler {

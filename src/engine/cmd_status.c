@@ -93,7 +93,7 @@ static void event_what(const struct ctx *x, const char *kind, const char *detail
         extra = cmd__shorten(detail, EVENT_DETAIL_MAX, scratch, slen);
         sep = ": ";
     } else if (!strcmp(kind, "refused") && word[0]) {
-        snprintf(scratch, slen, "/%s", word); /* the detail starts with the command */
+        snprintf(scratch, slen, "%s", word); /* the detail starts with the command */
         extra = scratch;
     } else if (in_list(sla_kinds, kind) && sla_milestone_parse(word, &m) == 0) {
         char mkey[48];

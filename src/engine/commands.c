@@ -105,6 +105,7 @@ static const char *cmd_error_key(enum cmd_error e)
     case CMDERR_BAD_ETA: return "err_bad_eta";
     case CMDERR_TOO_LONG: return "err_too_long";
     case CMDERR_BAD_UTF8: return "err_bad_utf8";
+    case CMDERR_NO_COMMAND: return "err_help_hint";
     case CMDERR_BAD_ARGUMENT:
     case CMDERR_NONE: break;
     }
@@ -297,6 +298,22 @@ static int dispatch(struct ctx *x, const struct command *cmd)
     return fn(x, cmd);
 }
 
+/* Whether a closing dialogue waits for this sender's answer (a direct message only). */
+static int dialogue_waits(struct ctx *x, bool *waits)
+{
+    *waits = false;
+    if (x->m->group)
+        return 0;
+    struct dialogue d = {0};
+    int err = store_dialogue_get(x->e->store, x->who.jid, &d);
+    if (err == DBOT_ERR_NOTFOUND)
+        return 0;
+    dialogue_cleanup(&d);
+    if (err == 0)
+        *waits = true;
+    return err;
+}
+
 /* Handles the message inside the open transaction. */
 static int handle(struct ctx *x)
 {
@@ -304,10 +321,27 @@ static int handle(struct ctx *x)
     struct command cmd;
     enum cmd_error ce = CMDERR_NONE;
     struct dbot_diag diag = {{0}};
-    int rc = command_parse(m->text, strlen(m->text), &cmd, &ce, x->word, sizeof x->word, &diag);
 
     int err = store_person_get(x->e->store, m->sender, &x->who);
-    if (err == DBOT_ERR_NOTFOUND) {
+    bool known = err == 0;
+    if (err && err != DBOT_ERR_NOTFOUND)
+        return err;
+    bool waits = false;
+    if (known && (err = dialogue_waits(x, &waits)) != 0)
+        return err;
+    /* The names the bot answers to: the nickname the room gave it and the configured one. */
+    const char *names[2];
+    size_t n_names = 0;
+    if (m->self_name && m->self_name[0])
+        names[n_names++] = m->self_name;
+    if (x->e->cfg->chat.xmpp.nick && x->e->cfg->chat.xmpp.nick[0])
+        names[n_names++] = x->e->cfg->chat.xmpp.nick;
+    struct command_where where = {.group = m->group, .addressed = m->addressed,
+                                  .dialogue = waits, .names = names, .n_names = n_names};
+    int rc = command_parse(m->text, strlen(m->text), &where, &cmd, &ce, x->word, sizeof x->word,
+                           &diag);
+
+    if (!known) {
         if (rc == 0)
             command_cleanup(&cmd);
         if (rc == 1)
@@ -315,11 +349,6 @@ static int handle(struct ctx *x)
         log_info(MOD, "%s from %s, who is not in the directory: refused", x->word, m->sender);
         x->lang = x->e->cfg->language;
         return cmd__reply(x, 0, "err_unknown_person", NULL, 0);
-    }
-    if (err) {
-        if (rc == 0)
-            command_cleanup(&cmd);
-        return err;
     }
     x->lang = x->who.language ? x->who.language : x->e->cfg->language;
 

@@ -208,6 +208,7 @@ static const struct msg_key {
     {"scope_network", ""},
 
     {"err_unknown_command", "word"},
+    {"err_help_hint", ""},
     {"err_missing_ticket", "command"},
     {"err_bad_ticket", "word"},
     {"err_missing_text", "command"},
