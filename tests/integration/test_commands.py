@@ -1,0 +1,173 @@
+"""test_commands.py — commands typed the way people's chat clients let them (issue 10), on a
+real Prosody with real XMPP clients: every form in a room and by direct message (bare, '/',
+'!', "@dealerbot", "dealerbot:" with ASCII and full-width punctuation), the room rule for
+unprefixed words, conversation that must stay silent and change nothing, the addressed
+refusals, and the nickname taken from the config.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dbot  # noqa: E402
+from dbot import check, eq  # noqa: E402
+from test_lifecycle import (BOT, ZH, file_complaint, from_bot_direct, from_bot_in,  # noqa: E402
+                            person, prefix, render, said, setup, state, wait_state)
+
+ROOM = "dealer-sh001"
+
+
+def acked_by(b, cid, who="wang@localhost"):
+    wait_state(b, cid, "acknowledged", timeout=10)
+    eq(state(b, cid).get("owner"), who, "%s owner" % cid)
+
+
+def test_every_form_in_a_room(t):
+    p, b = setup(t)
+    room = p.room(ROOM)
+    wang = person(p, "wang", ROOM, "王经理")
+    forms = ["ack {id}", "受理 {id}", "/ack {id}", "!ack {id}", "！受理 {id}",
+             "@dealerbot 受理 {id}", "@dealerbot: ack {id}", "dealerbot: ack {id}",
+             "dealerbot, ack {id}", "dealerbot：受理 {id}", "dealerbot，受理 {id}",
+             "Dealerbot: ACK {id}", "受理{id}", "  受理　{id}  "]
+    for i, form in enumerate(forms):
+        cid = file_complaint(b, "room-form-%d" % i)
+        said(wang, from_bot_in(room), prefix("card", id=cid))
+        wait_state(b, cid, "notified")
+        wang.send_groupchat(room, form.format(id=cid))
+        said(wang, from_bot_in(room), prefix("ack_ok", id=cid))
+        acked_by(b, cid)
+    # the contract's own example of a plan, with the full-width colon a Chinese IME types
+    wang.send_groupchat(room, "dealerbot：方案 %s 更换油封" % cid)
+    said(wang, from_bot_in(room), render("plan_ok", id=cid, who="王经理", solution="更换油封"))
+    wait_state(b, cid, "solution_agreed")
+    # the other ticket words, bare
+    wang.send_groupchat(room, "状态 " + cid)
+    said(wang, from_bot_in(room), prefix("status", id=cid))
+    wang.send_groupchat(room, "close %s\ncause: 油封老化\nfix: 更换油封\nprevent: 定期检查" % cid)
+    said(wang, from_bot_in(room), prefix("close_submitted", id=cid))
+    wait_state(b, cid, "report_submitted")
+    # words that are not ticket commands work in a room with '!' or an address
+    wang.send_groupchat(room, "!帮助")
+    said(wang, from_bot_in(room), render("help_head", name="王经理"))
+    wang.send_groupchat(room, "@dealerbot list")
+    said(wang, from_bot_in(room), prefix("list_head"))
+
+
+def test_every_form_by_direct_message(t):
+    p, b = setup(t)
+    wang = person(p, "wang", ROOM, "王经理")
+    forms = ["ack {id}", "受理 {id}", "/ack {id}", "!ack {id}", "@dealerbot ack {id}",
+             "dealerbot：受理 {id}", "受理{id}"]
+    for i, form in enumerate(forms):
+        cid = file_complaint(b, "dm-form-%d" % i)
+        wait_state(b, cid, "notified")
+        wang.send_chat(BOT, form.format(id=cid))
+        said(wang, from_bot_direct, prefix("ack_ok", id=cid))
+        acked_by(b, cid)
+    for form in ("help", "帮助", "/help", "!help", "dealerbot: help"):
+        wang.send_chat(BOT, form)
+        said(wang, from_bot_direct, render("help_head", name="王经理"))
+    wang.send_chat(BOT, "列表")
+    said(wang, from_bot_direct, render("list_head", count=len(forms)))
+    # the help shows the forms that work everywhere
+    wang.send_chat(BOT, "help")
+    h = said(wang, from_bot_direct, render("help_head", name="王经理"))
+    check(ZH["help_ack"] in h and "/受理" not in h and "/ack" not in h, h)
+
+
+CHATTER = ["我们已经受理了，明天联系客户", "ack, will do", "the customer wants a status update",
+           "受理", "ack", "状态", "受理了", "结案了吗？", "help", "帮助一下客户", "list",
+           "/frobnicate", "!foo", "@li 受理 {id}", "li: ack {id}", "dealerbot ack {id}",
+           "{id} 受理了", "close the window, please", "已读", "取消"]
+
+
+def test_conversation_stays_silent(t):
+    p, b = setup(t)
+    room = p.room(ROOM)
+    wang = person(p, "wang", ROOM, "王经理")
+    li = person(p, "li", ROOM, "李顾问")
+    cid = file_complaint(b, "chatter-1")
+    said(li, from_bot_in(room), prefix("card", id=cid))
+    wait_state(b, cid, "notified")
+    before = state(b, cid)
+    li.drain(0.3)
+    for text in CHATTER:
+        wang.send_groupchat(room, text.format(id=cid))
+    # a marker the bot does answer: every chatter line before it was handled by then
+    wang.send_groupchat(room, "状态 " + cid)
+    said(wang, from_bot_in(room), prefix("status", id=cid))
+    bot_lines = [m.body for m in li.drain(1.0) if from_bot_in(room)(m)]
+    eq(len(bot_lines), 1, "the bot said only the status in the room: %r" % bot_lines)
+    after = state(b, cid)
+    eq(after["state"], "notified", "state after chatter")
+    eq(after.get("owner"), None, "owner after chatter")
+    eq(after["timeline"], before["timeline"], "the timeline after chatter")
+    # chatter by direct message is silent too (no dialogue is running)
+    wang.drain(0.2)
+    for text in ("你好", "thanks", "the customer wants a status update"):
+        wang.send_chat(BOT, text)
+    wang.no_message(from_bot_direct, within=1.0)
+
+
+def test_addressed_refusals(t):
+    p, b = setup(t)
+    room = p.room(ROOM)
+    wang = person(p, "wang", ROOM, "王经理")
+    cid = file_complaint(b, "addr-1")
+    said(wang, from_bot_in(room), prefix("card", id=cid))
+    wait_state(b, cid, "notified")
+    before = state(b, cid)
+    # an unknown word addressed to the bot: one line pointing to help
+    wang.send_groupchat(room, "@dealerbot frobnicate")
+    said(wang, from_bot_in(room), render("err_unknown_command", word="frobnicate"))
+    wang.send_groupchat(room, "dealerbot：你好")
+    said(wang, from_bot_in(room), render("err_unknown_command", word="你好"))
+    # the address and nothing else: the help line
+    for text in ("dealerbot:", "dealerbot：　 ", "@dealerbot"):
+        wang.send_groupchat(room, text)
+        said(wang, from_bot_in(room), render("err_help_hint"))
+    # an attempt at a ticket command without its id, with a prefix, is answered
+    wang.send_groupchat(room, "!ack")
+    said(wang, from_bot_in(room), render("err_missing_ticket", command="!ack"))
+    wang.no_message(from_bot_in(room), within=0.5)  # one line each, nothing more
+    after = state(b, cid)
+    eq(after["state"], "notified", "nothing changed")
+    eq(after["timeline"], before["timeline"], "nothing in the timeline")
+
+
+def test_nickname_from_config(t):
+    # The nick lives in chat.xmpp; setup() writes that group itself, so build it here.
+    import xmpp
+    from test_lifecycle import ACCOUNTS, DEALERS, PEOPLE, SLA
+    p = xmpp.prosody(t)
+    p.register_many(ACCOUNTS)
+    chat = ('platform = "xmpp"; xmpp = { url = "%s"; jid = "%s"; password = "%s";'
+            ' muc_service = "%s"; nick = "客服助手"; }; rate_global = 5000; rate_room = 5000;'
+            % (p.ws_url, BOT, ACCOUNTS["dealerbot"], p.muc))
+    b = t.bot(start=False, dealers_csv=DEALERS, people_csv=PEOPLE, chat=chat, extra=SLA)
+    b.start()
+    b.wait_log("session ready")
+    b.wait_log("member(s) added", count=4)
+    room = p.room(ROOM)
+    wang = person(p, "wang", ROOM, "王经理")
+
+    def from_assistant(m):
+        return m.type == "groupchat" and m.room == room and m.nick == "客服助手"
+
+    cid = file_complaint(b, "nick-1")
+    said(wang, from_assistant, prefix("card", id=cid))
+    wait_state(b, cid, "notified")
+    wang.send_groupchat(room, "dealerbot: 受理 " + cid)   # not its name here: chatter
+    wang.send_groupchat(room, "dealerbot: help")
+    wang.no_message(from_assistant, within=0.8)
+    eq(state(b, cid)["state"], "notified", "the old name does not address the bot")
+    wang.send_groupchat(room, "客服助手：受理 " + cid)
+    said(wang, from_assistant, prefix("ack_ok", id=cid))
+    acked_by(b, cid)
+    wang.send_groupchat(room, "@客服助手 帮助")
+    said(wang, from_assistant, render("help_head", name="王经理"))
+
+
+if __name__ == "__main__":
+    dbot.main(globals())
