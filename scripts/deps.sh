@@ -11,6 +11,7 @@ packages=(
     libconfig-dev libcmocka-dev
     python3 tzdata curl ca-certificates
     libssl-dev prosody
+    profanity tmux          # tests/integration/test_profanity.py types into a real client
 )
 if [[ "${1:-}" == "--fuzz" ]]; then
     packages+=(clang libclang-rt-14-dev)
