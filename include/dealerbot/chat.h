@@ -66,6 +66,10 @@ struct chat_handler {
      * not in it). It is no longer in flight and will not be confirmed: send it again, like
      * one refused with DBOT_ERR_UNAVAILABLE. May be NULL. */
     void (*on_returned)(const char *id, void *arg);
+    /* Whether `jid` (a bare id, lower-case) is a person the directory knows. The adapter asks
+     * before it lets someone see the bot online (an XMPP presence subscription: known people
+     * are approved, anyone else refused). May be NULL: nobody is approved. */
+    bool (*is_known)(const char *jid, void *arg);
     void *arg;
 };
 

@@ -67,6 +67,10 @@ void engine_cleanup(struct engine *e);
  * failures are logged and answered with an apology where possible. */
 void engine_on_message(struct engine *e, const struct chat_message *m, int64_t now);
 
+/* Whether the directory lists `jid` (a bare id, lower-case). A store failure counts as not
+ * known (and is logged). */
+bool engine_knows(struct engine *e, const char *jid);
+
 /* Fires the SLA events due at now_us (wall clock, µs; at most `limit`, earliest first) in
  * one transaction. *fired counts the ones that said something (not cancelled ones), *seen
  * all that were taken; *seen == limit means more may be due. Each fired event's lateness

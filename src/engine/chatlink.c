@@ -93,6 +93,12 @@ static void on_message(const struct chat_message *m, void *arg)
     engine_on_message(cl->eng, m, timeutil_now());
 }
 
+static bool is_known(const char *jid, void *arg)
+{
+    struct chatlink *cl = arg;
+    return engine_knows(cl->eng, jid);
+}
+
 static int on_confirmed(const char *msg_id, int64_t now, void *arg)
 {
     struct chatlink *cl = arg;
@@ -228,7 +234,8 @@ int chatlink_start(struct lws_context *ctx, const struct config *cfg, struct eng
                                         .on_message = on_message,
                                         .on_delivered = on_delivered,
                                         .on_room_ready = on_room_ready,
-                                        .on_returned = on_returned, .arg = cl};
+                                        .on_returned = on_returned, .is_known = is_known,
+                                        .arg = cl};
     int err = chat_new(ctx, cfg, &cl->handler, &cl->chat, diag);
     if (err)
         goto fail;

@@ -408,3 +408,13 @@ void engine_on_message(struct engine *e, const struct chat_message *m, int64_t n
     person_cleanup(&x.who);
     eng__after_commit(e);
 }
+
+bool engine_knows(struct engine *e, const char *jid)
+{
+    struct person p = {0};
+    int err = store_person_get(e->store, jid, &p);
+    if (err && err != DBOT_ERR_NOTFOUND)
+        log_error(MOD, "cannot look up %s in the directory: %s", jid, dbot_strerror(err));
+    person_cleanup(&p);
+    return err == 0;
+}

@@ -97,8 +97,12 @@ def test_conversation_stays_silent(t):
     # a marker the bot does answer: every chatter line before it was handled by then
     wang.send_groupchat(room, "状态 " + cid)
     said(wang, from_bot_in(room), prefix("status", id=cid))
-    bot_lines = [m.body for m in li.drain(1.0) if from_bot_in(room)(m)]
-    eq(len(bot_lines), 1, "the bot said only the status in the room: %r" % bot_lines)
+    # li sees the status line too, and no other line of the bot (earlier ones would still be
+    # in li's inbox: the room delivers in order)
+    li.wait_for_message(lambda m: from_bot_in(room)(m) and
+                        m.body.startswith(prefix("status", id=cid)), 10)
+    others = [m.body for m in li.drain(0.5) if from_bot_in(room)(m)]
+    eq(others, [], "the bot said nothing else in the room")
     after = state(b, cid)
     eq(after["state"], "notified", "state after chatter")
     eq(after.get("owner"), None, "owner after chatter")
@@ -167,6 +171,35 @@ def test_nickname_from_config(t):
     acked_by(b, cid)
     wang.send_groupchat(room, "@客服助手 帮助")
     said(wang, from_assistant, render("help_head", name="王经理"))
+
+
+def test_presence_subscription(t):
+    p, b = setup(t)
+    wang = person(p, "wang")
+    eve = person(p, "eve")                       # has an account, not in the directory
+    for c in (wang, eve):                        # a roster makes the session "interested"
+        c.iq("get", None, "<query xmlns='jabber:iq:roster'/>")
+
+    def from_bot(typ):
+        return lambda pr: pr.from_.split("/")[0] == BOT and pr.type == typ
+
+    wang.send_raw("<presence to='%s' type='subscribe'/>" % BOT)
+    wang.wait_for_presence(from_bot("subscribed"), timeout=10)
+    online = wang.wait_for_presence(from_bot(None), timeout=10)
+    check("/" in online.from_, "the bot's presence comes from its resource: %s" % online.from_)
+    # the approval is in the server's roster: a new session of wang sees the bot online by
+    # itself (the server probes the bot on wang's initial presence)
+    wang.disconnect()
+    wang2 = p.client("wang", "wang-pw", connect=False)
+    wang2.connect()
+    wang2.wait_for_presence(from_bot(None), timeout=10)
+
+    eve.send_raw("<presence to='%s' type='subscribe'/>" % BOT)
+    eve.wait_for_presence(from_bot("unsubscribed"), timeout=10)
+    eve.no_message(lambda m: True, within=0.3, with_body=False)
+    check(not any(pr.from_.split("/")[0] == BOT and pr.type is None for pr in eve.presences),
+          "a stranger never sees the bot's presence")
+    b.wait_log("presence subscription from eve@localhost, who is not in the directory")
 
 
 if __name__ == "__main__":

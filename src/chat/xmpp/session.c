@@ -48,6 +48,7 @@
 #include "chat/xmpp/scram.h"
 #include "chat/xmpp/session_util.h"
 #include "chat/xmpp/stanza.h"
+#include "chat/xmpp/subscription.h"
 #include "chat/xmpp/xml.h"
 #include "dealerbot/log.h"
 #include "dealerbot/timeutil.h"
@@ -1340,8 +1341,17 @@ static void handle_iq(struct xmpp_session *s, const struct stanza *st)
     handle_room_iq(s, st);
 }
 
+/* Queues the answer subscription.c or adhoc.c just built in s->xb. */
+static int emit_answer(void *arg)
+{
+    struct xmpp_session *s = arg;
+    return send_built(s, 0, stanza_kind(s), "an answer");
+}
+
 static void handle_presence(struct xmpp_session *s, const struct stanza *st)
 {
+    if (xs_subscription_handle(st, s->bare, &s->h, &s->xb, emit_answer, s))
+        return;
     struct room *r = room_by_jid(s, st->from);
     if (!r)
         return;
