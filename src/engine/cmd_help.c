@@ -63,8 +63,7 @@ int cmd__help(struct ctx *x, const struct command *cmd)
     if (err == 0)
         err = cmd__append(&text, &len, eng__label(e, x->lang, "help_read"));
     if (err == 0)
-        err = eng__send(e, 0, x->m->group, x->m->group ? x->m->room : x->m->sender, text,
-                        "reply", x->now);
+        err = cmd__reply_text(x, 0, text);
     free(text);
     return err;
 }

@@ -147,8 +147,7 @@ int cmd__scorecard(struct ctx *x, const struct command *cmd)
         free(s);
     }
     if (err == 0)
-        err = eng__send(e, 0, x->m->group, x->m->group ? x->m->room : x->m->sender, text,
-                        "reply", x->now);
+        err = cmd__reply_text(x, 0, text);
     free(text);
     scorecard_set_cleanup(&set);
     return err;
@@ -247,8 +246,7 @@ int cmd__underperformers(struct ctx *x, const struct command *cmd)
     if (err == 0 && l.text)
         err = cmd__append(&body, &blen, l.text);
     if (err == 0)
-        err = eng__send(e, 0, x->m->group, x->m->group ? x->m->room : x->m->sender, body,
-                        "reply", x->now);
+        err = cmd__reply_text(x, 0, body);
     free(head);
     free(body);
     free(l.text);

@@ -167,8 +167,7 @@ int cmd__penalties(struct ctx *x, const struct command *cmd)
         if (err == 0 && l.text)
             err = cmd__append(&body, &blen, l.text);
         if (err == 0)
-            err = eng__send(e, 0, x->m->group, x->m->group ? x->m->room : x->m->sender, body,
-                            "reply", x->now);
+            err = cmd__reply_text(x, 0, body);
         free(body);
     }
     free(l.text);

@@ -165,8 +165,7 @@ int cmd__status(struct ctx *x, const struct complaint *c, const struct command *
     }
     recent_free(&r);
     if (err == 0)
-        err = eng__send(e, c->id, x->m->group, x->m->group ? x->m->room : x->m->sender, text,
-                        "reply", x->now);
+        err = cmd__reply_text(x, c->id, text);
     free(text);
     person_cleanup(&owner);
     dealer_cleanup(&d);
@@ -262,8 +261,7 @@ int cmd__list(struct ctx *x, const struct command *cmd)
         err = cmd__append(&text, &len, more);
     }
     if (err == 0)
-        err = eng__send(e, 0, x->m->group, x->m->group ? x->m->room : x->m->sender, text,
-                        "reply", x->now);
+        err = cmd__reply_text(x, 0, text);
     free(text);
     for (size_t i = 0; i < l.n; i++)
         complaint_cleanup(&l.items[i]);

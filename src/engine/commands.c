@@ -31,13 +31,31 @@ const char *cmd__room_lang(const struct ctx *x)
     return x->e->cfg->language;
 }
 
+int cmd__reply_text(struct ctx *x, int64_t complaint_id, const char *text)
+{
+    const struct chat_message *m = x->m;
+    if (x->answer) { /* a form: the answer goes back with the form's result */
+        char *t = *x->answer;
+        size_t len = t ? strlen(t) : 0;
+        int err = cmd__append(&t, &len, text);
+        if (err == 0)
+            *x->answer = t;
+        return err;
+    }
+    return eng__send(x->e, complaint_id, m->group, m->group ? m->room : m->sender, text, "reply",
+                     x->now);
+}
+
 /* Answers where the message came from: the same room, or the sender directly. */
 int cmd__reply(struct ctx *x, int64_t complaint_id, const char *key,
                  const struct msg_var *v, size_t n)
 {
-    const struct chat_message *m = x->m;
-    return eng__say(x->e, complaint_id, m->group, m->group ? m->room : m->sender, x->lang, key,
-                    v, n, "reply", x->now);
+    char *text = eng__text(x->e, x->lang, key, v, n);
+    if (!text)
+        return DBOT_ERR_NOMEM;
+    int err = cmd__reply_text(x, complaint_id, text);
+    free(text);
+    return err;
 }
 
 /* A direct message to the sender (the dialogue's prompts). */

@@ -33,6 +33,9 @@ struct ctx {
     const char *lang;             /* the sender's language */
     char word[COMMAND_WORD_SIZE]; /* the command word as typed ("受理") */
     char cid[32];                 /* "C-12" of the ticket in hand */
+    char **answer;                /* a form's answer: replies are collected here (a new
+                                     string, lines joined) instead of sent; NULL for a
+                                     message */
 };
 
 /* A family's entry: handles one parsed command. 0 or a DBOT_ERR_* that undoes the message. */
@@ -47,7 +50,10 @@ typedef int (*cmd_step_fn)(struct ctx *x, const struct complaint *c, const struc
 
 /* The configured language (what goes into rooms). */
 const char *cmd__room_lang(const struct ctx *x);
-/* Answers where the message came from: the same room, or the sender directly. */
+/* Answers where the message came from (the same room, or the sender directly), or into
+ * x->answer for a form. The text is borrowed. */
+int cmd__reply_text(struct ctx *x, int64_t complaint_id, const char *text);
+/* cmd__reply_text of the template `key` in the sender's language. */
 int cmd__reply(struct ctx *x, int64_t complaint_id, const char *key, const struct msg_var *v,
                size_t n);
 /* A direct message to the sender (the dialogue's prompts). */
