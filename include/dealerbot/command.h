@@ -146,6 +146,19 @@ int command_parse(const char *text, size_t len, const struct command_where *wher
                   struct command *out, enum cmd_error *err, char *word, size_t word_len,
                   struct dbot_diag *diag);
 
+/*
+ * Builds the command of a submitted form (chat.h, struct chat_form): `command` is "ack",
+ * "plan", "close" or "status", names[i]/values[i] its fields (NULL or blank = not given).
+ * Each value is checked as if it had been typed: the ticket ("C-12", or "12"), eta= as a
+ * real date, the close fields with report_field_check, every value valid UTF-8 without
+ * control characters and at most COMMAND_MAX_BYTES. Unknown fields are ignored. Returns 0
+ * with *out filled (command_cleanup), or DBOT_ERR_INVALID with *err and diag like
+ * command_parse(), or DBOT_ERR_NOMEM. Borrows everything.
+ */
+int command_from_form(const char *command, const char *const *names, const char *const *values,
+                      size_t n, struct command *out, enum cmd_error *err,
+                      struct dbot_diag *diag);
+
 /* Frees the strings of c and zeroes it; NULL allowed. */
 void command_cleanup(struct command *c);
 

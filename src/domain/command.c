@@ -1029,6 +1029,8 @@ const char *command_name(enum cmd_kind k)
     return (unsigned)k < NCOMMANDS ? names[k].en : "help";
 }
 
+
+
 void command_cleanup(struct command *c)
 {
     if (!c)
@@ -1138,6 +1140,135 @@ int command_parse(const char *text, size_t len, const struct command_where *wher
                 word[0] = '\0';
             return 1; /* the dialogue's answer, which happens to start with a keyword */
         }
+        return rc;
+    }
+    *out = cmd;
+    return 0;
+}
+
+/* ---- commands from a form -------------------------------------------------------------- */
+
+/* The value of field `name` (NULL when absent or empty after trimming), as a span. */
+static bool form_value(const char *const *keys, const char *const *values, size_t n,
+                       const char *name, size_t *a, size_t *b, const char **s)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!keys[i] || !values[i] || strcmp(keys[i], name) != 0)
+            continue;
+        *s = values[i];
+        *a = 0;
+        *b = strlen(values[i]);
+        return true;
+    }
+    return false;
+}
+
+/* Checks a value as a typed message is checked: size, UTF-8, control characters. */
+static int form_check(const char *s, size_t len, const char *name, enum cmd_error *err,
+                      struct dbot_diag *diag)
+{
+    if (len > COMMAND_MAX_BYTES)
+        return fail(err, diag, CMDERR_TOO_LONG, "form field %s longer than %d bytes", name,
+                    COMMAND_MAX_BYTES);
+    if (!utf8_valid(s, len) || has_controls(s, len))
+        return fail(err, diag, CMDERR_BAD_UTF8, "form field %s is not valid text", name);
+    return 0;
+}
+
+/* The trimmed text of field `name` into *out (NULL when absent or blank). */
+static int form_text(const char *const *keys, const char *const *values, size_t n,
+                     const char *name, char **out, enum cmd_error *err, struct dbot_diag *diag)
+{
+    size_t a, b;
+    const char *s;
+    *out = NULL;
+    if (!form_value(keys, values, n, name, &a, &b, &s))
+        return 0;
+    int rc = form_check(s, b, name, err, diag);
+    if (rc)
+        return rc;
+    return take_text(s, a, b, out) ? nomem(diag) : 0;
+}
+
+int command_from_form(const char *command, const char *const *keys, const char *const *values,
+                      size_t n, struct command *out, enum cmd_error *err,
+                      struct dbot_diag *diag)
+{
+    struct command cmd = {0};
+    char *ticket = NULL;
+    int rc;
+
+    assert(out && err);
+    *err = CMDERR_NONE;
+    if (!command || !lookup(command, strlen(command), &cmd.kind) ||
+        !(cmd.kind == CMD_ACK || cmd.kind == CMD_PLAN || cmd.kind == CMD_CLOSE ||
+          cmd.kind == CMD_STATUS))
+        return fail(err, diag, CMDERR_UNKNOWN_COMMAND, "no form for command %s",
+                    command ? "given" : "(none)");
+    const char *name = command_name(cmd.kind);
+
+    /* the ticket: "C-12" as typed, or the number alone */
+    if ((rc = form_text(keys, values, n, "ticket", &ticket, err, diag)) != 0)
+        goto out;
+    if (!ticket) {
+        rc = fail(err, diag, CMDERR_MISSING_TICKET, "/%s needs a ticket id like C-123", name);
+        goto out;
+    }
+    size_t tl = strlen(ticket);
+    bool digits = tl > 0 && tl <= 18 && strspn(ticket, "0123456789") == tl;
+    if (digits) {
+        int64_t v = 0;
+        for (size_t i = 0; i < tl; i++)
+            v = v * 10 + (ticket[i] - '0');
+        cmd.ticket = v;
+    } else if (ticket_id_parse(ticket, tl, &cmd.ticket) != 0) {
+        cmd.ticket = 0;
+    }
+    if (cmd.ticket <= 0) {
+        char q[QUOTE_MAX + 4];
+        rc = fail(err, diag, CMDERR_BAD_TICKET, "/%s: \"%s\" is not a ticket id like C-123",
+                  name, quote(ticket, tl, q, sizeof q));
+        goto out;
+    }
+
+    switch (cmd.kind) {
+    case CMD_ACK:
+        if ((rc = form_text(keys, values, n, "eta", &cmd.eta, err, diag)) != 0)
+            goto out;
+        if (cmd.eta && !date_valid(cmd.eta, strlen(cmd.eta))) {
+            rc = fail(err, diag, CMDERR_BAD_ETA, "/ack: eta is not a date like 2026-03-31");
+            goto out;
+        }
+        rc = form_text(keys, values, n, "note", &cmd.text, err, diag);
+        break;
+    case CMD_PLAN:
+        if ((rc = form_text(keys, values, n, "solution", &cmd.text, err, diag)) == 0 &&
+            !cmd.text)
+            rc = fail(err, diag, CMDERR_MISSING_TEXT, "/plan needs the agreed solution");
+        break;
+    case CMD_CLOSE: {
+        static const char *const fields[] = {"cause", "fix", "prevent"};
+        char **slot[] = {&cmd.cause, &cmd.fix, &cmd.prevent};
+        for (size_t f = 0; rc == 0 && f < 3; f++) {
+            if ((rc = form_text(keys, values, n, fields[f], slot[f], err, diag)) != 0)
+                break;
+            enum cmd_error ce = report_field_check(*slot[f]);
+            if (ce == CMDERR_TOO_LONG)
+                rc = fail(err, diag, ce, "/close: %s: is longer than %d characters", fields[f],
+                          REPORT_FIELD_MAX);
+            else if (ce != CMDERR_NONE)
+                rc = fail(err, diag, CMDERR_MISSING_TEXT,
+                          "/close: %s: is empty or has no words", fields[f]);
+        }
+        break;
+    }
+    default:
+        break;
+    }
+out:
+    free(ticket);
+    if (rc) {
+        command_cleanup(&cmd);
         return rc;
     }
     *out = cmd;

@@ -436,3 +436,79 @@ bool engine_knows(struct engine *e, const char *jid)
     person_cleanup(&p);
     return err == 0;
 }
+
+/* ---- commands from forms ---- */
+
+static int handle_form(struct ctx *x, const struct chat_form *f)
+{
+    int err = store_person_get(x->e->store, f->sender, &x->who);
+    if (err == DBOT_ERR_NOTFOUND) {
+        log_info(MOD, "form %s from %s, who is not in the directory: refused", f->command,
+                 f->sender);
+        return cmd__reply(x, 0, "err_unknown_person", NULL, 0);
+    }
+    if (err)
+        return err;
+    x->lang = x->who.language ? x->who.language : x->e->cfg->language;
+    struct command cmd;
+    enum cmd_error ce = CMDERR_NONE;
+    struct dbot_diag diag = {{0}};
+    int rc = command_from_form(f->command, f->names, f->values, f->n_fields, &cmd, &ce, &diag);
+    if (rc == DBOT_ERR_NOMEM)
+        return rc;
+    if (rc) {
+        log_info(MOD, "form from %s: %s", f->sender, diag.msg);
+        return refuse_parse(x, ce);
+    }
+    log_info(MOD, "form %s from %s", f->command, f->sender);
+    err = dispatch(x, &cmd);
+    command_cleanup(&cmd);
+    return err;
+}
+
+int engine_on_form(struct engine *e, const struct chat_form *f, int64_t now, char **answer)
+{
+    *answer = NULL;
+    if (!e->msgs || !f->sender || !f->command)
+        return DBOT_ERR_INVALID;
+    /* What a refusal quotes as "the second word": the ticket as given. */
+    const char *ticket = "";
+    for (size_t i = 0; i < f->n_fields; i++)
+        if (f->names[i] && f->values[i] && strcmp(f->names[i], "ticket") == 0)
+            ticket = f->values[i];
+    char line[160];
+    snprintf(line, sizeof line, "%s %s", f->command, ticket);
+    struct chat_message m = {.group = false, .sender = f->sender, .text = line};
+    struct ctx x = {.e = e, .m = &m, .now = now, .lang = e->cfg->language, .answer = answer};
+    snprintf(x.word, sizeof x.word, "%s", f->command);
+    eng__forget(e);
+    int err = store_begin(e->store);
+    if (err == 0) {
+        err = handle_form(&x, f);
+        if (err == 0)
+            err = store_commit(e->store);
+        else
+            store_rollback(e->store);
+    }
+    if (err) {
+        log_error(MOD, "form %s from %s not handled: %s", f->command, f->sender,
+                  dbot_strerror(err));
+        free(*answer);
+        *answer = NULL;
+        eng__forget(e);
+    }
+    person_cleanup(&x.who);
+    eng__after_commit(e);
+    return err;
+}
+
+const char *engine_label(struct engine *e, const char *key, const char *jid)
+{
+    struct person p = {0};
+    const char *lang = e->cfg->language;
+    if (jid && store_person_get(e->store, jid, &p) == 0 && p.language)
+        lang = p.language;
+    const char *label = eng__label(e, lang, key);
+    person_cleanup(&p);
+    return label;
+}

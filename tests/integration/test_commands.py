@@ -10,6 +10,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dbot  # noqa: E402
+import xmpp  # noqa: E402
 from dbot import check, eq  # noqa: E402
 from test_lifecycle import (BOT, ZH, file_complaint, from_bot_direct, from_bot_in,  # noqa: E402
                             person, prefix, render, said, setup, state, wait_state)
@@ -200,6 +201,138 @@ def test_presence_subscription(t):
     check(not any(pr.from_.split("/")[0] == BOT and pr.type is None for pr in eve.presences),
           "a stranger never sees the bot's presence")
     b.wait_log("presence subscription from eve@localhost, who is not in the directory")
+
+
+CMDS = "http://jabber.org/protocol/commands"
+DATA = "jabber:x:data"
+
+
+def bot_full_jid(c):
+    """The bot's full JID, from its presence after a subscription (ad-hoc commands are
+    addressed to a resource)."""
+    c.iq("get", None, "<query xmlns='jabber:iq:roster'/>")
+    c.send_raw("<presence to='%s' type='subscribe'/>" % BOT)
+    pr = c.wait_for_presence(lambda pr: pr.from_.startswith(BOT + "/") and pr.type is None,
+                             timeout=10)
+    return pr.from_
+
+
+def run_command(c, to, node, fields=None, action=None):
+    form = ""
+    if fields is not None:
+        form = "<x xmlns='%s' type='submit'>%s</x>" % (DATA, "".join(
+            "<field var=%s>%s</field>" % (xmpp.q(k), "".join(
+                "<value>%s</value>" % xmpp.text(line) for line in v.split("\n")))
+            for k, v in fields.items()))
+    res = c.iq("set", to, "<command xmlns='%s' node=%s%s>%s</command>" % (
+        CMDS, xmpp.q(node), " action=%s" % xmpp.q(action) if action else "", form))
+    cmd = res.find("{%s}command" % CMDS)
+    check(cmd is not None, "a <command/> in the result")
+    return cmd
+
+
+def note_of(cmd):
+    n = cmd.find("{%s}note" % CMDS)
+    return (n.get("type"), n.text or "") if n is not None else (None, None)
+
+
+def form_fields(cmd):
+    x = cmd.find("{%s}x" % DATA)
+    check(x is not None, "a form in the command")
+    out = {}
+    for f in x.findall("{%s}field" % DATA):
+        out[f.get("var")] = {"required": f.find("{%s}required" % DATA) is not None,
+                             "type": f.get("type"), "label": f.get("label"),
+                             "values": [v.text or "" for v in f.findall("{%s}value" % DATA)]}
+    return out
+
+
+def test_adhoc_commands(t):
+    p, b = setup(t)
+    room = p.room(ROOM)
+    wang = person(p, "wang", ROOM, "王经理")
+    bot = bot_full_jid(wang)
+    # service discovery: the feature, then the list of commands
+    info = wang.iq("get", bot, "<query xmlns='http://jabber.org/protocol/disco#info'/>")
+    feats = {f.get("var") for f in info.iter("{http://jabber.org/protocol/disco#info}feature")}
+    check(CMDS in feats and DATA in feats, "disco#info features: %r" % feats)
+    items = wang.iq("get", bot, "<query xmlns='http://jabber.org/protocol/disco#items'"
+                                " node='%s'/>" % CMDS)
+    listed = {i.get("node"): i.get("name")
+              for i in items.iter("{http://jabber.org/protocol/disco#items}item")}
+    eq(set(listed), {"ack", "plan", "close", "status"}, "the commands listed")
+    eq(listed["ack"], ZH["form_ack"], "named in the person's language")
+
+    cid = file_complaint(b, "adhoc-1")
+    said(wang, from_bot_in(room), prefix("card", id=cid))
+    wait_state(b, cid, "notified")
+    # execute: the empty form
+    cmd = run_command(wang, bot, "ack")
+    eq(cmd.get("status"), "executing", "ack form status")
+    f = form_fields(cmd)
+    eq(list(f), ["ticket", "eta", "note"], "ack form fields")
+    check(f["ticket"]["required"] and not f["eta"]["required"], f)
+    # complete it
+    cmd = run_command(wang, bot, "ack", {"ticket": cid, "eta": "2026-12-20", "note": "已联系客户"},
+                      action="complete")
+    eq(cmd.get("status"), "completed", "ack completed")
+    typ, text = note_of(cmd)
+    eq(text, render("ack_ok", id=cid, owner="王经理", eta="2026-12-20"), "the answer in the note")
+    said(wang, from_bot_in(room), render("ack_ok", id=cid, owner="王经理", eta="2026-12-20"))
+    acked_by(b, cid)
+    ev = [e for e in state(b, cid)["timeline"] if e["kind"] == "ack"]
+    eq(ev[0]["actor"], "wang@localhost", "audited like a typed ack")
+
+    cmd = run_command(wang, bot, "plan", {"ticket": cid, "solution": "更换油封"}, "complete")
+    eq(cmd.get("status"), "completed", "plan completed")
+    wait_state(b, cid, "solution_agreed")
+
+    # the closing report as one form: a missing field comes back marked
+    before = state(b, cid)
+    cmd = run_command(wang, bot, "close", {"ticket": cid, "cause": "油封老化\n未定期检查",
+                                           "fix": "", "prevent": "每次保养检查油封"}, "complete")
+    eq(cmd.get("status"), "executing", "the form comes back")
+    typ, text = note_of(cmd)
+    eq(typ, "error", "a note of type error")
+    check(ZH["form_missing"] in text and ZH["field_fix"] in text and ZH["field_cause"] not in text,
+          "the note names the missing field: %s" % text)
+    f = form_fields(cmd)
+    eq(f["cause"]["values"], ["油封老化", "未定期检查"], "what was given is kept")
+    check(all(f[k]["required"] for k in ("cause", "fix", "prevent")), f)
+    eq(state(b, cid)["timeline"], before["timeline"], "nothing happened")
+    cmd = run_command(wang, bot, "close", {"ticket": cid, "cause": "油封老化\n未定期检查",
+                                           "fix": "更换油封", "prevent": "每次保养检查油封"},
+                      "complete")
+    eq(cmd.get("status"), "completed", "close completed")
+    wait_state(b, cid, "report_submitted")
+    eq(state(b, cid)["report"], {"cause": "油封老化\n未定期检查", "fix": "更换油封",
+                                 "prevent": "每次保养检查油封"}, "the report")
+
+    cmd = run_command(wang, bot, "status", {"ticket": cid}, "complete")
+    check(note_of(cmd)[1].startswith(prefix("status", id=cid)), note_of(cmd))
+    # cancel
+    eq(run_command(wang, bot, "status", action="cancel").get("status"), "canceled", "cancel")
+
+    # the same refusals as typed commands: another dealer, a bad id, a stranger
+    zhao = person(p, "zhao")
+    cid2 = file_complaint(b, "adhoc-2")
+    wait_state(b, cid2, "notified")
+    cmd = run_command(zhao, bot, "ack", {"ticket": cid2}, "complete")
+    eq(note_of(cmd)[1], render("err_other_dealer", id=cid2), "another dealer's ticket")
+    refused = [e for e in state(b, cid2)["timeline"] if e["kind"] == "refused"]
+    eq([e["actor"] for e in refused], ["zhao@localhost"], "the refusal is in the timeline")
+    eq(state(b, cid2)["state"], "notified", "refused: nothing changed")
+    cmd = run_command(wang, bot, "ack", {"ticket": "X-1"}, "complete")
+    eq(note_of(cmd)[1], render("err_bad_ticket", word="X-1"), "a bad id")
+    eve = person(p, "eve")
+    cmd = run_command(eve, bot, "status", {"ticket": cid}, "complete")
+    eq(note_of(cmd)[1], render("err_unknown_person"), "a stranger")
+    # an unknown node
+    try:
+        run_command(wang, bot, "frobnicate")
+        raise dbot.TestFailure("an unknown command node was accepted")
+    except xmpp.XmppError as e:
+        eq(e.condition, "item-not-found", "unknown node")
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "chat/xmpp/adhoc.h"
 #include "chat/xmpp/scram.h"
 #include "chat/xmpp/session_util.h"
 #include "chat/xmpp/stanza.h"
@@ -1279,8 +1280,17 @@ static void handle_room_iq(struct xmpp_session *s, const struct stanza *st)
     }
 }
 
+/* Queues the answer subscription.c or adhoc.c just built in s->xb. */
+static int emit_answer(void *arg)
+{
+    struct xmpp_session *s = arg;
+    return send_built(s, 0, stanza_kind(s), "an answer");
+}
+
 static void handle_iq(struct xmpp_session *s, const struct stanza *st)
 {
+    if (xs_adhoc_handle(st, s->full_jid, &s->h, &s->xb, emit_answer, s))
+        return;
     if (st->type == STYPE_GET || st->type == STYPE_SET) {
         int rc;
         if (st->type == STYPE_GET && st->payload == PAYLOAD_PING)
@@ -1339,13 +1349,6 @@ static void handle_iq(struct xmpp_session *s, const struct stanza *st)
         return;
     }
     handle_room_iq(s, st);
-}
-
-/* Queues the answer subscription.c or adhoc.c just built in s->xb. */
-static int emit_answer(void *arg)
-{
-    struct xmpp_session *s = arg;
-    return send_built(s, 0, stanza_kind(s), "an answer");
 }
 
 static void handle_presence(struct xmpp_session *s, const struct stanza *st)

@@ -25,7 +25,6 @@
 
 #define XMLNS_TLS "urn:ietf:params:xml:ns:xmpp-tls"
 #define XMLNS_ROSTER "jabber:iq:roster"
-#define XMLNS_COMMANDS "http://jabber.org/protocol/commands"
 #define XMLNS_XML "http://www.w3.org/XML/1998/namespace"
 
 /* ------------------------------------------------------------------------------------------
