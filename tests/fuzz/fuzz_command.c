@@ -100,6 +100,48 @@ static int parse_checked(const char *text, size_t size, const struct command_whe
 }
 
 /*
+ * The same bytes as a submitted form: split at 0x1F into up to 7 values for the fields
+ * ticket, eta, note, solution, cause, fix, prevent (in that order), for the command chosen by
+ * the input's length. Any result must be a consistent command or one refusal.
+ */
+static void form_checked(const char *text, size_t size)
+{
+    static const char *const commands[] = {"ack", "plan", "close", "status"};
+    static const char *const names[] = {"ticket", "eta", "note", "solution",
+                                        "cause", "fix", "prevent"};
+    char *copy = malloc(size + 1);
+    if (!copy)
+        return;
+    memcpy(copy, text, size);
+    copy[size] = '\0';
+    const char *values[7] = {NULL};
+    size_t n = 0;
+    char *p = copy;
+    while (n < 7) {
+        values[n++] = p;
+        char *sep = memchr(p, 0x1F, size - (size_t)(p - copy));
+        if (!sep)
+            break;
+        *sep = '\0';
+        p = sep + 1;
+    }
+    struct command c;
+    memset(&c, 0xA5, sizeof c);
+    enum cmd_error err = (enum cmd_error)-1;
+    struct dbot_diag diag = {0};
+    int rc = command_from_form(commands[size % 4], names, values, n, &c, &err, &diag);
+    if (rc == 0) {
+        if (err != CMDERR_NONE || c.ticket <= 0)
+            __builtin_trap();
+        check_command(&c);
+        command_cleanup(&c);
+    } else if (rc != DBOT_ERR_INVALID || err == CMDERR_NONE || diag.msg[0] == '\0') {
+        __builtin_trap();
+    }
+    free(copy);
+}
+
+/*
  * Every input is parsed as written in a direct message, in a room, in a room with a platform
  * address, and in a direct message while a dialogue waits. What is a command in a room
  * is one in a direct message too (rooms only take fewer forms), with the same outcome.
@@ -127,6 +169,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         __builtin_trap();
     if (rc_dm == 1 && rc_wait != 1)
         __builtin_trap();
+    form_checked(text, size);
     free(text);
     return 0;
 }

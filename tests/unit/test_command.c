@@ -955,6 +955,76 @@ static void test_names_and_mentions(void **state)
     assert_int_equal(k, CMD_ACK);
 }
 
+
+static void test_from_form(void **state)
+{
+    (void)state;
+    struct command c;
+    enum cmd_error err;
+    struct dbot_diag diag = {{0}};
+    const char *n1[] = {"ticket", "eta", "note", "other"};
+    const char *v1[] = {" C-12 ", "2026-12-20", " 已联系客户 ", "ignored"};
+    assert_int_equal(command_from_form("ack", n1, v1, 4, &c, &err, &diag), 0);
+    assert_int_equal(c.kind, CMD_ACK);
+    assert_int_equal(c.ticket, 12);
+    assert_string_equal(c.eta, "2026-12-20");
+    assert_string_equal(c.text, "已联系客户");
+    command_cleanup(&c);
+    const char *v2[] = {"12", "", NULL, NULL};
+    assert_int_equal(command_from_form("ack", n1, v2, 4, &c, &err, &diag), 0);
+    assert_int_equal(c.ticket, 12); /* the number alone */
+    assert_null(c.eta);
+    assert_null(c.text);
+    command_cleanup(&c);
+
+    const char *nc[] = {"ticket", "cause", "fix", "prevent"};
+    const char *vc[] = {"Ｃ－３", "seal worn\nfix: not this", "new seal", "check at service"};
+    assert_int_equal(command_from_form("close", nc, vc, 4, &c, &err, &diag), 0);
+    assert_string_equal(c.cause, "seal worn\nfix: not this"); /* no label splitting in forms */
+    assert_string_equal(c.prevent, "check at service");
+    command_cleanup(&c);
+
+    struct {
+        const char *cmd;
+        const char *ticket, *a, *b;
+        enum cmd_error want;
+    } bad_forms[] = {
+        {"ack", NULL, NULL, NULL, CMDERR_MISSING_TICKET},
+        {"ack", "  ", NULL, NULL, CMDERR_MISSING_TICKET},
+        {"ack", "X-1", NULL, NULL, CMDERR_BAD_TICKET},
+        {"ack", "0", NULL, NULL, CMDERR_BAD_TICKET},
+        {"ack", "C-1", "2026-02-30", NULL, CMDERR_BAD_ETA},
+        {"ack", "C-1", NULL, "a\x01", CMDERR_BAD_UTF8},
+        {"ack", "C-1", NULL, "\xff", CMDERR_BAD_UTF8},
+        {"plan", "C-1", NULL, NULL, CMDERR_MISSING_TEXT},
+        {"close", "C-1", "...", "ok fix", CMDERR_MISSING_TEXT},
+        {"approve", "C-1", NULL, NULL, CMDERR_UNKNOWN_COMMAND},
+        {NULL, "C-1", NULL, NULL, CMDERR_UNKNOWN_COMMAND},
+    };
+    for (size_t i = 0; i < sizeof bad_forms / sizeof bad_forms[0]; i++) {
+        const char *nn[] = {"ticket", "eta", "note", "solution", "cause", "fix", "prevent"};
+        const char *vv[] = {bad_forms[i].ticket, bad_forms[i].a, bad_forms[i].b, NULL,
+                            bad_forms[i].a, bad_forms[i].b, "prevent it"};
+        memset(&c, 0x5A, sizeof c);
+        struct command before;
+        memcpy(&before, &c, sizeof c);
+        int rc = command_from_form(bad_forms[i].cmd, nn, vv, 7, &c, &err, &diag);
+        if (rc != DBOT_ERR_INVALID || err != bad_forms[i].want)
+            fail_msg("form %zu: rc %d err %d (want %d): %s", i, rc, err, bad_forms[i].want,
+                     diag.msg);
+        assert_memory_equal(&c, &before, sizeof c);
+    }
+    /* a value over the message limit */
+    char *huge = malloc(COMMAND_MAX_BYTES + 2);
+    assert_non_null(huge);
+    memset(huge, 'a', COMMAND_MAX_BYTES + 1);
+    huge[COMMAND_MAX_BYTES + 1] = '\0';
+    const char *vh[] = {"C-1", NULL, huge};
+    assert_int_equal(command_from_form("ack", n1, vh, 3, &c, &err, &diag), DBOT_ERR_INVALID);
+    assert_int_equal(err, CMDERR_TOO_LONG);
+    free(huge);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -981,6 +1051,7 @@ int main(void)
         cmocka_unit_test(test_room_forms),
         cmocka_unit_test(test_dm_forms),
         cmocka_unit_test(test_names_and_mentions),
+        cmocka_unit_test(test_from_form),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
