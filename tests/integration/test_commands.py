@@ -203,6 +203,31 @@ def test_presence_subscription(t):
     b.wait_log("presence subscription from eve@localhost, who is not in the directory")
 
 
+def test_dialogue_answer_that_starts_with_a_keyword(t):
+    p, b = setup(t)
+    room = p.room(ROOM)
+    wang = person(p, "wang", ROOM, "王经理")
+    cid = file_complaint(b, "dlg-kw")
+    said(wang, from_bot_in(room), prefix("card", id=cid))
+    wait_state(b, cid, "notified")
+    wang.send_groupchat(room, "受理 " + cid)
+    wang.send_groupchat(room, "方案 %s 检查灯光线路" % cid)
+    wait_state(b, cid, "solution_agreed")
+    wang.send_groupchat(room, "结案 " + cid)            # the fields are asked by direct message
+    said(wang, from_bot_direct, render("ask_cause", id=cid))
+    # answers that start with a command word are answers, not commands
+    wang.send_chat(BOT, "status light wiring was loose")
+    said(wang, from_bot_direct, render("ask_fix", id=cid))
+    wang.send_chat(BOT, "close the connector and re-test")
+    said(wang, from_bot_direct, render("ask_prevent", id=cid))
+    wang.send_chat(BOT, "受理时检查线束")
+    said(wang, from_bot_in(room), prefix("close_submitted", id=cid))
+    wait_state(b, cid, "report_submitted")
+    eq(state(b, cid)["report"], {"cause": "status light wiring was loose",
+                                 "fix": "close the connector and re-test",
+                                 "prevent": "受理时检查线束"}, "the report")
+
+
 CMDS = "http://jabber.org/protocol/commands"
 DATA = "jabber:x:data"
 
