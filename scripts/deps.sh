@@ -13,6 +13,7 @@ packages=(
     python3 tzdata curl ca-certificates
     libssl-dev prosody
     dpkg-dev groff-base systemd
+    profanity tmux          # tests/integration/test_profanity.py types into a real client
 )
 if [[ "${1:-}" == "--fuzz" ]]; then
     packages+=(clang libclang-rt-14-dev)

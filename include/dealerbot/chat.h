@@ -38,7 +38,52 @@ struct chat_message {
     const char *platform_id; /* a key for this message, the same each time the platform
                               * delivers it again (for de-duplication); NULL when the message
                               * carries no id to tell it by */
+    bool addressed;        /* the platform itself says the message was addressed to the bot
+                            * (a DingTalk @mention); XMPP leaves it false and the grammar
+                            * looks for the address in the text */
+    const char *self_name; /* the name the bot goes by where the message arrived (its
+                            * nickname in that room), or NULL for the configured nick */
 };
+
+/*
+ * A command submitted as a filled-in form instead of typed (XMPP ad-hoc commands, XEP-0050;
+ * a platform's interactive cards could use the same). The adapter shows the forms, checks
+ * that the required fields are there and hands the submission over as plain data: the
+ * command word and its fields by name. The engine treats it exactly like the same command
+ * typed in a direct message (same grammar checks on each value, same authorization, same
+ * timeline, same refusals) and gives its answer back as text for the adapter to show in the
+ * form's result, instead of sending it as a message.
+ *
+ * Commands and fields (all values UTF-8, trimmed by the engine):
+ *   "ack"    ticket (required), eta (YYYY-MM-DD), note
+ *   "plan"   ticket (required), solution (required)
+ *   "close"  ticket, cause, fix, prevent (all required: one form, no dialogue)
+ *   "status" ticket (required)
+ * The ticket is written as people type it ("C-12"; "12" alone is taken as C-12).
+ */
+struct chat_form {
+    const char *sender;        /* the real bare id, as in struct chat_message */
+    const char *command;       /* "ack", "plan", "close", "status" */
+    const char *const *names;  /* field names */
+    const char *const *values; /* their values, same order; NULL or "" = not given */
+    size_t n_fields;
+};
+
+/* The form fields the adapter shows, for one command (see struct chat_form). */
+struct chat_form_field {
+    const char *name;     /* "ticket", "eta", "note", "solution", "cause", "fix", "prevent" */
+    bool required;
+    bool multiline;
+};
+
+/* The commands that have a form, in the order a client lists them, and their fields. */
+struct chat_form_spec {
+    const char *command;
+    const struct chat_form_field *fields;
+    size_t n_fields;
+};
+extern const struct chat_form_spec chat_forms[];
+extern const size_t chat_forms_count;
 
 struct chat_handler {
     /* Connected, authenticated, and every room asked for with chat_sync_room() joined (or
@@ -61,6 +106,19 @@ struct chat_handler {
      * not in it). It is no longer in flight and will not be confirmed: send it again, like
      * one refused with DBOT_ERR_UNAVAILABLE. May be NULL. */
     void (*on_returned)(const char *id, void *arg);
+    /* Whether `jid` (a bare id, lower-case) is a person the directory knows. The adapter asks
+     * before it lets someone see the bot online (an XMPP presence subscription: known people
+     * are approved, anyone else refused). May be NULL: nobody is approved. */
+    bool (*is_known)(const char *jid, void *arg);
+    /* A form was submitted (see struct chat_form). *answer receives a new string (the
+     * adapter frees it): the outcome or the refusal, in the sender's language. Returns 0,
+     * or a DBOT_ERR_* when nothing could be decided (*answer is then NULL). May be NULL: the
+     * adapter offers no forms. */
+    int (*on_form)(const struct chat_form *f, char **answer, void *arg);
+    /* A label for people in `jid`'s language (their directory language, else the default):
+     * the form titles and field names, keys "form_<command>" and "field_<name>"; borrowed,
+     * valid until the next call. May be NULL (the adapter then shows the keys). */
+    const char *(*label)(const char *key, const char *jid, void *arg);
     void *arg;
 };
 

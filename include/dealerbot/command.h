@@ -8,7 +8,19 @@
  * Every string in it is valid UTF-8 without NUL or control characters other than '\n' and
  * '\t' in free text (CR LF and lone CR are turned into '\n').
  *
- * Grammar summary (English words are case-insensitive; Chinese aliases are equivalent):
+ * Which messages are commands (DESIGN.md; struct command_where carries the facts):
+ *   [address] [prefix] keyword [arguments]
+ * address: "@name" (then a blank, the end or punctuation) or "name" followed by ':' ',' '：'
+ * '，' as clients complete a nickname, for any of the bot's names; prefix: '/' '!' '／' '！'.
+ * A message addressed to the bot or carrying a prefix is a command when its word is a keyword
+ * (an addressed message with an unknown word or none at all is refused, so that the sender
+ * gets the line pointing to help). Without address and prefix: in a direct message any keyword
+ * is a command; in a room only a ticket keyword followed by a ticket id ("受理 C-12",
+ * "ack C-12") or read followed by a broadcast id ("已读 B-7") — everything else in a room is
+ * conversation and not a command (return 1), and so is "/word" there when word is no keyword.
+ *
+ * Grammar summary (English words are case-insensitive; Chinese aliases are equivalent; the
+ * '/' shown is optional as described above):
  *   /help|/帮助 [topic]                 /status|/状态 C-1           /approve|/通过 C-1
  *   /ack|/受理 C-1 [eta=YYYY-MM-DD] [note]                         /read|/已读 B-7
  *   /plan|/方案 C-1 <solution>          /reject|/驳回 C-1 <reason>  /reopen|/重开 C-1 <reason>
@@ -70,6 +82,23 @@ enum cmd_error {
     CMDERR_TOO_LONG,        /* message over COMMAND_MAX_BYTES, or a field over its limit */
     CMDERR_BAD_UTF8,        /* malformed UTF-8, NUL, or a control character other than
                                tab / CR / LF */
+    CMDERR_NO_COMMAND,      /* addressed to the bot with nothing after the address */
+};
+
+/*
+ * Where a message was written and what the bot is called there: what decides whether a
+ * message is a command at all (the rules at the top). Borrowed for the call.
+ */
+struct command_where {
+    bool group;               /* in a room; false: a direct message */
+    bool addressed;           /* the platform says the message is for the bot (a DingTalk
+                                 @mention); an address in the text is found by the parser */
+    bool dialogue;            /* direct message only: a guided closing dialogue waits for this
+                                 sender's answer, so a bare sentence that starts with a
+                                 keyword but does not parse is that answer (returns 1) */
+    const char *const *names; /* the bot's names (configured nick, the nick the room gave
+                                 it); NULL entries are not allowed */
+    size_t n_names;
 };
 
 struct command {
@@ -95,11 +124,11 @@ struct command {
 };
 
 /*
- * Parses one chat message (borrows text[0..len); it need not be NUL-terminated).
+ * Parses one chat message (borrows text[0..len); it need not be NUL-terminated) written where
+ * `where` says (NULL: a direct message, no names to address the bot by).
  *
- * Returns 1 when `text` is not a command: its first non-blank character is not '/' or the
- * full-width '／', or it is an XMPP "/me " action (XEP-0245). Size and encoding are not
- * looked at then. *err is CMDERR_NONE.
+ * Returns 1 when `text` is not a command (the rules at the top), or it is an XMPP "/me "
+ * action (XEP-0245). Size and encoding are not looked at then. *err is CMDERR_NONE.
  *
  * Returns 0 with *out filled (the caller frees with command_cleanup) and *err CMDERR_NONE.
  *
@@ -109,12 +138,26 @@ struct command {
  * (*err CMDERR_NONE).
  *
  * `word` (may be NULL when word_len is 0) always receives the command word as typed, with its
- * slash, NUL-terminated and truncated on a character boundary to word_len - 1 bytes — for
+ * prefix if it had one (the address is not part of it), NUL-terminated and truncated on a character boundary to word_len - 1 bytes — for
  * "unknown command /foo — try /help". It is "" when the message is no command or the word is
  * not valid UTF-8. For a glued Chinese alias ("/受理C-1") it is the alias only ("/受理").
  */
-int command_parse(const char *text, size_t len, struct command *out, enum cmd_error *err,
-                  char *word, size_t word_len, struct dbot_diag *diag);
+int command_parse(const char *text, size_t len, const struct command_where *where,
+                  struct command *out, enum cmd_error *err, char *word, size_t word_len,
+                  struct dbot_diag *diag);
+
+/*
+ * Builds the command of a submitted form (chat.h, struct chat_form): `command` is "ack",
+ * "plan", "close" or "status", names[i]/values[i] its fields (NULL or blank = not given).
+ * Each value is checked as if it had been typed: the ticket ("C-12", or "12"), eta= as a
+ * real date, the close fields with report_field_check, every value valid UTF-8 without
+ * control characters and at most COMMAND_MAX_BYTES. Unknown fields are ignored. Returns 0
+ * with *out filled (command_cleanup), or DBOT_ERR_INVALID with *err and diag like
+ * command_parse(), or DBOT_ERR_NOMEM. Borrows everything.
+ */
+int command_from_form(const char *command, const char *const *names, const char *const *values,
+                      size_t n, struct command *out, enum cmd_error *err,
+                      struct dbot_diag *diag);
 
 /* Frees the strings of c and zeroes it; NULL allowed. */
 void command_cleanup(struct command *c);
@@ -122,7 +165,7 @@ void command_cleanup(struct command *c);
 /* The English command word without slash: "ack", "underperformers", ... */
 const char *command_name(enum cmd_kind k);
 
-/* Maps a command word as `word` receives it ("/ACK", "／受理", "ack") to its kind, so that a
+/* Maps a command word as `word` receives it ("/ACK", "／受理", "!ack", "ack") to its kind, so that a
  * refusal can be worded for the command even though *out is not written on error.
  * Returns 0 or DBOT_ERR_INVALID. Borrows s[0..len). */
 int command_kind_parse(const char *s, size_t len, enum cmd_kind *out);

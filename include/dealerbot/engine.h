@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dealerbot/chat.h"
 #include "dealerbot/complaint.h"
 #include "dealerbot/config.h"
 #include "dealerbot/error.h"
@@ -129,6 +130,20 @@ void engine_cleanup(struct engine *e);
  * dialogue, or chatter to ignore. Everything it decides is committed before it returns;
  * failures are logged and answered with an apology where possible. */
 void engine_on_message(struct engine *e, const struct chat_message *m, int64_t now);
+
+/* A form submitted instead of a typed command (chat.h, struct chat_form): handled as that
+ * command typed by direct message, in one transaction, except that the reply to the sender
+ * is returned in *answer (a new string; caller frees) rather than sent. 0, or a DBOT_ERR_*
+ * when nothing was kept (*answer NULL). */
+int engine_on_form(struct engine *e, const struct chat_form *f, int64_t now, char **answer);
+
+/* The label `key` (no placeholders) in the language of `jid` (the directory's, else the
+ * configured one); borrowed from the loaded messages. */
+const char *engine_label(struct engine *e, const char *key, const char *jid);
+
+/* Whether the directory lists `jid` (a bare id, lower-case). A store failure counts as not
+ * known (and is logged). */
+bool engine_knows(struct engine *e, const char *jid);
 
 /* Fires the SLA events due at now_us (wall clock, µs; at most `limit`, earliest first) in
  * one transaction. *fired counts the ones that said something (not cancelled ones), *seen

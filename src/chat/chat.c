@@ -119,3 +119,22 @@ int chat_sync_room(struct chat *c, const struct chat_room *room)
 {
     return c->ops->sync_room(c->impl, room);
 }
+
+/* The commands that have a form (chat.h): what an adapter shows, and what the engine reads
+ * back through command_from_form(). */
+static const struct chat_form_field ack_fields[] = {
+    {"ticket", true, false}, {"eta", false, false}, {"note", false, true}};
+static const struct chat_form_field plan_fields[] = {
+    {"ticket", true, false}, {"solution", true, true}};
+static const struct chat_form_field close_fields[] = {
+    {"ticket", true, false}, {"cause", true, true}, {"fix", true, true},
+    {"prevent", true, true}};
+static const struct chat_form_field status_fields[] = {{"ticket", true, false}};
+
+const struct chat_form_spec chat_forms[] = {
+    {"ack", ack_fields, sizeof ack_fields / sizeof ack_fields[0]},
+    {"plan", plan_fields, sizeof plan_fields / sizeof plan_fields[0]},
+    {"close", close_fields, sizeof close_fields / sizeof close_fields[0]},
+    {"status", status_fields, sizeof status_fields / sizeof status_fields[0]},
+};
+const size_t chat_forms_count = sizeof chat_forms / sizeof chat_forms[0];

@@ -201,7 +201,9 @@ static const struct key keys[] = {
      .flags = K_XMPP, .check = check_domain,
      .doc = "multi-user chat service the rooms live on (required for xmpp)"},
     {.path = "chat.xmpp.nick", TOP(chat.xmpp.nick), .type = KT_STRING, .def = "dealerbot",
-     .check = check_no_slash, .doc = "the bot's nickname in rooms"},
+     .check = check_no_slash,
+     .doc = "the bot's nickname in rooms; people address commands to it with it "
+            "(\"dealerbot: 列表\", \"@dealerbot 帮助\")"},
     {.path = "chat.xmpp.ca_file", TOP(chat.xmpp.ca_file), .type = KT_STRING, .flags = K_PATH,
      .check = check_readable,
      .doc = "PEM file of CA certificates for wss:// (optional; the system's when unset)"},

@@ -21,26 +21,33 @@
 /* Bytes quoted from the message in a diag line, at most. */
 #define QUOTE_MAX 40
 
+/*
+ * The keywords. `id` is the id that makes an unprefixed keyword a command in a room where the
+ * bot is not addressed: 'C' for the ticket keywords ("受理 C-12"), 'B' for read ("已读 B-7"),
+ * 0 for the words that are only commands with '/', '!' or an address there ("help" or "list"
+ * in a sentence is conversation). A new ticket command (pause, resume) is one row with 'C'.
+ */
 static const struct {
     const char *en;
     const char *zh;
+    char id;
 } names[] = {
-    [CMD_HELP] = {"help", "帮助"},
-    [CMD_ACK] = {"ack", "受理"},
-    [CMD_PLAN] = {"plan", "方案"},
-    [CMD_CLOSE] = {"close", "结案"},
-    [CMD_STATUS] = {"status", "状态"},
-    [CMD_LIST] = {"list", "列表"},
-    [CMD_APPROVE] = {"approve", "通过"},
-    [CMD_REJECT] = {"reject", "驳回"},
-    [CMD_REOPEN] = {"reopen", "重开"},
-    [CMD_CANCEL] = {"cancel", "取消"},
-    [CMD_BROADCAST] = {"broadcast", "广播"},
-    [CMD_READ] = {"read", "已读"},
-    [CMD_SCORECARD] = {"scorecard", "评分"},
-    [CMD_UNDERPERFORMERS] = {"underperformers", "待改进"},
-    [CMD_PENALTY] = {"penalty", "处罚"},
-    [CMD_PENALTIES] = {"penalties", "处罚记录"}, /* extends 处罚: see glued_alias */
+    [CMD_HELP] = {"help", "帮助", 0},
+    [CMD_ACK] = {"ack", "受理", 'C'},
+    [CMD_PLAN] = {"plan", "方案", 'C'},
+    [CMD_CLOSE] = {"close", "结案", 'C'},
+    [CMD_STATUS] = {"status", "状态", 'C'},
+    [CMD_LIST] = {"list", "列表", 0},
+    [CMD_APPROVE] = {"approve", "通过", 'C'},
+    [CMD_REJECT] = {"reject", "驳回", 'C'},
+    [CMD_REOPEN] = {"reopen", "重开", 'C'},
+    [CMD_CANCEL] = {"cancel", "取消", 'C'},
+    [CMD_BROADCAST] = {"broadcast", "广播", 0},
+    [CMD_READ] = {"read", "已读", 'B'},
+    [CMD_SCORECARD] = {"scorecard", "评分", 0},
+    [CMD_UNDERPERFORMERS] = {"underperformers", "待改进", 0},
+    [CMD_PENALTY] = {"penalty", "处罚", 0},
+    [CMD_PENALTIES] = {"penalties", "处罚记录", 0}, /* extends 处罚: see glued_alias */
 };
 #define NCOMMANDS (sizeof names / sizeof names[0])
 
@@ -58,6 +65,9 @@ static const char *const broadcast_kinds[] = {"standard", "penalty", "training",
 #define FW_COLON "\xEF\xBC\x9A"  /* U+FF1A ： */
 #define FW_EQUALS "\xEF\xBC\x9D" /* U+FF1D ＝ */
 #define FW_HYPHEN "\xEF\xBC\x8D" /* U+FF0D － */
+#define FW_COMMA "\xEF\xBC\x8C"  /* U+FF0C ， */
+#define FW_BANG "\xEF\xBC\x81"   /* U+FF01 ！ */
+#define FW_AT "\xEF\xBC\xA0"     /* U+FF20 ＠ */
 #define IDEO_SPACE "\xE3\x80\x80" /* U+3000 */
 
 /* ---- bytes and characters ------------------------------------------------------------ */
@@ -907,6 +917,75 @@ static int parse_args(enum cmd_kind k, struct cursor *c, struct command *cmd,
     return dbot_diag_set(diag, DBOT_ERR_INTERNAL, "unhandled command kind %d", (int)k);
 }
 
+/* ---- who the message is for -------------------------------------------------------- */
+
+/* The length of `name` (ASCII letters without case, other bytes exactly) at s[i], or 0. */
+static size_t name_at(const char *s, size_t end, size_t i, const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || end - i < n || !eq_ci(s + i, n, name))
+        return 0;
+    return n;
+}
+
+/* The punctuation a client puts after a completed nickname: ':' ',' '：' '，'. Its length at
+ * s[i], or 0. */
+static size_t addr_punct_at(const char *s, size_t end, size_t i)
+{
+    if (i < end && (s[i] == ':' || s[i] == ','))
+        return 1;
+    if (has_at(s, end, i, FW_COLON) || has_at(s, end, i, FW_COMMA))
+        return 3;
+    return 0;
+}
+
+/*
+ * The address to the bot at s[i], if there is one: "@name" followed by the end, a blank or
+ * the completion punctuation, or "name" followed by that punctuation ("dealerbot: ",
+ * "dealerbot，"). Returns the index after it (and after the punctuation), or i when the
+ * message does not start with an address to one of the bot's names. "@someone-else" is no
+ * address to the bot: the message is then simply not a command (its first word is no
+ * keyword).
+ */
+static size_t skip_address(const char *s, size_t end, size_t i, const struct command_where *w)
+{
+    size_t at = 0;
+    if (i < end && s[i] == '@')
+        at = 1;
+    else if (has_at(s, end, i, FW_AT))
+        at = 3;
+    for (size_t k = 0; w && k < w->n_names; k++) {
+        size_t n = name_at(s, end, i + at, w->names[k]);
+        if (n == 0)
+            continue;
+        size_t j = i + at + n, p = addr_punct_at(s, end, j);
+        if (p)
+            return j + p;
+        if (at && (j == end || sep_at(s, end, j, true)))
+            return j;
+    }
+    return i;
+}
+
+/* The '/' '!' (or full-width '／' '！') a command word may carry: its length at s[i], or 0. */
+static size_t prefix_at(const char *s, size_t end, size_t i)
+{
+    if (i < end && (s[i] == '/' || s[i] == '!'))
+        return 1;
+    if (has_at(s, end, i, FW_SLASH) || has_at(s, end, i, FW_BANG))
+        return 3;
+    return 0;
+}
+
+/* The token after the command word (at s[i]) is an id with this letter ('C' a ticket, 'B' a
+ * broadcast; 0 never matches): the rule for unprefixed words. */
+static bool id_follows(const char *s, size_t end, size_t i, char letter)
+{
+    size_t a = skip_seps(s, end, i, true);
+    int64_t id;
+    return letter && a < end && id_parse(s + a, token_end(s, end, a) - a, letter, &id) == 0;
+}
+
 /* ---- the entry points ---------------------------------------------------------------- */
 
 /* The kind whose name s[0..len) is exactly (English without case, or the Chinese alias). */
@@ -941,17 +1020,16 @@ int command_kind_parse(const char *s, size_t len, enum cmd_kind *out)
 {
     if (!s)
         return DBOT_ERR_INVALID;
-    if (len >= 1 && s[0] == '/')
-        s++, len--;
-    else if (has_at(s, len, 0, FW_SLASH))
-        s += 3, len -= 3;
-    return lookup(s, len, out) ? 0 : DBOT_ERR_INVALID;
+    size_t p = prefix_at(s, len, 0);
+    return lookup(s + p, len - p, out) ? 0 : DBOT_ERR_INVALID;
 }
 
 const char *command_name(enum cmd_kind k)
 {
     return (unsigned)k < NCOMMANDS ? names[k].en : "help";
 }
+
+
 
 void command_cleanup(struct command *c)
 {
@@ -971,13 +1049,15 @@ void command_cleanup(struct command *c)
 
 /*
  * The order of the checks is part of the contract: first "is this a command at all" (looking
- * only at the leading bytes, so chatter of any size or encoding is simply not ours), then the
- * command word (so even a refusal can name it), then size and encoding of the whole message,
- * then the word's meaning, then the arguments.
+ * only at the leading bytes, so chatter of any size or encoding is simply not ours): the
+ * address, the prefix, the command word and, in a room, the rule for unprefixed words; then
+ * the size and encoding of the whole message, then the word's meaning, then the arguments.
  */
-int command_parse(const char *text, size_t len, struct command *out, enum cmd_error *err,
-                  char *word, size_t word_len, struct dbot_diag *diag)
+int command_parse(const char *text, size_t len, const struct command_where *where,
+                  struct command *out, enum cmd_error *err, char *word, size_t word_len,
+                  struct dbot_diag *diag)
 {
+    static const struct command_where direct = {0};
     struct command cmd = {0};
     char q[QUOTE_MAX + 4];
     int rc;
@@ -988,28 +1068,51 @@ int command_parse(const char *text, size_t len, struct command *out, enum cmd_er
         word[0] = '\0';
     if (!text)
         return 1;
+    const struct command_where *w = where ? where : &direct;
 
-    size_t i = skip_seps(text, len, 0, true), slash;
-    if (i < len && text[i] == '/')
-        slash = 1;
-    else if (has_at(text, len, i, FW_SLASH))
-        slash = 3;
-    else
-        return 1;
-    size_t wstart = i + slash;
+    size_t i = skip_seps(text, len, 0, true);
+    size_t after = skip_address(text, len, i, w);
+    bool addressed = w->addressed || after != i;
+    i = skip_seps(text, len, after, true);
+    if (i == len) {
+        if (!addressed)
+            return 1;
+        /* "dealerbot:" and nothing else: the help line */
+        return fail(err, diag, CMDERR_NO_COMMAND, "addressed to the bot without a command");
+    }
+    size_t prefix = prefix_at(text, len, i);
+    size_t wstart = i + prefix;
     size_t wend = token_end(text, len, wstart);
-    if (slash == 1 && wend - wstart == 2 && memcmp(text + wstart, "me", 2) == 0 && wend < len)
+    if (prefix == 1 && text[i] == '/' && wend - wstart == 2 &&
+        memcmp(text + wstart, "me", 2) == 0 && wend < len)
         return 1; /* "/me waves": an XMPP action, XEP-0245 */
 
-    /* The word: exact, or a Chinese alias glued to its first argument ("/受理C-1"). */
+    /* The word: exact, or a Chinese alias glued to its first argument ("受理C-1"). */
     enum cmd_kind kind = CMD_HELP;
-    bool known = lookup(text + wstart, wend - wstart, &kind);
+    bool known = lookup(text + wstart, wend - wstart, &kind), glued = false;
     if (!known) {
         size_t n = glued_alias(text + wstart, wend - wstart, &kind);
         if (n) {
             known = true;
+            glued = true;
             wend = wstart + n;
         }
+    }
+    /* Without '/' or '!' and without an address, a word is a command only when it cannot be
+     * chatter: in a room a ticket keyword followed by a ticket id ("受理 C-12"), in a direct
+     * message any keyword (a glued alias only before an id, so "受理了" stays a sentence);
+     * while a closing dialogue waits for an answer, a bare sentence that does not parse is
+     * that answer. */
+    bool bare = !prefix && !addressed;
+    if (bare) {
+        if (!known)
+            return 1;
+        if (w->group && !id_follows(text, len, wend, names[kind].id))
+            return 1;
+        if (glued && !id_follows(text, len, wend, 'C') && !id_follows(text, len, wend, 'B'))
+            return 1;
+    } else if (!known && w->group && !addressed) {
+        return 1; /* "/foo" in a room: another bot's, or a client's own command */
     }
     fill_word(word, word_len, text + i, wend - i);
 
@@ -1029,6 +1132,141 @@ int command_parse(const char *text, size_t len, struct command *out, enum cmd_er
     struct cursor cur = {text, wend, len};
     cmd.kind = kind;
     rc = parse_args(kind, &cur, &cmd, err, diag);
+    if (rc) {
+        command_cleanup(&cmd);
+        if (bare && !w->group && w->dialogue && rc == DBOT_ERR_INVALID) {
+            *err = CMDERR_NONE;
+            if (word && word_len)
+                word[0] = '\0';
+            return 1; /* the dialogue's answer, which happens to start with a keyword */
+        }
+        return rc;
+    }
+    *out = cmd;
+    return 0;
+}
+
+/* ---- commands from a form -------------------------------------------------------------- */
+
+/* The value of field `name` (NULL when absent or empty after trimming), as a span. */
+static bool form_value(const char *const *keys, const char *const *values, size_t n,
+                       const char *name, size_t *a, size_t *b, const char **s)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!keys[i] || !values[i] || strcmp(keys[i], name) != 0)
+            continue;
+        *s = values[i];
+        *a = 0;
+        *b = strlen(values[i]);
+        return true;
+    }
+    return false;
+}
+
+/* Checks a value as a typed message is checked: size, UTF-8, control characters. */
+static int form_check(const char *s, size_t len, const char *name, enum cmd_error *err,
+                      struct dbot_diag *diag)
+{
+    if (len > COMMAND_MAX_BYTES)
+        return fail(err, diag, CMDERR_TOO_LONG, "form field %s longer than %d bytes", name,
+                    COMMAND_MAX_BYTES);
+    if (!utf8_valid(s, len) || has_controls(s, len))
+        return fail(err, diag, CMDERR_BAD_UTF8, "form field %s is not valid text", name);
+    return 0;
+}
+
+/* The trimmed text of field `name` into *out (NULL when absent or blank). */
+static int form_text(const char *const *keys, const char *const *values, size_t n,
+                     const char *name, char **out, enum cmd_error *err, struct dbot_diag *diag)
+{
+    size_t a, b;
+    const char *s;
+    *out = NULL;
+    if (!form_value(keys, values, n, name, &a, &b, &s))
+        return 0;
+    int rc = form_check(s, b, name, err, diag);
+    if (rc)
+        return rc;
+    return take_text(s, a, b, out) ? nomem(diag) : 0;
+}
+
+int command_from_form(const char *command, const char *const *keys, const char *const *values,
+                      size_t n, struct command *out, enum cmd_error *err,
+                      struct dbot_diag *diag)
+{
+    struct command cmd = {0};
+    char *ticket = NULL;
+    int rc;
+
+    assert(out && err);
+    *err = CMDERR_NONE;
+    if (!command || !lookup(command, strlen(command), &cmd.kind) ||
+        !(cmd.kind == CMD_ACK || cmd.kind == CMD_PLAN || cmd.kind == CMD_CLOSE ||
+          cmd.kind == CMD_STATUS))
+        return fail(err, diag, CMDERR_UNKNOWN_COMMAND, "no form for command %s",
+                    command ? "given" : "(none)");
+    const char *name = command_name(cmd.kind);
+
+    /* the ticket: "C-12" as typed, or the number alone */
+    if ((rc = form_text(keys, values, n, "ticket", &ticket, err, diag)) != 0)
+        goto out;
+    if (!ticket) {
+        rc = fail(err, diag, CMDERR_MISSING_TICKET, "/%s needs a ticket id like C-123", name);
+        goto out;
+    }
+    size_t tl = strlen(ticket);
+    bool digits = tl > 0 && tl <= 18 && strspn(ticket, "0123456789") == tl;
+    if (digits) {
+        int64_t v = 0;
+        for (size_t i = 0; i < tl; i++)
+            v = v * 10 + (ticket[i] - '0');
+        cmd.ticket = v;
+    } else if (ticket_id_parse(ticket, tl, &cmd.ticket) != 0) {
+        cmd.ticket = 0;
+    }
+    if (cmd.ticket <= 0) {
+        char q[QUOTE_MAX + 4];
+        rc = fail(err, diag, CMDERR_BAD_TICKET, "/%s: \"%s\" is not a ticket id like C-123",
+                  name, quote(ticket, tl, q, sizeof q));
+        goto out;
+    }
+
+    switch (cmd.kind) {
+    case CMD_ACK:
+        if ((rc = form_text(keys, values, n, "eta", &cmd.eta, err, diag)) != 0)
+            goto out;
+        if (cmd.eta && !date_valid(cmd.eta, strlen(cmd.eta))) {
+            rc = fail(err, diag, CMDERR_BAD_ETA, "/ack: eta is not a date like 2026-03-31");
+            goto out;
+        }
+        rc = form_text(keys, values, n, "note", &cmd.text, err, diag);
+        break;
+    case CMD_PLAN:
+        if ((rc = form_text(keys, values, n, "solution", &cmd.text, err, diag)) == 0 &&
+            !cmd.text)
+            rc = fail(err, diag, CMDERR_MISSING_TEXT, "/plan needs the agreed solution");
+        break;
+    case CMD_CLOSE: {
+        static const char *const fields[] = {"cause", "fix", "prevent"};
+        char **slot[] = {&cmd.cause, &cmd.fix, &cmd.prevent};
+        for (size_t f = 0; rc == 0 && f < 3; f++) {
+            if ((rc = form_text(keys, values, n, fields[f], slot[f], err, diag)) != 0)
+                break;
+            enum cmd_error ce = report_field_check(*slot[f]);
+            if (ce == CMDERR_TOO_LONG)
+                rc = fail(err, diag, ce, "/close: %s: is longer than %d characters", fields[f],
+                          REPORT_FIELD_MAX);
+            else if (ce != CMDERR_NONE)
+                rc = fail(err, diag, CMDERR_MISSING_TEXT,
+                          "/close: %s: is empty or has no words", fields[f]);
+        }
+        break;
+    }
+    default:
+        break;
+    }
+out:
+    free(ticket);
     if (rc) {
         command_cleanup(&cmd);
         return rc;

@@ -93,6 +93,24 @@ static void on_message(const struct chat_message *m, void *arg)
     engine_on_message(cl->eng, m, timeutil_now());
 }
 
+static bool is_known(const char *jid, void *arg)
+{
+    struct chatlink *cl = arg;
+    return engine_knows(cl->eng, jid);
+}
+
+static int on_form(const struct chat_form *f, char **answer, void *arg)
+{
+    struct chatlink *cl = arg;
+    return engine_on_form(cl->eng, f, timeutil_now(), answer);
+}
+
+static const char *label(const char *key, const char *jid, void *arg)
+{
+    struct chatlink *cl = arg;
+    return engine_label(cl->eng, key, jid);
+}
+
 static int on_confirmed(const char *msg_id, int64_t now, void *arg)
 {
     struct chatlink *cl = arg;
@@ -228,7 +246,8 @@ int chatlink_start(struct lws_context *ctx, const struct config *cfg, struct eng
                                         .on_message = on_message,
                                         .on_delivered = on_delivered,
                                         .on_room_ready = on_room_ready,
-                                        .on_returned = on_returned, .arg = cl};
+                                        .on_returned = on_returned, .is_known = is_known,
+                                        .on_form = on_form, .label = label, .arg = cl};
     int err = chat_new(ctx, cfg, &cl->handler, &cl->chat, diag);
     if (err)
         goto fail;

@@ -87,6 +87,15 @@ static const struct msg_key {
     {"field_cause", ""},
     {"field_fix", ""},
     {"field_prevent", ""},
+    {"field_ticket", ""},
+    {"field_eta", ""},
+    {"field_note", ""},
+    {"field_solution", ""},
+    {"form_ack", ""},
+    {"form_plan", ""},
+    {"form_close", ""},
+    {"form_status", ""},
+    {"form_missing", ""},
 
     {"review", "id dealer_code dealer_name who summary cause fix prevent"},
     {"approved", "id who"},
@@ -208,6 +217,7 @@ static const struct msg_key {
     {"scope_network", ""},
 
     {"err_unknown_command", "word"},
+    {"err_help_hint", ""},
     {"err_missing_ticket", "command"},
     {"err_bad_ticket", "word"},
     {"err_missing_text", "command"},

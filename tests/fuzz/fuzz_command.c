@@ -67,21 +67,16 @@ static void check_command(const struct command *c)
                 __builtin_trap();
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Parses text as written at *w and checks the result; returns command_parse's rc. */
+static int parse_checked(const char *text, size_t size, const struct command_where *w)
 {
-    /* A copy without a terminator, so ASan catches any read past `size`. */
-    char *text = malloc(size ? size : 1);
-    if (!text)
-        return 0;
-    memcpy(text, data, size);
-
     struct command c;
     memset(&c, 0xA5, sizeof c); /* must not be read or freed on refusal */
     enum cmd_error err = (enum cmd_error)-1;
     struct dbot_diag diag = {0};
     char word[COMMAND_WORD_SIZE];
     memset(word, 'x', sizeof word);
-    int rc = command_parse(text, size, &c, &err, word, sizeof word, &diag);
+    int rc = command_parse(text, size, w, &c, &err, word, sizeof word, &diag);
 
     if (memchr(word, '\0', sizeof word) == NULL || !utf8_valid(word, strlen(word)))
         __builtin_trap();
@@ -94,13 +89,87 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_command(&c);
         command_cleanup(&c);
     } else if (rc == DBOT_ERR_INVALID) {
-        if (err == CMDERR_NONE || err > CMDERR_BAD_UTF8 || diag.msg[0] == '\0' ||
+        if (err == CMDERR_NONE || err > CMDERR_NO_COMMAND || diag.msg[0] == '\0' ||
             memchr(diag.msg, '\0', sizeof diag.msg) == NULL || strchr(diag.msg, '\n') ||
             strchr(diag.msg, '\r'))
             __builtin_trap();
     } else {
         __builtin_trap();
     }
+    return rc;
+}
+
+/*
+ * The same bytes as a submitted form: split at 0x1F into up to 7 values for the fields
+ * ticket, eta, note, solution, cause, fix, prevent (in that order), for the command chosen by
+ * the input's length. Any result must be a consistent command or one refusal.
+ */
+static void form_checked(const char *text, size_t size)
+{
+    static const char *const commands[] = {"ack", "plan", "close", "status"};
+    static const char *const names[] = {"ticket", "eta", "note", "solution",
+                                        "cause", "fix", "prevent"};
+    char *copy = malloc(size + 1);
+    if (!copy)
+        return;
+    memcpy(copy, text, size);
+    copy[size] = '\0';
+    const char *values[7] = {NULL};
+    size_t n = 0;
+    char *p = copy;
+    while (n < 7) {
+        values[n++] = p;
+        char *sep = memchr(p, 0x1F, size - (size_t)(p - copy));
+        if (!sep)
+            break;
+        *sep = '\0';
+        p = sep + 1;
+    }
+    struct command c;
+    memset(&c, 0xA5, sizeof c);
+    enum cmd_error err = (enum cmd_error)-1;
+    struct dbot_diag diag = {0};
+    int rc = command_from_form(commands[size % 4], names, values, n, &c, &err, &diag);
+    if (rc == 0) {
+        if (err != CMDERR_NONE || c.ticket <= 0)
+            __builtin_trap();
+        check_command(&c);
+        command_cleanup(&c);
+    } else if (rc != DBOT_ERR_INVALID || err == CMDERR_NONE || diag.msg[0] == '\0') {
+        __builtin_trap();
+    }
+    free(copy);
+}
+
+/*
+ * Every input is parsed as written in a direct message, in a room, in a room with a platform
+ * address, and in a direct message while a dialogue waits. What is a command in a room
+ * is one in a direct message too (rooms only take fewer forms), with the same outcome.
+ */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    /* A copy without a terminator, so ASan catches any read past `size`. */
+    char *text = malloc(size ? size : 1);
+    if (!text)
+        return 0;
+    memcpy(text, data, size);
+
+    static const char *const names[] = {"dealerbot", "客服机器人"};
+    struct command_where dm = {.names = names, .n_names = 2};
+    struct command_where room = {.group = true, .names = names, .n_names = 2};
+    struct command_where mention = {.group = true, .addressed = true, .names = names,
+                                    .n_names = 2};
+    struct command_where waiting = {.dialogue = true, .names = names, .n_names = 2};
+    int rc_dm = parse_checked(text, size, &dm);
+    int rc_room = parse_checked(text, size, &room);
+    parse_checked(text, size, &mention);
+    int rc_wait = parse_checked(text, size, &waiting);
+    parse_checked(text, size, NULL);
+    if (rc_room != 1 && rc_room != rc_dm)
+        __builtin_trap();
+    if (rc_dm == 1 && rc_wait != 1)
+        __builtin_trap();
+    form_checked(text, size);
     free(text);
     return 0;
 }

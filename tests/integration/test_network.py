@@ -186,7 +186,7 @@ def test_broadcast_with_read_confirmation(t):
     for client, room in ((wang, ROOM), (zhao, "dealer-bj002"), (qian, "dealer-hz003")):
         body = client.wait_for_message(lambda m: from_bot_in(p.room(room))(m) and
                                        "B-1" in m.body and "12小时" in m.body, 5).body
-        check("/已读 B-1" in body, "asks for the confirmation: %s" % body)
+        check("“已读 B-1”" in body and "/已读" not in body, "asks for the confirmation: %s" % body)
     wang.send_groupchat(p.room(ROOM), "/read B-1")
     wang.wait_for_message(lambda m: from_bot_in(p.room(ROOM))(m) and m.body == render(
         "read_ok", id="B-1"), 5)
@@ -199,7 +199,7 @@ def test_broadcast_with_read_confirmation(t):
     liu.send_chat(BOT, "/read B-9")
     liu.wait_for_message(lambda m: from_bot_direct(m) and m.body == render(
         "err_unknown_broadcast", id="B-9"), 5)
-    qian.send_groupchat(p.room("dealer-hz003"), "/已读 B-1")
+    qian.send_groupchat(p.room("dealer-hz003"), "已读 B-1")  # as the text says it: no slash
     # the ones who did not confirm are reminded, once; zhao confirms, li does not
     li.wait_for_message(lambda m: from_bot_direct(m) and m.body.startswith(
         prefix("broadcast_remind", id="B-1")), 8)

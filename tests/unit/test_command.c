@@ -21,10 +21,13 @@
 
 static char last_word[COMMAND_WORD_SIZE];
 
+/* Where the message is written: NULL (a direct message) unless a test says otherwise. */
+static const struct command_where *where;
+
 static int parse_n(const char *s, size_t len, struct command *c, enum cmd_error *err,
                    struct dbot_diag *diag)
 {
-    return command_parse(s, len, c, err, last_word, sizeof last_word, diag);
+    return command_parse(s, len, where, c, err, last_word, sizeof last_word, diag);
 }
 
 /* Parses s, which must succeed with kind k; the caller cleans up. */
@@ -74,7 +77,7 @@ static void not_command(const char *s, size_t len)
 static void test_not_a_command(void **state)
 {
     (void)state;
-    const char *cases[] = {"", "   ", "hello /ack C-1", "C-1 /ack", "\xef\xbc\x8e", "ack C-1",
+    const char *cases[] = {"", "   ", "hello /ack C-1", "C-1 /ack", "\xef\xbc\x8e", "hello C-1",
                            "/me waves", "/me\tsighs", "\n\n  你好"};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         not_command(cases[i], strlen(cases[i]));
@@ -607,7 +610,7 @@ static void test_unknown_and_word(void **state)
 
     /* "/受理受理": the glued alias /受理, then "受理" where the ticket id belongs. */
     char small[6];
-    assert_int_equal(command_parse("/受理受理 x", strlen("/受理受理 x"), &c, &err, small,
+    assert_int_equal(command_parse("/受理受理 x", strlen("/受理受理 x"), NULL, &c, &err, small,
                                    sizeof small, &diag),
                      DBOT_ERR_INVALID);
     assert_int_equal(err, CMDERR_BAD_TICKET);
@@ -783,6 +786,245 @@ static void test_names(void **state)
     command_cleanup(NULL);
 }
 
+/* ---- who a message is for: rooms, direct messages, addresses ---- */
+
+static const char *const bot_names[] = {"dealerbot"};
+static const struct command_where in_room = {.group = true, .names = bot_names, .n_names = 1};
+static const struct command_where in_dm = {.names = bot_names, .n_names = 1};
+
+/* Parses s written at w: must be command k (with ticket id `ticket` when not 0). */
+static void ok_at(const struct command_where *w, const char *s, enum cmd_kind k, int64_t ticket)
+{
+    struct command c;
+    where = w;
+    ok(s, k, &c);
+    where = NULL;
+    if (ticket)
+        assert_int_equal(c.ticket, ticket);
+    command_cleanup(&c);
+}
+
+static void chatter_at(const struct command_where *w, const char *s)
+{
+    where = w;
+    not_command(s, strlen(s));
+    where = NULL;
+}
+
+static void bad_at(const struct command_where *w, const char *s, enum cmd_error e,
+                   const char *msg)
+{
+    where = w;
+    bad(s, e, msg);
+    where = NULL;
+}
+
+static void test_room_forms(void **state)
+{
+    (void)state;
+    /* every form of the contract, in a room */
+    ok_at(&in_room, "ack C-1", CMD_ACK, 1);
+    ok_at(&in_room, "/ack C-1", CMD_ACK, 1);
+    ok_at(&in_room, "!ack C-1", CMD_ACK, 1);
+    ok_at(&in_room, "！ack C-1", CMD_ACK, 1);
+    ok_at(&in_room, FWSL "受理 C-1", CMD_ACK, 1);
+    ok_at(&in_room, "@dealerbot 受理 C-1", CMD_ACK, 1);
+    ok_at(&in_room, "@dealerbot: ack C-1", CMD_ACK, 1);
+    ok_at(&in_room, "＠dealerbot 受理 C-1", CMD_ACK, 1);
+    ok_at(&in_room, "dealerbot：方案 C-1 更换油封", CMD_PLAN, 1);
+    ok_at(&in_room, "dealerbot，方案 C-1 更换油封", CMD_PLAN, 1);
+    ok_at(&in_room, "dealerbot: status C-1", CMD_STATUS, 1);
+    ok_at(&in_room, "DealerBot, status C-1", CMD_STATUS, 1);
+    ok_at(&in_room, "dealerbot:/ack C-1", CMD_ACK, 1);
+    ok_at(&in_room, "受理 C-12", CMD_ACK, 12);
+    ok_at(&in_room, "受理C-12", CMD_ACK, 12);
+    ok_at(&in_room, "受理" IDSP "Ｃ－１２", CMD_ACK, 12);
+    ok_at(&in_room, "  STATUS c-7  ", CMD_STATUS, 7);
+    ok_at(&in_room, "approve C-3", CMD_APPROVE, 3);
+    ok_at(&in_room, "驳回 C-3 原因不清", CMD_REJECT, 3);
+    ok_at(&in_room, "reopen C-3 customer called again", CMD_REOPEN, 3);
+    ok_at(&in_room, "cancel C-3", CMD_CANCEL, 3);
+    ok_at(&in_room, "结案 C-3\n原因: 油封老化\n措施: 更换油封\n预防: 定期检查", CMD_CLOSE, 3);
+    ok_at(&in_room, "已读 B-7", CMD_READ, 0);
+    /* non-ticket words need a prefix or an address in a room */
+    ok_at(&in_room, "/help", CMD_HELP, 0);
+    ok_at(&in_room, "!list", CMD_LIST, 0);
+    ok_at(&in_room, "@dealerbot help", CMD_HELP, 0);
+    ok_at(&in_room, "dealerbot: 评分", CMD_SCORECARD, 0);
+    assert_string_equal(last_word, "评分"); /* the word, not the address */
+
+    /* conversation: silence */
+    const char *chatter[] = {
+        "我们已经受理了，明天联系客户", "ack, will do", "the customer wants a status update",
+        "ack", "ack C-1,", "受理", "受理了", "受理了 C-1", "status update", "help", "帮助",
+        "list overdue", "评分", "help me with C-1", "已读 C-7", "ack B-7", "/foo", "!foo bar",
+        "dealerbot ack C-1", "@wang ack C-1", "@dealerbotx ack C-1",
+        "dealerbotx: ack C-1", "wang: ack C-1", "/me waves at dealerbot", "C-1 ack",
+        "plan", "close the window please"};
+    for (size_t i = 0; i < sizeof chatter / sizeof chatter[0]; i++)
+        chatter_at(&in_room, chatter[i]);
+
+    /* a command attempt is answered */
+    bad_at(&in_room, "/ack", CMDERR_MISSING_TICKET, "needs a ticket id");
+    bad_at(&in_room, "/受理了", CMDERR_BAD_TICKET, "is not a ticket id");
+    bad_at(&in_room, "!ack X-1", CMDERR_BAD_TICKET, "is not a ticket id");
+    bad_at(&in_room, "plan C-1", CMDERR_MISSING_TEXT, "needs the agreed solution");
+    bad_at(&in_room, "status C-1 now", CMDERR_BAD_ARGUMENT, "unexpected");
+    /* addressed: an unknown word or none at all gets the line pointing to help */
+    bad_at(&in_room, "@dealerbot frobnicate", CMDERR_UNKNOWN_COMMAND, "unknown command frob");
+    assert_string_equal(last_word, "frobnicate");
+    bad_at(&in_room, "dealerbot：你好", CMDERR_UNKNOWN_COMMAND, "unknown command 你好");
+    bad_at(&in_room, "@dealerbot /foo", CMDERR_UNKNOWN_COMMAND, "unknown command /foo");
+    bad_at(&in_room, "@dealerbot", CMDERR_NO_COMMAND, "without a command");
+    bad_at(&in_room, "dealerbot：" IDSP " \t", CMDERR_NO_COMMAND, "without a command");
+    bad_at(&in_room, "dealerbot, ", CMDERR_NO_COMMAND, "without a command");
+    bad_at(&in_room, "@dealerbot ack", CMDERR_MISSING_TICKET, "needs a ticket id");
+}
+
+static void test_dm_forms(void **state)
+{
+    (void)state;
+    ok_at(&in_dm, "ack C-1", CMD_ACK, 1);
+    ok_at(&in_dm, "/ack C-1", CMD_ACK, 1);
+    ok_at(&in_dm, "!ack C-1", CMD_ACK, 1);
+    ok_at(&in_dm, "受理C-1", CMD_ACK, 1);
+    ok_at(&in_dm, "@dealerbot 受理 C-1", CMD_ACK, 1);
+    ok_at(&in_dm, "dealerbot：方案 C-1 更换油封", CMD_PLAN, 1);
+    ok_at(&in_dm, "help", CMD_HELP, 0);
+    ok_at(&in_dm, "帮助", CMD_HELP, 0);
+    ok_at(&in_dm, "list overdue", CMD_LIST, 0);
+    ok_at(&in_dm, "取消", CMD_CANCEL, 0);
+    ok_at(&in_dm, "已读B-7", CMD_READ, 0);
+    ok_at(&in_dm, "scorecard SH001", CMD_SCORECARD, 0);
+    ok_at(NULL, "ack C-1", CMD_ACK, 1); /* NULL: a direct message */
+    chatter_at(&in_dm, "hello");
+    chatter_at(&in_dm, "受理了，明天联系客户"); /* a glued alias counts only before an id */
+    chatter_at(&in_dm, "the customer wants a status update");
+    bad_at(&in_dm, "status update", CMDERR_BAD_TICKET, "is not a ticket id");
+    bad_at(&in_dm, "/foo", CMDERR_UNKNOWN_COMMAND, "unknown command /foo");
+    bad_at(&in_dm, "dealerbot:", CMDERR_NO_COMMAND, "without a command");
+
+    /* while a closing dialogue waits, a bare sentence that does not parse is its answer */
+    struct command_where waiting = in_dm;
+    waiting.dialogue = true;
+    chatter_at(&waiting, "close the door before delivery");
+    chatter_at(&waiting, "status light was not checked");
+    chatter_at(&waiting, "受理时未核对配件");
+    ok_at(&waiting, "status C-4", CMD_STATUS, 4);
+    ok_at(&waiting, "cancel", CMD_CANCEL, 0);
+    ok_at(&waiting, "取消", CMD_CANCEL, 0);
+    bad_at(&waiting, "/status light", CMDERR_BAD_TICKET, "is not a ticket id");
+    bad_at(&waiting, "dealerbot: status light", CMDERR_BAD_TICKET, "is not a ticket id");
+}
+
+static void test_names_and_mentions(void **state)
+{
+    (void)state;
+    /* the nickname the room gave the bot and the configured one both address it */
+    static const char *const two[] = {"dealerbot2", "dealerbot"};
+    struct command_where w = {.group = true, .names = two, .n_names = 2};
+    ok_at(&w, "dealerbot2: ack C-1", CMD_ACK, 1);
+    ok_at(&w, "dealerbot: ack C-1", CMD_ACK, 1);
+    ok_at(&w, "@dealerbot2 help", CMD_HELP, 0);
+    chatter_at(&w, "dealerbot3: help");
+    /* a nickname configured in Chinese, completed with full-width punctuation */
+    static const char *const zh[] = {"客服助手"};
+    struct command_where z = {.group = true, .names = zh, .n_names = 1};
+    ok_at(&z, "客服助手：受理 C-9", CMD_ACK, 9);
+    ok_at(&z, "@客服助手 状态 C-9", CMD_STATUS, 9);
+    ok_at(&z, "@客服助手：帮助", CMD_HELP, 0);
+    chatter_at(&z, "客服助手很好用");
+    chatter_at(&z, "dealerbot: help"); /* not its name here */
+    /* no names at all: only the prefix and the room rule */
+    struct command_where anon = {.group = true};
+    ok_at(&anon, "/help", CMD_HELP, 0);
+    chatter_at(&anon, "@dealerbot help");
+    /* the platform says the message was for the bot (a DingTalk @mention) */
+    struct command_where mention = {.group = true, .addressed = true, .names = bot_names,
+                                    .n_names = 1};
+    ok_at(&mention, "受理 C-1", CMD_ACK, 1);
+    ok_at(&mention, "help", CMD_HELP, 0);
+    ok_at(&mention, "@dealerbot list", CMD_LIST, 0); /* the @name left in the text */
+    bad_at(&mention, "hello", CMDERR_UNKNOWN_COMMAND, "unknown command hello");
+    bad_at(&mention, "  ", CMDERR_NO_COMMAND, "without a command");
+    /* command_kind_parse takes every prefix */
+    enum cmd_kind k;
+    assert_int_equal(command_kind_parse("!ack", 4, &k), 0);
+    assert_int_equal(k, CMD_ACK);
+    assert_int_equal(command_kind_parse("受理", strlen("受理"), &k), 0);
+    assert_int_equal(k, CMD_ACK);
+}
+
+
+static void test_from_form(void **state)
+{
+    (void)state;
+    struct command c;
+    enum cmd_error err;
+    struct dbot_diag diag = {{0}};
+    const char *n1[] = {"ticket", "eta", "note", "other"};
+    const char *v1[] = {" C-12 ", "2026-12-20", " 已联系客户 ", "ignored"};
+    assert_int_equal(command_from_form("ack", n1, v1, 4, &c, &err, &diag), 0);
+    assert_int_equal(c.kind, CMD_ACK);
+    assert_int_equal(c.ticket, 12);
+    assert_string_equal(c.eta, "2026-12-20");
+    assert_string_equal(c.text, "已联系客户");
+    command_cleanup(&c);
+    const char *v2[] = {"12", "", NULL, NULL};
+    assert_int_equal(command_from_form("ack", n1, v2, 4, &c, &err, &diag), 0);
+    assert_int_equal(c.ticket, 12); /* the number alone */
+    assert_null(c.eta);
+    assert_null(c.text);
+    command_cleanup(&c);
+
+    const char *nc[] = {"ticket", "cause", "fix", "prevent"};
+    const char *vc[] = {"Ｃ－３", "seal worn\nfix: not this", "new seal", "check at service"};
+    assert_int_equal(command_from_form("close", nc, vc, 4, &c, &err, &diag), 0);
+    assert_string_equal(c.cause, "seal worn\nfix: not this"); /* no label splitting in forms */
+    assert_string_equal(c.prevent, "check at service");
+    command_cleanup(&c);
+
+    struct {
+        const char *cmd;
+        const char *ticket, *a, *b;
+        enum cmd_error want;
+    } bad_forms[] = {
+        {"ack", NULL, NULL, NULL, CMDERR_MISSING_TICKET},
+        {"ack", "  ", NULL, NULL, CMDERR_MISSING_TICKET},
+        {"ack", "X-1", NULL, NULL, CMDERR_BAD_TICKET},
+        {"ack", "0", NULL, NULL, CMDERR_BAD_TICKET},
+        {"ack", "C-1", "2026-02-30", NULL, CMDERR_BAD_ETA},
+        {"ack", "C-1", NULL, "a\x01", CMDERR_BAD_UTF8},
+        {"ack", "C-1", NULL, "\xff", CMDERR_BAD_UTF8},
+        {"plan", "C-1", NULL, NULL, CMDERR_MISSING_TEXT},
+        {"close", "C-1", "...", "ok fix", CMDERR_MISSING_TEXT},
+        {"approve", "C-1", NULL, NULL, CMDERR_UNKNOWN_COMMAND},
+        {NULL, "C-1", NULL, NULL, CMDERR_UNKNOWN_COMMAND},
+    };
+    for (size_t i = 0; i < sizeof bad_forms / sizeof bad_forms[0]; i++) {
+        const char *nn[] = {"ticket", "eta", "note", "solution", "cause", "fix", "prevent"};
+        const char *vv[] = {bad_forms[i].ticket, bad_forms[i].a, bad_forms[i].b, NULL,
+                            bad_forms[i].a, bad_forms[i].b, "prevent it"};
+        memset(&c, 0x5A, sizeof c);
+        struct command before;
+        memcpy(&before, &c, sizeof c);
+        int rc = command_from_form(bad_forms[i].cmd, nn, vv, 7, &c, &err, &diag);
+        if (rc != DBOT_ERR_INVALID || err != bad_forms[i].want)
+            fail_msg("form %zu: rc %d err %d (want %d): %s", i, rc, err, bad_forms[i].want,
+                     diag.msg);
+        assert_memory_equal(&c, &before, sizeof c);
+    }
+    /* a value over the message limit */
+    char *huge = malloc(COMMAND_MAX_BYTES + 2);
+    assert_non_null(huge);
+    memset(huge, 'a', COMMAND_MAX_BYTES + 1);
+    huge[COMMAND_MAX_BYTES + 1] = '\0';
+    const char *vh[] = {"C-1", NULL, huge};
+    assert_int_equal(command_from_form("ack", n1, vh, 3, &c, &err, &diag), DBOT_ERR_INVALID);
+    assert_int_equal(err, CMDERR_TOO_LONG);
+    free(huge);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -806,6 +1048,10 @@ int main(void)
         cmocka_unit_test(test_ids),
         cmocka_unit_test(test_report_field_check),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_room_forms),
+        cmocka_unit_test(test_dm_forms),
+        cmocka_unit_test(test_names_and_mentions),
+        cmocka_unit_test(test_from_form),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -749,6 +749,58 @@ static void test_alloc_failures(void **state)
     }
 }
 
+
+static void test_adhoc_command(void **state)
+{
+    (void)state;
+    struct stanza st;
+    parse_ok(S("<iq xmlns='jabber:client' type='set' id='c1' from='wang@localhost/g' "
+               "to='dealerbot@localhost/bot'><command xmlns='http://jabber.org/protocol/commands' "
+               "node='close' action='complete' sessionid='s1'><x xmlns='jabber:x:data' "
+               "type='submit'><field var='ticket'><value>C-7</value></field>"
+               "<field var='cause'><value>line one</value><value>line two</value></field>"
+               "<field var='fix'/><field><value>no var</value></field>"
+               "<field var='ticket'><value>C-8</value></field></x>"
+               "<x xmlns='jabber:x:data' type='submit'><field var='prevent'><value>x</value>"
+               "</field></x></command></iq>"),
+             &st);
+    assert_int_equal(st.payload, PAYLOAD_COMMAND);
+    assert_string_equal(st.node, "close");
+    assert_string_equal(st.cmd_action, "complete");
+    assert_string_equal(st.cmd_sessionid, "s1");
+    assert_true(st.has_form);
+    assert_string_equal(st.form_type, "submit");
+    assert_int_equal(st.n_fields, 3); /* no var: skipped; a second ticket: the first kept;
+                                         a second form: ignored */
+    assert_string_equal(st.fields[0].var, "ticket");
+    assert_string_equal(st.fields[0].value, "C-7");
+    assert_string_equal(st.fields[1].value, "line one\nline two"); /* text-multi */
+    assert_string_equal(st.fields[2].var, "fix");
+    assert_null(st.fields[2].value);
+    stanza_cleanup(&st);
+
+    /* more fields than kept: the rest are ignored, nothing leaks */
+    char big[4096] = "<iq type='set' id='c2'><command xmlns='http://jabber.org/protocol/commands' "
+                     "node='ack'><x xmlns='jabber:x:data' type='submit'>";
+    for (int i = 0; i < STANZA_MAX_FIELDS + 5; i++) {
+        char f[64];
+        snprintf(f, sizeof f, "<field var='f%d'><value>%d</value></field>", i, i);
+        strcat(big, f);
+    }
+    strcat(big, "</x></command></iq>");
+    parse_ok(big, strlen(big), &st);
+    assert_int_equal(st.n_fields, STANZA_MAX_FIELDS);
+    stanza_cleanup(&st);
+
+    /* the node of a disco query */
+    parse_ok(S("<iq type='get' id='d1'><query xmlns='http://jabber.org/protocol/disco#items' "
+               "node='http://jabber.org/protocol/commands'/></iq>"),
+             &st);
+    assert_int_equal(st.payload, PAYLOAD_DISCO_ITEMS);
+    assert_string_equal(st.node, "http://jabber.org/protocol/commands");
+    stanza_cleanup(&st);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -788,6 +840,7 @@ int main(void)
         cmocka_unit_test(test_malformed_rejected),
         cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_adhoc_command),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,9 +45,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "chat/xmpp/adhoc.h"
 #include "chat/xmpp/scram.h"
 #include "chat/xmpp/session_util.h"
 #include "chat/xmpp/stanza.h"
+#include "chat/xmpp/subscription.h"
 #include "chat/xmpp/xml.h"
 #include "dealerbot/log.h"
 #include "dealerbot/timeutil.h"
@@ -1278,8 +1280,17 @@ static void handle_room_iq(struct xmpp_session *s, const struct stanza *st)
     }
 }
 
+/* Queues the answer subscription.c or adhoc.c just built in s->xb. */
+static int emit_answer(void *arg)
+{
+    struct xmpp_session *s = arg;
+    return send_built(s, 0, stanza_kind(s), "an answer");
+}
+
 static void handle_iq(struct xmpp_session *s, const struct stanza *st)
 {
+    if (xs_adhoc_handle(st, s->full_jid, &s->h, &s->xb, emit_answer, s))
+        return;
     if (st->type == STYPE_GET || st->type == STYPE_SET) {
         int rc;
         if (st->type == STYPE_GET && st->payload == PAYLOAD_PING)
@@ -1342,6 +1353,8 @@ static void handle_iq(struct xmpp_session *s, const struct stanza *st)
 
 static void handle_presence(struct xmpp_session *s, const struct stanza *st)
 {
+    if (xs_subscription_handle(st, s->bare, &s->h, &s->xb, emit_answer, s))
+        return;
     struct room *r = room_by_jid(s, st->from);
     if (!r)
         return;

@@ -99,6 +99,10 @@ enum ctx {
     CTX_BIND_JID,
     CTX_DISCO_INFO,
     CTX_ADMIN_QUERY,
+    CTX_COMMAND,        /* XEP-0050 <command> */
+    CTX_FORM,           /* its XEP-0004 <x> */
+    CTX_FIELD,          /* a <field> of that form (field index in cur_field) */
+    CTX_FIELD_VALUE,    /* its first <value> */
 };
 
 struct tbuf {
@@ -117,6 +121,8 @@ struct pstate {
     struct tbuf text;
     bool iq_payload_seen;
     bool muc_item_seen;
+    bool form_seen;
+    int cur_field;                      /* index into st->fields of the open <field>, or -1 */
     size_t items_cap;
 };
 
@@ -251,6 +257,22 @@ static void add_mechanism(struct pstate *p, const char *name)
 }
 
 /* The element at p->depth whose text we collected is closing. */
+/* A <value> of a form field: the first one, or the next line of a multi-line field
+ * (XEP-0004 sends text-multi as one <value> per line). */
+static void add_value(struct pstate *p, struct stanza_field *f, const char *t)
+{
+    size_t old = f->value ? strlen(f->value) : 0, n = strlen(t);
+    char *v = xrealloc(f->value, old + (f->value ? 1 : 0) + n + 1);
+    if (!v) {
+        nomem(p);
+        return;
+    }
+    if (f->value)
+        v[old++] = '\n';
+    memcpy(v + old, t, n + 1);
+    f->value = v;
+}
+
 static void text_end(struct pstate *p)
 {
     struct stanza *st = p->st;
@@ -260,6 +282,10 @@ static void text_end(struct pstate *p)
     case CTX_SUBJECT: keep(p, &st->subject, t); break;
     case CTX_ERROR_TEXT: keep(p, &st->text, t); break;
     case CTX_BIND_JID: keep(p, &st->bind_jid, t); break;
+    case CTX_FIELD_VALUE:
+        if (p->cur_field >= 0)
+            add_value(p, &st->fields[p->cur_field], t);
+        break;
     case CTX_MECHANISM: add_mechanism(p, t); break;
     case CTX_SASL_PAYLOAD:
         if (p->text.len)
@@ -460,6 +486,27 @@ static void add_item(struct pstate *p, const XML_Char **attrs)
     keep(p, &it->nick, attr(attrs, "nick"));
 }
 
+/* A <field var=''> of a submitted form: a new slot (CTX_FIELD), or CTX_IGNORE for a field
+ * without var, a var seen before, or one over STANZA_MAX_FIELDS. */
+static enum ctx add_field(struct pstate *p, const char *var)
+{
+    struct stanza *st = p->st;
+    p->cur_field = -1;
+    if (!var || st->n_fields == STANZA_MAX_FIELDS)
+        return CTX_IGNORE;
+    for (size_t i = 0; i < st->n_fields; i++)
+        if (strcmp(st->fields[i].var, var) == 0)
+            return CTX_IGNORE;
+    char *v = xstrndup(var, strlen(var));
+    if (!v) {
+        nomem(p);
+        return CTX_IGNORE;
+    }
+    st->fields[st->n_fields] = (struct stanza_field){.var = v};
+    p->cur_field = (int)st->n_fields++;
+    return CTX_FIELD;
+}
+
 static void add_room_feature(struct pstate *p, const char *var)
 {
     static const struct {
@@ -490,6 +537,7 @@ static enum stanza_payload payload_of(const char *ns)
         {XMLNS_SESSION, PAYLOAD_SESSION},     {XMLNS_DISCO_INFO, PAYLOAD_DISCO_INFO},
         {XMLNS_DISCO_ITEMS, PAYLOAD_DISCO_ITEMS}, {XMLNS_MUC_OWNER, PAYLOAD_MUC_OWNER},
         {XMLNS_MUC_ADMIN, PAYLOAD_MUC_ADMIN}, {XMLNS_ROSTER, PAYLOAD_ROSTER},
+        {XMLNS_COMMANDS, PAYLOAD_COMMAND},
     };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (strcmp(ns, known[i].ns) == 0)
@@ -576,8 +624,17 @@ static enum ctx child(struct pstate *p, enum ctx parent, const char *ns, const c
         st->payload = payload_of(ns);
         if (st->payload == PAYLOAD_BIND && strcmp(local, "bind") == 0)
             return CTX_BIND;
+        if ((st->payload == PAYLOAD_DISCO_INFO || st->payload == PAYLOAD_DISCO_ITEMS) &&
+            strcmp(local, "query") == 0)
+            keep(p, &st->node, attr(attrs, "node"));
         if (st->payload == PAYLOAD_DISCO_INFO && strcmp(local, "query") == 0)
             return CTX_DISCO_INFO;
+        if (st->payload == PAYLOAD_COMMAND && strcmp(local, "command") == 0) {
+            keep(p, &st->node, attr(attrs, "node"));
+            keep(p, &st->cmd_action, attr(attrs, "action"));
+            keep(p, &st->cmd_sessionid, attr(attrs, "sessionid"));
+            return CTX_COMMAND;
+        }
         if (st->payload == PAYLOAD_MUC_ADMIN && strcmp(local, "query") == 0)
             return CTX_ADMIN_QUERY;
         return CTX_IGNORE;
@@ -645,6 +702,24 @@ static enum ctx child(struct pstate *p, enum ctx parent, const char *ns, const c
     case CTX_ADMIN_QUERY:
         if (is(ns, local, XMLNS_MUC_ADMIN, "item"))
             add_item(p, attrs);
+        return CTX_IGNORE;
+    case CTX_COMMAND:
+        if (is(ns, local, XMLNS_DATA, "x") && !p->form_seen) {
+            p->form_seen = true;
+            st->has_form = true;
+            keep(p, &st->form_type, attr(attrs, "type"));
+            return CTX_FORM;
+        }
+        return CTX_IGNORE;
+    case CTX_FORM:
+        if (is(ns, local, XMLNS_DATA, "field"))
+            return add_field(p, attr(attrs, "var"));
+        return CTX_IGNORE;
+    case CTX_FIELD:
+        if (is(ns, local, XMLNS_DATA, "value") && p->cur_field >= 0) {
+            text_start(p);
+            return CTX_FIELD_VALUE;
+        }
         return CTX_IGNORE;
     default:
         return CTX_IGNORE;
@@ -768,6 +843,7 @@ int stanza_parse(const char *data, size_t len, size_t max_len, struct stanza *ou
     memset(&p, 0, sizeof p);
     p.st = &st;
     p.diag = diag;
+    p.cur_field = -1;
 
     /* Forcing UTF-8 overrides whatever an XML declaration claims. */
     p.xp = XML_ParserCreate_MM("UTF-8", &mem_suite, " ");
@@ -817,7 +893,8 @@ void stanza_cleanup(struct stanza *st)
         &st->type_raw, &st->from, &st->to, &st->id, &st->lang, &st->error_type,
         &st->condition, &st->text, &st->body, &st->subject, &st->delay_stamp, &st->origin_id,
         &st->muc_jid, &st->muc_affiliation, &st->muc_role, &st->muc_nick, &st->invite_from,
-        &st->bind_jid, &st->mechanisms_text, &st->sasl_data, &st->sm_id,
+        &st->bind_jid, &st->mechanisms_text, &st->sasl_data, &st->sm_id, &st->node,
+        &st->cmd_action, &st->cmd_sessionid, &st->form_type,
     };
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
         free(*strings[i]);
@@ -832,6 +909,10 @@ void stanza_cleanup(struct stanza *st)
         free(st->items[i].nick);
     }
     free(st->items);
+    for (size_t i = 0; i < st->n_fields; i++) {
+        free(st->fields[i].var);
+        free(st->fields[i].value);
+    }
     memset(st, 0, sizeof *st);
 }
 

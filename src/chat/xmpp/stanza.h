@@ -39,6 +39,7 @@
 #define STANZA_MAX_DEPTH 32             /* element nesting, the top-level element being 1 */
 #define STANZA_MAX_STATUS 16            /* distinct MUC status codes kept */
 #define STANZA_MAX_IDS 4                /* XEP-0359 stanza-id elements kept */
+#define STANZA_MAX_FIELDS 16            /* XEP-0004 form fields kept (the rest are ignored) */
 
 enum stanza_kind {
     STANZA_UNKNOWN = 0,    /* well-formed but not ours (other namespace/name): ignore */
@@ -81,6 +82,7 @@ enum stanza_payload {
     PAYLOAD_MUC_OWNER,
     PAYLOAD_MUC_ADMIN, /* items[] */
     PAYLOAD_ROSTER,
+    PAYLOAD_COMMAND,   /* XEP-0050 <command>: node, cmd_action, cmd_sessionid, form */
     PAYLOAD_OTHER,     /* a get/set of this kind needs an error reply */
 };
 
@@ -119,6 +121,13 @@ struct stanza_item {
     char *affiliation; /* may be NULL */
     char *role;        /* may be NULL */
     char *nick;        /* may be NULL */
+};
+
+/* One XEP-0004 <field var=''> of a submitted form. */
+struct stanza_field {
+    char *var;   /* never NULL */
+    char *value; /* its <value>s joined by '\n' (text-multi is one per line); NULL when it
+                    has none */
 };
 
 /* One XEP-0359 <stanza-id id='' by=''/>. */
@@ -167,6 +176,14 @@ struct stanza {
     unsigned room_features;  /* ROOMF_* from a disco#info result */
     struct stanza_item *items; /* muc#admin <item/>s */
     size_t n_items;
+    char *node;              /* node='' of a disco#info/#items query or of a <command> */
+    char *cmd_action;        /* <command action=''>: execute, complete, cancel, ... */
+    char *cmd_sessionid;     /* <command sessionid=''> */
+    bool has_form;           /* a <x xmlns='jabber:x:data'> inside the <command> */
+    char *form_type;         /* its type: submit, cancel, form, result */
+    struct stanza_field fields[STANZA_MAX_FIELDS]; /* its fields with a var, in order; a
+                                                     var given twice keeps the first */
+    size_t n_fields;
 
     /* <stream:features> */
     unsigned features;       /* FEATURE_* */

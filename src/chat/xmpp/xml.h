@@ -55,6 +55,7 @@
 #define XMLNS_DISCO_INFO "http://jabber.org/protocol/disco#info"
 #define XMLNS_DISCO_ITEMS "http://jabber.org/protocol/disco#items"
 #define XMLNS_DATA "jabber:x:data"
+#define XMLNS_COMMANDS "http://jabber.org/protocol/commands"
 
 struct xml_buf {
     char *mem;          /* pre bytes of headroom, then the text, then a NUL */

@@ -1,0 +1,176 @@
+/*
+ * cmd_penalties.c — penalty (a catalogue penalty on a dealer, by a supervisor or admin) and
+ * penalties (a dealer's ledger over the scorecard window).
+ */
+#include "commands_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dealerbot/log.h"
+#include "dealerbot/scorecard.h"
+#include "dealerbot/sla.h"
+#include "dealerbot/timeutil.h"
+
+/* ---- penalties ---- */
+
+/* The window penalty totals are counted over (the scorecards' window). */
+static int64_t penalty_since(const struct ctx *x)
+{
+    return x->now - x->e->cfg->underperformers.window_s;
+}
+
+/* /penalty <dealer> <code> [C-n] [note]: a catalogue penalty, by a supervisor or admin. */
+int cmd__penalty(struct ctx *x, const struct command *cmd)
+{
+    struct engine *e = x->e;
+    if (!cmd__is_supervisor(&x->who)) {
+        struct msg_var v[] = {{"command", x->word}};
+        return cmd__reply(x, 0, "err_not_allowed", v, 1);
+    }
+    struct dealer d = {0};
+    struct penalty_rule rule = {0};
+    struct complaint c = {0};
+    bool have_c = false;
+    int err = store_dealer_get(e->store, cmd->dealer, &d);
+    if (err == DBOT_ERR_NOTFOUND) {
+        struct msg_var v[] = {{"code", cmd->dealer}};
+        return cmd__reply(x, 0, "err_unknown_dealer", v, 1);
+    }
+    if (err == 0 && (err = store_penalty_rule_get(e->store, cmd->penalty_code, &rule)) ==
+                        DBOT_ERR_NOTFOUND) {
+        struct msg_var v[] = {{"code", cmd->penalty_code}};
+        err = cmd__reply(x, 0, "err_unknown_penalty", v, 1);
+        goto out;
+    }
+    if (err == 0 && cmd->ticket) {
+        err = cmd__load(x, cmd->ticket, &c);
+        if (err) {
+            err = err > 0 ? 0 : err;
+            goto out;
+        }
+        have_c = true;
+        if (strcasecmp(c.dealer, d.code) != 0) {
+            struct msg_var v[] = {{"id", x->cid}};
+            err = cmd__reply(x, c.id, "err_other_dealer", v, 1);
+            goto out;
+        }
+    }
+    if (err)
+        goto out;
+    err = store_penalty_add(e->store, d.code, rule.code, rule.points, have_c ? c.id : 0,
+                            cmd->text, x->who.jid, x->now);
+    int64_t total = 0;
+    if (err == 0)
+        err = store_penalty_total(e->store, d.code, penalty_since(x), &total);
+    if (err == 0 && have_c) {
+        char detail[160];
+        snprintf(detail, sizeof detail, "%s %d", rule.code, rule.points);
+        err = cmd__event(x, c.id, "penalty", detail);
+    }
+    if (err == 0) {
+        log_info(MOD, "penalty %s (%d) for %s by %s", rule.code, rule.points, d.code,
+                 x->who.jid);
+        char pts[16], tot[24], room[DEALER_ROOM_MAX];
+        snprintf(pts, sizeof pts, "%d", rule.points);
+        snprintf(tot, sizeof tot, "%lld", (long long)total);
+        const char *none = eng__label(e, cmd__room_lang(x), "value_none");
+        struct msg_var v[] = {{"dealer_code", d.code},  {"dealer_name", d.name},
+                              {"code", rule.code},      {"violation", rule.violation},
+                              {"points", pts},          {"total", tot},
+                              {"id", have_c ? x->cid : none},
+                              {"who", cmd__display(&x->who)}, {"note", cmd->text ? cmd->text : none}};
+        size_t n = sizeof v / sizeof v[0];
+        dealer_room_name(d.code, room, sizeof room);
+        err = eng__say(e, have_c ? c.id : 0, true, room, cmd__room_lang(x), "penalty_added", v, n,
+                       "notice", x->now);
+        if (err == 0 && !(x->m->group && strcmp(x->m->room, room) == 0))
+            err = cmd__reply(x, have_c ? c.id : 0, "penalty_added", v, n);
+    }
+out:
+    if (have_c)
+        complaint_cleanup(&c);
+    penalty_rule_cleanup(&rule);
+    dealer_cleanup(&d);
+    return err;
+}
+
+struct ledger {
+    struct ctx *x;
+    const char *tz; /* the dealer's zone, for the times */
+    char *text;
+    size_t len;
+    int n;
+};
+
+static int ledger_line(const struct penalty_entry *p, void *arg)
+{
+    struct ledger *l = arg;
+    struct ctx *x = l->x;
+    char when[ENG_TIME_MAX], pts[16], id[32];
+    const char *none = eng__label(x->e, x->lang, "value_none");
+    eng__when(p->at, l->tz, when, sizeof when);
+    snprintf(pts, sizeof pts, "%d", p->points);
+    struct msg_var v[] = {{"time", when},
+                          {"code", p->code},
+                          {"points", pts},
+                          {"id", p->complaint_id ? complaint_id_format(p->complaint_id, id,
+                                                                       sizeof id)
+                                                 : none},
+                          {"note", p->note ? p->note : none}};
+    char *s = eng__text(x->e, x->lang, "penalties_item", v, 5);
+    int err = cmd__append(&l->text, &l->len, s);
+    free(s);
+    l->n++;
+    return err;
+}
+
+/* /penalties [dealer]: a dealer's ledger over the window; dealers see their own. */
+int cmd__penalties(struct ctx *x, const struct command *cmd)
+{
+    struct engine *e = x->e;
+    const char *dealer = cmd->dealer;
+    if (x->who.dealer) {
+        if (dealer && strcasecmp(dealer, x->who.dealer) != 0) {
+            struct msg_var v[] = {{"command", x->word}};
+            return cmd__reply(x, 0, "err_not_allowed", v, 1);
+        }
+        dealer = x->who.dealer;
+    } else if (!dealer) {
+        struct msg_var v[] = {{"command", x->word}};
+        return cmd__reply(x, 0, "err_bad_argument", v, 1);
+    }
+    struct dealer d = {0};
+    int err = store_dealer_get(e->store, dealer, &d);
+    if (err == DBOT_ERR_NOTFOUND) {
+        struct msg_var v[] = {{"code", dealer}};
+        return cmd__reply(x, 0, "err_unknown_dealer", v, 1);
+    }
+    int64_t total = 0;
+    if (err == 0)
+        err = store_penalty_total(e->store, d.code, penalty_since(x), &total);
+    struct ledger l = {.x = x, .tz = d.timezone};
+    if (err == 0)
+        err = store_penalty_each(e->store, d.code, penalty_since(x), 20, ledger_line, &l);
+    if (err == 0) {
+        char tot[24], cnt[24];
+        snprintf(tot, sizeof tot, "%lld", (long long)total);
+        snprintf(cnt, sizeof cnt, "%d", l.n);
+        struct msg_var v[] = {{"dealer_code", d.code}, {"total", tot}, {"count", cnt}};
+        char *head = eng__text(e, x->lang, l.n ? "penalties_head" : "penalties_empty", v, 3);
+        char *body = NULL;
+        size_t blen = 0;
+        err = cmd__append(&body, &blen, head);
+        free(head);
+        if (err == 0 && l.text)
+            err = cmd__append(&body, &blen, l.text);
+        if (err == 0)
+            err = cmd__reply_text(x, 0, body);
+        free(body);
+    }
+    free(l.text);
+    dealer_cleanup(&d);
+    return err;
+}
