@@ -38,6 +38,8 @@ START_TIMEOUT = 15.0   # seconds until /healthz must answer (ASan builds start s
 STOP_TIMEOUT = 15.0
 REQUEST_TIMEOUT = 10.0
 FILE_TIMEOUT = 120     # hard limit for a whole test file (SIGALRM)
+if os.environ.get("DBOT_XMPP_SERVER") == "ejabberd":
+    FILE_TIMEOUT = 270     # an Erlang VM takes 3-6 s to start, and each test starts one
 VALGRIND = os.environ.get("DBOT_VALGRIND") == "1"
 if VALGRIND:           # memcheck runs the daemon some 20 times slower
     START_TIMEOUT, STOP_TIMEOUT, REQUEST_TIMEOUT, FILE_TIMEOUT = 90.0, 90.0, 60.0, 1200
