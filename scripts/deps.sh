@@ -10,7 +10,7 @@ packages=(
     libwebsockets-dev libjansson-dev libcurl4-openssl-dev libsqlite3-dev libexpat1-dev
     libconfig-dev libcmocka-dev
     python3 tzdata curl ca-certificates
-    libssl-dev prosody
+    libssl-dev prosody ejabberd
 )
 if [[ "${1:-}" == "--fuzz" ]]; then
     packages+=(clang libclang-rt-14-dev)
