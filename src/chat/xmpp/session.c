@@ -100,6 +100,7 @@ enum iq_op {
     OP_SESSION,    /* legacy session (own account) */
     OP_KEEPALIVE,  /* XEP-0199 ping to the server (its domain) */
     OP_DM_PING,    /* a ping that confirms the direct messages written before it (seq) */
+    OP_ROOM_FORM,  /* the room's owner form asked for (room) */
     OP_ROOM_CONFIG,/* owner form submitted (room) */
     OP_AFF_LIST,   /* one affiliation list (room, gen, aff) */
     OP_AFF_SET,    /* one affiliation change (room, arg = the JID) */
@@ -694,16 +695,37 @@ static void room_lost(struct xmpp_session *s, struct room *r)
     arm(s, &r->sul_rejoin, &r->rejoin_armed, rejoin_fire, (lws_usec_t)ms * US_PER_MS);
 }
 
+/*
+ * Room configuration, in two steps: the bot asks for the room's owner form and submits only
+ * the fields that form lists (`fields`, FORMF_*; 0 when the form could not be read: then all
+ * of them, as servers that ignore unknown fields take it). Servers differ: ejabberd answers
+ * bad-request to a field it does not know, Prosody ignores one.
+ */
 static void room_config(struct xmpp_session *s, struct room *r)
+{
+    struct iq_pending *p;
+    if (iq_begin(s, r->jid, false, OP_ROOM_FORM, &p))
+        return;
+    p->room = r;
+    r->configured = true;
+    iq_send(s, p, xml_build_muc_config_get(&s->xb, p->id, r->jid), stanza_kind(s),
+            "a room form request");
+}
+
+/* listed: submit only `fields` (FORMF_*, what the server's form lists); false: the form
+ * could not be read, submit them all */
+static void room_config_submit(struct xmpp_session *s, struct room *r, bool listed,
+                               unsigned fields)
 {
     struct xml_room_config rc;
     struct iq_pending *p;
     xml_room_config_default(&rc);
     rc.name = r->title;
+    rc.only_listed = listed;
+    rc.fields = fields;
     if (iq_begin(s, r->jid, false, OP_ROOM_CONFIG, &p))
         return;
     p->room = r;
-    r->configured = true;
     int err = xml_build_muc_config_submit(&s->xb, p->id, r->jid, &rc);
     if (iq_send(s, p, err, stanza_kind(s), "a room configuration") == 0)
         log_info(MOD, "configuring room %s (persistent, members-only, non-anonymous)", r->name);
@@ -1493,6 +1515,21 @@ static void handle_iq(struct xmpp_session *s, const struct stanza *st)
     case OP_DM_PING:
         on_dm_ping(s, p.seq);
         break;
+    case OP_ROOM_FORM: {
+        unsigned need = FORMF_PERSISTENT | FORMF_MEMBERSONLY | FORMF_WHOIS;
+        if (st->type == STYPE_ERROR || !st->has_form) {
+            log_warn(MOD, "room %s: cannot read its configuration form (%s); submitting the "
+                          "usual fields", r->name, st->condition ? st->condition : "no form");
+            room_config_submit(s, r, false, 0);
+        } else {
+            if ((st->form_fields & need) != need)
+                log_warn(MOD, "room %s: the server's form lacks some of persistent, "
+                              "members-only, non-anonymous: the room may not be private",
+                         r->name);
+            room_config_submit(s, r, true, st->form_fields);
+        }
+        break;
+    }
     case OP_ROOM_CONFIG:
         if (st->type == STYPE_ERROR)
             log_warn(MOD, "room %s: configuration refused: %s", r->name,

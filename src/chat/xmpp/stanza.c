@@ -99,6 +99,8 @@ enum ctx {
     CTX_BIND_JID,
     CTX_DISCO_INFO,
     CTX_ADMIN_QUERY,
+    CTX_OWNER_QUERY,    /* muc#owner <query> */
+    CTX_FORM,           /* its jabber:x:data <x> */
 };
 
 struct tbuf {
@@ -460,6 +462,28 @@ static void add_item(struct pstate *p, const XML_Char **attrs)
     keep(p, &it->nick, attr(attrs, "nick"));
 }
 
+/* A field of a room configuration form: only the ones the bot sets are remembered. */
+static void add_form_field(struct pstate *p, const char *var)
+{
+    static const struct {
+        const char *var;
+        unsigned bit;
+    } known[] = {
+        {"muc#roomconfig_roomname", FORMF_ROOMNAME},
+        {"muc#roomconfig_roomdesc", FORMF_ROOMDESC},
+        {"muc#roomconfig_persistentroom", FORMF_PERSISTENT},
+        {"muc#roomconfig_membersonly", FORMF_MEMBERSONLY},
+        {"muc#roomconfig_whois", FORMF_WHOIS},
+        {"muc#roomconfig_publicroom", FORMF_PUBLIC},
+        {"muc#roomconfig_allowinvites", FORMF_ALLOWINVITES},
+    };
+    if (!var)
+        return;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(var, known[i].var) == 0)
+            p->st->form_fields |= known[i].bit;
+}
+
 static void add_room_feature(struct pstate *p, const char *var)
 {
     static const struct {
@@ -580,6 +604,8 @@ static enum ctx child(struct pstate *p, enum ctx parent, const char *ns, const c
             return CTX_DISCO_INFO;
         if (st->payload == PAYLOAD_MUC_ADMIN && strcmp(local, "query") == 0)
             return CTX_ADMIN_QUERY;
+        if (st->payload == PAYLOAD_MUC_OWNER && strcmp(local, "query") == 0)
+            return CTX_OWNER_QUERY;
         return CTX_IGNORE;
     case CTX_ERROR:
         return error_child(p, ns, local, XMLNS_STANZAS);
@@ -645,6 +671,16 @@ static enum ctx child(struct pstate *p, enum ctx parent, const char *ns, const c
     case CTX_ADMIN_QUERY:
         if (is(ns, local, XMLNS_MUC_ADMIN, "item"))
             add_item(p, attrs);
+        return CTX_IGNORE;
+    case CTX_OWNER_QUERY:
+        if (is(ns, local, XMLNS_DATA, "x") && !st->has_form) {
+            st->has_form = true;
+            return CTX_FORM;
+        }
+        return CTX_IGNORE;
+    case CTX_FORM:
+        if (is(ns, local, XMLNS_DATA, "field"))
+            add_form_field(p, attr(attrs, "var"));
         return CTX_IGNORE;
     default:
         return CTX_IGNORE;

@@ -167,6 +167,8 @@ struct stanza {
     unsigned room_features;  /* ROOMF_* from a disco#info result */
     struct stanza_item *items; /* muc#admin <item/>s */
     size_t n_items;
+    bool has_form;           /* a muc#owner result carried a jabber:x:data form */
+    unsigned form_fields;    /* FORMF_* (xml.h) of the fields that form lists */
 
     /* <stream:features> */
     unsigned features;       /* FEATURE_* */
