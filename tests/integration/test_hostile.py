@@ -88,6 +88,33 @@ def wait_card_confirmed(b, cid, timeout=15.0):
         time.sleep(0.1)
 
 
+def test_server_renames_the_bot(t):
+    """The server gives the bot another nickname than it asked for (status 210): Prosody with
+    enforce_registered_nickname, after the bot's account registered a nickname with the room.
+    The bot's echoes come under that name and must still confirm its messages. (ejabberd
+    23.01 keeps a registered nickname from others but does not rename its owner on join.)"""
+    if xmpp.SERVER != "prosody":
+        print("     skipped: %s does not rename on join" % xmpp.SERVER)
+        return
+    p, b = setup(t, muc_extra_config="    enforce_registered_nickname = true")
+    sh = p.room(SH)
+    me = p.client("dealerbot", lc.ACCOUNTS["dealerbot"], resource="registrar")
+    me.iq("set", sh, "<query xmlns='jabber:iq:register'><x xmlns='jabber:x:data' type='submit'>"
+          "<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#register</value></field>"
+          "<field var='muc#register_roomnick'><value>客服机器人</value></field></x></query>")
+    me.close()
+    li = lc.person(p, "li", SH)
+    b.restart()
+    b.wait_log("session ready", count=2)
+    cid = lc.file_complaint(b, "renamed-1")
+    m = li.wait_for_message(card_for(sh, cid), timeout=10)
+    eq(m.nick, "客服机器人", "the bot's nickname in the room")
+    wait_card_confirmed(b, cid)
+    b.wait_log("room dealer-sh001: the bot goes by '客服机器人' here")
+    # its own echo was not taken for a message from someone
+    check("room message from dealerbot@localhost" not in b.log_text(), "echo read as a message")
+
+
 def test_oversized_stanzas_dropped_not_fatal(t):
     # (ejabberd: li is exempt from the c2s shaper, which reads 3,000 bytes/s from him)
     kw = {"unshaped": ("dealerbot", "li")} if xmpp.SERVER == "ejabberd" else {}
