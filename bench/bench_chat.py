@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""bench_chat.py — issue 3's chat benchmark against a private Prosody on loopback.
+"""bench_chat.py — issue 3's chat benchmark against a private Prosody and a private ejabberd
+on loopback (--servers; both by default, one after the other, each with all the phases; on
+ejabberd every account of the benchmark is exempt from the c2s shaper, as README tells
+operators to exempt the bot, or the relay would measure the shaper).
 
 Run through scripts/bench_chat.sh (it builds the release binary and sets DEALERBOT_BIN).
-Three phases, one Prosody:
+The phases, per server (named "Prosody" below):
 
  1. relay: the raw relay rate of Prosody, measured with two plain XMPP clients (the harness of
     tests/integration/xmpp.py) in one room: one pushes N messages as fast as the socket takes
@@ -100,10 +103,25 @@ def main():
     ap.add_argument("--paced", type=int, default=1000, help="phase 3 messages (default 1000)")
     ap.add_argument("--rooms", type=int, default=5000, help="phase 4 rooms; 0 skips (default 5000)")
     ap.add_argument("--keep", action="store_true", help="keep the temp dirs")
+    ap.add_argument("--servers", default="prosody,ejabberd",
+                    help="comma-separated: prosody, ejabberd (default both)")
     a = ap.parse_args()
 
     print(machine_line())
-    p = xmpp.Prosody()
+    ok = True
+    for kind in a.servers.split(","):
+        print("==== %s ====" % kind)
+        if not run(kind, a):
+            ok = False
+    print("result: %s" % ("ok" if ok else "FAILED (lost, doubled or unconfirmed messages)"))
+    return 0 if ok else 1
+
+
+def run(kind, a):
+    if kind == "ejabberd":
+        p = xmpp.Ejabberd(unshaped=list(ACCOUNTS))
+    else:
+        p = xmpp.server_class(kind)()
     bots = []
     ok = True
     try:
@@ -119,8 +137,8 @@ def main():
         r_tcp = xmpp.relay_rate(pusher, observer, "relay-bench", n=a.messages)
         pcpu1 = cpu_seconds(p.pid)
         print("relay (tcp): %d messages in %.2f s = %.0f msg/s at the receiver (lost %d);"
-              " Prosody CPU %.0f %% of a core"
-              % (r_tcp["n"], r_tcp["seconds"], r_tcp["rate"], r_tcp["lost"],
+              " %s CPU %.0f %% of a core"
+              % (r_tcp["n"], r_tcp["seconds"], r_tcp["rate"], r_tcp["lost"], p.kind,
                  100 * (pcpu1 - pcpu0) / r_tcp["seconds"]))
         observer.leave(p.room("relay-bench"))
         ws_pusher = p.client("pusher-ws", ACCOUNTS["pusher-ws"], transport="ws")
@@ -131,8 +149,8 @@ def main():
         r = xmpp.relay_rate(ws_pusher, ws_observer, "relay-bench-ws", n=a.messages)
         pcpu1 = cpu_seconds(p.pid)
         print("relay (ws):  %d messages in %.2f s = %.0f msg/s at the receiver (lost %d);"
-              " Prosody CPU %.0f %% of a core"
-              % (r["n"], r["seconds"], r["rate"], r["lost"],
+              " %s CPU %.0f %% of a core"
+              % (r["n"], r["seconds"], r["rate"], r["lost"], p.kind,
                  100 * (pcpu1 - pcpu0) / r["seconds"]))
         if r_tcp["lost"] or r["lost"]:
             ok = False
@@ -168,8 +186,8 @@ def main():
         print("push/relay ratio: %.2f against the WebSocket relay (target >= 0.8);"
               " %.2f against the TCP relay" % (rate / r["rate"], rate / r_tcp["rate"]))
         print("push: bot CPU %.1f us/message, %d unconfirmed in the outbox after the run;"
-              " Prosody CPU %.0f %% of a core (the bot's stream is WebSocket)"
-              % ((cpu1 - cpu0) * 1e6 / max(got, 1), pending(b),
+              " %s CPU %.0f %% of a core (the bot's stream is WebSocket)"
+              % ((cpu1 - cpu0) * 1e6 / max(got, 1), pending(b), p.kind,
                  100 * (pcpu1 - pcpu0) / max(t_last - t0, 1e-3)))
         print("push: confirm latency under the burst (window %s): p50 %s p90 %s p99 %s max %s"
               % ("1024", fmt_ms(m['dealerbot_chat_confirm_seconds{quantile="0.5"}']),
@@ -217,9 +235,9 @@ def main():
             t_ready = b.wait_log("session ready", 600)
             m = b.metrics()
             print("rooms: %d dealer rooms (+2) joined, created and configured in %.1f s;"
-                  " bot RSS %d kB (metrics %.0f kB), Prosody RSS %d kB"
+                  " bot RSS %d kB (metrics %.0f kB), %s RSS %d kB"
                   % (a.rooms, t_ready - t0, rss_kb(b.proc.pid),
-                     m["process_resident_memory_bytes"] / 1024, rss_kb(p.pid)))
+                     m["process_resident_memory_bytes"] / 1024, p.kind, rss_kb(p.pid)))
             time.sleep(2)
             print("rooms: bot RSS %d kB after 2 s idle, CPU %.2f s in total"
                   % (rss_kb(b.proc.pid), cpu_seconds(b.proc.pid)))
@@ -228,8 +246,7 @@ def main():
         for b in bots:
             b.cleanup(keep=a.keep)
         p.cleanup(keep=a.keep)
-    print("result: %s" % ("ok" if ok else "FAILED (lost, doubled or unconfirmed messages)"))
-    return 0 if ok else 1
+    return ok
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# bench_chat.sh — the chat benchmark of issue 3 (bench/bench_chat.py): Prosody's raw relay rate
-# beside the bot's outbox push rate into a room (target ratio >= 0.8), confirm latency p50/p99
-# under a burst and at the default rate limits, and the bot's RSS with 5,000 rooms.
+# bench_chat.sh — the chat benchmark of issues 3 and 19 (bench/bench_chat.py), on Prosody and on
+# ejabberd in turn: each server's raw relay rate beside the bot's outbox push rate into a room
+# (target ratio >= 0.8 on each), confirm latency p50/p99 under a burst and at the default rate
+# limits, and the bot's RSS with 5,000 rooms.
 # Builds the release preset first (--no-build skips that). Other options go to bench_chat.py
-# (--messages N, --paced M, --rooms K, --keep). Run by hand, never as a timed test.
+# (--messages N, --paced M, --rooms K, --servers prosody,ejabberd, --keep). Run by hand, never as a timed test.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"

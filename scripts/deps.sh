@@ -11,7 +11,7 @@ packages=(
     libwebsockets-dev libjansson-dev libcurl4-openssl-dev libsqlite3-dev libexpat1-dev
     libconfig-dev libcmocka-dev
     python3 tzdata curl ca-certificates
-    libssl-dev prosody
+    libssl-dev prosody ejabberd
     dpkg-dev groff-base systemd
     profanity tmux          # tests/integration/test_profanity.py types into a real client
 )

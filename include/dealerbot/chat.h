@@ -138,6 +138,17 @@ struct chat_room {
     size_t n_members;
 };
 
+/* What the adapter dropped or still waits for, for /metrics. */
+struct chat_stats {
+    uint64_t replies_dropped;    /* answers to no request of ours, or not from where the
+                                  * request went (forged or stray) */
+    uint64_t oversized_dropped;  /* inbound stanzas over the size limit, dropped */
+    size_t unconfirmed;          /* messages handed over and not confirmed yet */
+    double oldest_unconfirmed_s; /* how long the oldest of them has waited (0: none) */
+    bool behind;                 /* confirmations fall far behind the sends (see the adapter:
+                                  * XMPP says so when a message waits over a minute) */
+};
+
 /* Creates the adapter named by cfg->chat.platform ("xmpp") on `ctx`. Does not connect yet.
  * Returns 0 and *out, or DBOT_ERR_INVALID/NOMEM with diag. */
 int chat_new(struct lws_context *ctx, const struct config *cfg, const struct chat_handler *h,
@@ -165,6 +176,9 @@ size_t chat_send_window(const struct chat *c);
  * targets can still be sent to; try again after on_room_ready), or DBOT_ERR_INVALID (text
  * too large, not an address). */
 int chat_send(struct chat *c, const struct chat_out *m);
+
+/* Fills *out (never fails; zeros before the first connection). */
+void chat_get_stats(const struct chat *c, struct chat_stats *out);
 
 /* Makes the room exist with the right settings (persistent, members-only, real identities
  * visible to the bot), joins it, makes its member list equal `room->members` and invites

@@ -92,6 +92,9 @@ struct config {
         char *underperformers_room;
         int64_t rate_global;  /* messages per second, all targets */
         int64_t rate_room;    /* messages per second, one room or person */
+        int64_t stranger_reply_every_s; /* one answer per this time to an unknown sender */
+        int64_t inbound_rate;  /* messages per second from one sender, then dropped */
+        int64_t inbound_burst; /* ... after this many at once */
     } chat;
 
     struct sla_policy policies[SLA_POLICY_MAX];

@@ -23,6 +23,7 @@ struct chat_ops {
     size_t (*send_window)(const void *impl);
     int (*send)(void *impl, const struct chat_out *m);
     int (*sync_room)(void *impl, const struct chat_room *room);
+    void (*get_stats)(const void *impl, struct chat_stats *out);
 };
 
 struct chat {
@@ -52,9 +53,14 @@ static int xmpp_sync_room(void *impl, const struct chat_room *room)
     return xmpp_session_sync_room(impl, room);
 }
 
+static void xmpp_get_stats(const void *impl, struct chat_stats *out)
+{
+    xmpp_session_get_stats(impl, out);
+}
+
 static const struct chat_ops platforms[] = {
     {"xmpp", xmpp_create, xmpp_start, xmpp_stop, xmpp_destroy, xmpp_is_ready, xmpp_send_window,
-     xmpp_send, xmpp_sync_room},
+     xmpp_send, xmpp_sync_room, xmpp_get_stats},
 };
 
 int chat_new(struct lws_context *ctx, const struct config *cfg, const struct chat_handler *h,
@@ -118,6 +124,13 @@ int chat_send(struct chat *c, const struct chat_out *m)
 int chat_sync_room(struct chat *c, const struct chat_room *room)
 {
     return c->ops->sync_room(c->impl, room);
+}
+
+void chat_get_stats(const struct chat *c, struct chat_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (c && c->ops->get_stats)
+        c->ops->get_stats(c->impl, out);
 }
 
 /* The commands that have a form (chat.h): what an adapter shows, and what the engine reads

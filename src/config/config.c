@@ -186,6 +186,17 @@ static const struct key keys[] = {
      RANGE(1, 100000), .doc = "most chat messages sent per second over all rooms (1..100000)"},
     {.path = "chat.rate_room", TOP(chat.rate_room), .type = KT_INT, .def = "10",
      RANGE(1, 100000), .doc = "most chat messages sent per second into one room or to one person"},
+    {.path = "chat.stranger_reply_every", TOP(chat.stranger_reply_every_s), .type = KT_DURATION,
+     .def = "24h", RANGE(1, DAYS(3650)),
+     .doc = "someone the directory does not know gets one polite answer per this time; his "
+            "other messages are dropped unread"},
+    {.path = "chat.inbound_rate", TOP(chat.inbound_rate), .type = KT_INT, .def = "2",
+     RANGE(1, 100000),
+     .doc = "messages per second one sender may send the bot; a flood beyond it (and the "
+            "burst) is dropped before it reaches the commands (1..100000)"},
+    {.path = "chat.inbound_burst", TOP(chat.inbound_burst), .type = KT_INT, .def = "20",
+     RANGE(1, 100000), .doc = "messages one sender may send at once before chat.inbound_rate "
+                              "applies (1..100000)"},
     {.path = "chat.xmpp.url", TOP(chat.xmpp.url), .type = KT_STRING, .flags = K_XMPP,
      .check = check_url,
      .doc = "XMPP-over-WebSocket endpoint, ws:// or wss:// (required for xmpp)"},

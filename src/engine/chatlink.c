@@ -7,6 +7,9 @@
  * write bumps a version in the store (see store_directory_version()); a timer reads that one
  * number every second and, when it moved, syncs again only the rooms of the scopes that
  * changed — never a scan of all people on a timer.
+ *
+ * Incoming messages pass the inbound gate (inbound.h) before the engine: a stranger is read
+ * once per period, a flooding sender is cut off at his rate.
  */
 #include "dealerbot/chatlink.h"
 
@@ -18,6 +21,7 @@
 #include "dealerbot/chat.h"
 #include "dealerbot/delivery.h"
 #include "dealerbot/http.h"
+#include "dealerbot/inbound.h"
 #include "dealerbot/log.h"
 #include "dealerbot/rooms.h"
 #include "dealerbot/timeutil.h"
@@ -34,6 +38,7 @@ struct chatlink {
     struct engine *eng;
     struct chat *chat;
     struct delivery *delivery;
+    struct inbound *gate;
     struct chat_handler handler;
     bool stopping;
     int64_t dir_seen;       /* the directory version the rooms were last synced to */
@@ -84,13 +89,16 @@ static void on_delivered(const char *id, int64_t latency_us, void *arg)
         delivery_on_delivered(cl->delivery, id, latency_us);
 }
 
-/* Every message is acted on once: a resumed stream or a rejoin can deliver it again. */
 /* The engine acts on every message once: a resumed stream or a rejoin can deliver it again,
- * and the engine records its platform id in the transaction of what it decided. */
+ * and the engine records its platform id in the transaction of what it decided. What the
+ * inbound gate drops never reaches it. */
 static void on_message(const struct chat_message *m, void *arg)
 {
     struct chatlink *cl = arg;
-    engine_on_message(cl->eng, m, timeutil_now());
+    int64_t now = timeutil_now();
+    if (inbound_check(cl->gate, m, now, timeutil_mono_us()) != INBOUND_PASS)
+        return;
+    engine_on_message(cl->eng, m, now);
 }
 
 static bool is_known(const char *jid, void *arg)
@@ -248,7 +256,12 @@ int chatlink_start(struct lws_context *ctx, const struct config *cfg, struct eng
                                         .on_room_ready = on_room_ready,
                                         .on_returned = on_returned, .is_known = is_known,
                                         .on_form = on_form, .label = label, .arg = cl};
-    int err = chat_new(ctx, cfg, &cl->handler, &cl->chat, diag);
+    int err = inbound_new(cfg, eng->store, &cl->gate);
+    if (err) {
+        dbot_diag_set(diag, err, "out of memory");
+        goto fail;
+    }
+    err = chat_new(ctx, cfg, &cl->handler, &cl->chat, diag);
     if (err)
         goto fail;
     if ((err = delivery_new(ctx, cfg, eng->store, cl->chat, &cl->delivery)) != 0) {
@@ -276,6 +289,7 @@ int chatlink_start(struct lws_context *ctx, const struct config *cfg, struct eng
 fail:
     delivery_free(cl->delivery);
     chat_free(cl->chat);
+    inbound_free(cl->gate);
     free(cl);
     return err;
 }
@@ -301,6 +315,32 @@ void chatlink_metrics(FILE *f, struct chatlink *cl)
     http_metrics_summary(f, "dealerbot_chat_confirm_seconds",
                          "From handing a message to the chat until the server confirmed it.",
                          &ds.confirm);
+    struct chat_stats cs;
+    chat_get_stats(cl->chat, &cs);
+    http_metrics_value(f, "dealerbot_chat_unconfirmed", "gauge",
+                       "Messages handed to the chat server and not confirmed yet.",
+                       (double)cs.unconfirmed);
+    http_metrics_value(f, "dealerbot_chat_oldest_unconfirmed_seconds", "gauge",
+                       "How long the oldest unconfirmed message has waited.",
+                       cs.oldest_unconfirmed_s);
+    http_metrics_value(f, "dealerbot_chat_confirmations_behind", "gauge",
+                       "1 while confirmations fall far behind the sends (a message waited "
+                       "over a minute; a rate limit on the bot's account?).",
+                       cs.behind ? 1 : 0);
+    http_metrics_value(f, "dealerbot_chat_replies_dropped_total", "counter",
+                       "Answers dropped: to no request of ours, or not from where it went.",
+                       (double)cs.replies_dropped);
+    http_metrics_value(f, "dealerbot_chat_oversized_dropped_total", "counter",
+                       "Inbound stanzas over the size limit, dropped.",
+                       (double)cs.oversized_dropped);
+    struct inbound_stats is;
+    inbound_get_stats(cl->gate, &is);
+    http_metrics_value(f, "dealerbot_chat_stranger_dropped_total", "counter",
+                       "Messages from senders the directory does not know, dropped unread "
+                       "after the one answer of the period.", (double)is.strangers_dropped);
+    http_metrics_value(f, "dealerbot_chat_flood_dropped_total", "counter",
+                       "Messages dropped because their sender exceeded chat.inbound_rate.",
+                       (double)is.flood_dropped);
 }
 
 void chatlink_rooms_changed(struct chatlink *cl)
@@ -344,5 +384,6 @@ void chatlink_free(struct chatlink *cl)
         lws_sul_cancel(&cl->sul_dir);
     delivery_free(cl->delivery);
     chat_free(cl->chat);
+    inbound_free(cl->gate);
     free(cl);
 }

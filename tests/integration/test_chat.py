@@ -1,5 +1,5 @@
 """test_chat.py — dealerbot on a real chat server: the real binary connected over XMPP/WebSocket
-to a private Prosody on loopback, with real XMPP clients playing dealer staff and brand staff.
+to a private Prosody or ejabberd (DBOT_XMPP_SERVER) on loopback, with real XMPP clients playing dealer staff and brand staff.
 
 Covers issue 3's contract: rooms provisioned (persistent, members-only, non-anonymous) with the
 directory's members; messages received with the sender's real JID; the bot's outbox delivered
@@ -30,11 +30,11 @@ PEOPLE = ("jid,dealer,role,name,language\n"
 ACCOUNTS = {"dealerbot": "bot-secret-pw", "wang": "wang-pw", "li": "li-pw", "zhao": "zhao-pw",
             "liu": "liu-pw", "eve": "eve-pw", "sun": "sun-pw", "zhou": "zhou-pw",
             "boss": "boss-pw"}
-ADMIN = 'admins = { "boss@localhost" }'   # a server admin: owner of every room (Prosody)
+ADMINS = ["boss"]   # a server admin: owner of every room (both servers)
 
 
-def setup(t, start=True, **prosody_kw):
-    p = xmpp.prosody(t, **prosody_kw)
+def setup(t, start=True, **server_kw):
+    p = xmpp.server(t, **server_kw)
     p.register_many(ACCOUNTS)
     b = t.bot(start=False, dealers_csv=DEALERS, people_csv=PEOPLE,
               chat=chat_conf(p))
@@ -48,7 +48,7 @@ def setup(t, start=True, **prosody_kw):
 
 
 def chat_conf(p):
-    """The inside of the bot's chat group: XMPP to this Prosody."""
+    """The inside of the bot's chat group: XMPP to this server."""
     return ('platform = "xmpp"; xmpp = { url = "%s"; jid = "dealerbot@localhost";'
             ' password = "%s"; muc_service = "%s"; }; rate_global = 5000; rate_room = 5000;'
             % (p.ws_url, ACCOUNTS["dealerbot"], p.muc))
@@ -283,7 +283,11 @@ def test_directory_import_while_running(t):
     # no longer a member of a members-only room: Prosody ejects him (321), and keeps him out
     li.wait_for_presence(lambda pr: pr.room == sh and pr.type == "unavailable"
                          and 110 in pr.codes, timeout=10)
-    eq(li.try_join(sh, "li"), "registration-required", "li's join of his old room")
+    if p.kind == "prosody":
+        eq(li.try_join(sh, "li"), "registration-required", "li's join of his old room")
+    # (ejabberd 23.01 lets an occupant it has just ejected with 321 join again under a new
+    # nick, affiliation none, although the room is members-only: a server trait, measured
+    # with two plain clients; what the bot decides is its member list, checked below)
     join_when_member(li, bj, "li")
     liu = p.client("liu", ACCOUNTS["liu"])
     liu.join(sh, "liu")
@@ -296,12 +300,16 @@ def test_kicked_bot_rejoins_and_its_room_blocks_no_other(t):
     kick; while it cannot get back in (banned), more messages for that room than its whole
     send window wait aside and the other rooms' messages still go; once let in again, they
     all arrive."""
-    p, b = setup(t, extra_config=ADMIN)
+    p, b = setup(t, admins=ADMINS)
     sh, bj = p.room("dealer-sh001"), p.room("dealer-bj002")
     boss = p.client("boss", ACCOUNTS["boss"])
     boss.join(sh, "boss")
     li = p.client("li", ACCOUNTS["li"])
     li.join(sh, "li")
+    if p.kind == "ejabberd":
+        # ejabberd lets nobody kick an owner, not even a server admin: make the bot an admin
+        # of the room first (it still manages the member list as admin)
+        boss.set_affiliation(sh, "dealerbot@localhost", "admin")
     ids = enqueue(b, "dealer-sh001", ["kick %d" % i for i in range(200)])
     boss.kick(sh, "dealerbot", "out with you")      # while those are on their way
     b.wait_log("removed from room dealer-sh001 (kicked)")
@@ -311,6 +319,10 @@ def test_kicked_bot_rejoins_and_its_room_blocks_no_other(t):
     eq([i for i in ids if i not in counts], [], "messages lost around the kick")
     eq({i: n for i, n in counts.items() if n > 2}, {}, "messages more than twice")
 
+    if p.kind == "ejabberd":
+        # ejabberd 23.01 lets a banned (outcast) occupant that it has just ejected straight
+        # back in (seen with plain clients too): it cannot keep the bot out this way
+        return
     boss.set_affiliation(sh, "dealerbot@localhost", "outcast")
     b.wait_log("removed from room dealer-sh001 (banned)")
     b.wait_log("cannot join room dealer-sh001")          # (Prosody: registration-required)

@@ -67,7 +67,7 @@ def prefix(key, lang="zh-CN", **v):
 # ---- set-up ----
 
 def setup(t, extra_chat="", sla=SLA):
-    p = xmpp.prosody(t)
+    p = xmpp.server(t)
     p.register_many(ACCOUNTS)
     chat = ('platform = "xmpp"; xmpp = { url = "%s"; jid = "%s"; password = "%s";'
             ' muc_service = "%s"; }; rate_global = 5000; rate_room = 5000; %s'

@@ -29,7 +29,7 @@ def sla_conf(ack="6s", solution="30s", close="60s", remind="[]", ladder=None, ex
 
 
 def setup(t, sla, penalties=""):
-    p = xmpp.prosody(t)
+    p = xmpp.server(t)
     p.register_many(ACCOUNTS)
     chat = ('platform = "xmpp"; xmpp = { url = "%s"; jid = "%s"; password = "%s";'
             ' muc_service = "%s"; }; rate_global = 5000; rate_room = 5000;'

@@ -51,6 +51,10 @@ from xml.sax.saxutils import escape as _esc
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.environ.get("DBOT_SOURCE_DIR") or os.path.normpath(os.path.join(HERE, "..", ".."))
 SCRIPT = os.path.join(SOURCE_DIR, "scripts", "prosody.sh")
+EJABBERD_SCRIPT = os.path.join(SOURCE_DIR, "scripts", "ejabberd.sh")
+# the server the scenarios run on: "prosody" (default) or "ejabberd" (tests/CMakeLists.txt
+# registers each scenario file once per server); see server() below
+SERVER = os.environ.get("DBOT_XMPP_SERVER", "prosody")
 
 DOMAIN = "localhost"
 MUC = "conference.localhost"
@@ -187,12 +191,21 @@ class Prosody:
     http_port, c2s_port, ws_url, start_seconds (exec until the WebSocket port answered, as
     measured by the script plus the fork). Duck-compatible with dbot.Bot for dbot.main."""
 
-    def __init__(self, name="prosody", dir=None, http_port=None, c2s_port=None,
-                 extra_config="", muc_extra_config=""):
-        self.name = name
-        self.dir = dir or tempfile.mkdtemp(prefix="dbot-prosody-")
+    kind = "prosody"
+    script = SCRIPT
+
+    def __init__(self, name=None, dir=None, http_port=None, c2s_port=None,
+                 extra_config="", muc_extra_config="", admins=(), stanza_limit=None,
+                 unshaped=None):
+        """admins: server admins (owners of every room); stanza_limit: the largest stanza the
+        server takes from a client (its c2s limit); unshaped: accounts exempt from a rate
+        shaper (ejabberd only; Prosody loads none). extra_config/muc_extra_config: raw
+        server-specific text (Lua for Prosody, YAML lines for ejabberd's mod_muc)."""
+        self.name = name or self.kind
+        self.dir = dir or tempfile.mkdtemp(prefix="dbot-%s-" % self.kind)
         self.http_port, self.c2s_port = http_port, c2s_port
         self.extra_config, self.muc_extra_config = extra_config, muc_extra_config
+        self.admins, self.stanza_limit, self.unshaped = list(admins), stanza_limit, unshaped
         self.pid = None
         self.proc = None            # non-None while running (dbot.main stops what is running)
         self.ws_url = None
@@ -204,17 +217,24 @@ class Prosody:
 
     # -- lifecycle --
 
+    def _env(self):
+        extra = self.extra_config
+        if self.admins:
+            extra += "\nadmins = { %s }" % ", ".join('"%s"' % self.jid(a) for a in self.admins)
+        if self.stanza_limit:
+            extra += "\nc2s_stanza_size_limit = %d" % self.stanza_limit
+        return {"PROSODY_EXTRA_CONFIG": extra, "PROSODY_MUC_EXTRA_CONFIG": self.muc_extra_config}
+
     def _script(self, *args, input=None, timeout=60):
         env = dict(os.environ)
-        env["PROSODY_EXTRA_CONFIG"] = self.extra_config
-        env["PROSODY_MUC_EXTRA_CONFIG"] = self.muc_extra_config
-        p = subprocess.run(["bash", SCRIPT] + [str(a) for a in args], input=input, env=env,
+        env.update(self._env())
+        p = subprocess.run(["bash", self.script] + [str(a) for a in args], input=input, env=env,
                            capture_output=True, timeout=timeout)
         return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
 
     def start(self):
         if self.proc is not None:
-            raise TestFailure("prosody already running")
+            raise TestFailure("%s already running" % self.kind)
         _set_subreaper()
         args = ["start", self.dir]
         if self.http_port:
@@ -223,31 +243,34 @@ class Prosody:
         rc, out, err = self._script(*[a for a in args if a != ""])
         self.start_seconds = time.monotonic() - t0
         if rc != 0:
-            raise TestFailure("scripts/prosody.sh start failed (%d):\n%s%s" % (rc, out, err))
+            raise TestFailure("%s start failed (%d):\n%s%s" % (self.script, rc, out, err))
         fields = dict(kv.split("=", 1) for kv in out.split() if "=" in kv)
         self.http_port, self.c2s_port = int(fields["http_port"]), int(fields["c2s_port"])
         self.ws_url, self.pid = fields["ws_url"], int(fields["pid"])
         self.proc = self.pid
+        # the server, or the launcher it runs under (runuser; ejabberdctl, su and sh), became
+        # our child through the subreaper: that one is reaped after a stop or kill
         self._launcher = None
         try:
-            with open("/proc/%d/stat" % self.pid) as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            if ppid == os.getpid():
-                self._launcher = self.pid           # we are its parent (subreaper, no runuser)
-            else:
-                with open("/proc/%d/stat" % ppid) as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == os.getpid():
-                        self._launcher = ppid       # runuser, now our child
+            pid = self.pid
+            for _ in range(6):
+                with open("/proc/%d/stat" % pid) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                if ppid == os.getpid():
+                    self._launcher = pid
+                    break
+                pid = ppid
         except (OSError, ValueError, IndexError):
             pass
         if DEBUG:
-            print("prosody: %s pid %d up in %.3f s" % (self.ws_url, self.pid, self.start_seconds))
+            print("%s: %s pid %d up in %.3f s" % (self.kind, self.ws_url, self.pid,
+                                                  self.start_seconds))
         return self
 
     def stop(self):
         """SIGTERM by PID (scripts/prosody.sh stop); fails if any process of it is left."""
         if self.proc is None:
-            raise TestFailure("prosody not running")
+            raise TestFailure("%s not running" % self.kind)
         pid = self.pid
         self.resume()
         for c in list(self.clients):
@@ -257,9 +280,9 @@ class Prosody:
         if self._launcher:
             _reap(self._launcher)
         if rc != 0:
-            raise TestFailure("scripts/prosody.sh stop failed (%d): %s" % (rc, err))
+            raise TestFailure("%s stop failed (%d): %s" % (self.script, rc, err))
         if _proc_alive(pid):
-            raise TestFailure("prosody pid %d still alive after stop" % pid)
+            raise TestFailure("%s pid %d still alive after stop" % (self.kind, pid))
         left = self.processes()
         if left:
             raise TestFailure("processes of %s left after stop: %r" % (self.dir, left))
@@ -267,7 +290,7 @@ class Prosody:
     def kill(self):
         """SIGKILL by PID (a crash); the next start() reuses the ports."""
         if self.proc is None:
-            raise TestFailure("prosody not running")
+            raise TestFailure("%s not running" % self.kind)
         os.kill(self.pid, signal.SIGKILL)
         self.paused = False
         deadline = time.monotonic() + 5
@@ -281,7 +304,7 @@ class Prosody:
         """SIGSTOP: the server hangs without closing anything (a dead peer, as keepalives
         see it); its sockets keep accepting bytes into the kernel's buffers."""
         if self.proc is None:
-            raise TestFailure("prosody not running")
+            raise TestFailure("%s not running" % self.kind)
         os.kill(self.pid, signal.SIGSTOP)
         self.paused = True
 
@@ -365,9 +388,9 @@ class Prosody:
 
     def print_log(self, out=None):
         out = out or sys.stdout
-        print("---- prosody log (%s) ----" % self.dir, file=out)
+        print("---- %s log (%s) ----" % (self.kind, self.dir), file=out)
         print(self.log_text().rstrip(), file=out)
-        print("---- end of prosody log ----", file=out)
+        print("---- end of %s log ----" % self.kind, file=out)
 
     def cleanup(self, keep=False):
         self.resume()
@@ -393,6 +416,85 @@ class Prosody:
             self.print_log()
         self.cleanup(keep=etype is not None)
         return False
+
+
+class Ejabberd(Prosody):
+    """A private ejabberd through scripts/ejabberd.sh: the same interface as Prosody (start,
+    stop, kill, pause, restart, register_many, client, log_text, ...). The WebSocket endpoint
+    is ws://127.0.0.1:N/ws. The stock c2s shaper (3,000 bytes/s per ordinary user) stays on
+    for everyone but `unshaped` (default: the bot's account, as README tells operators)."""
+
+    kind = "ejabberd"
+    script = EJABBERD_SCRIPT
+
+    def __init__(self, name=None, unshaped=("dealerbot",), **kw):
+        super().__init__(name=name, unshaped=unshaped, **kw)
+
+    def _env(self):
+        env = {"EJABBERD_ADMINS": " ".join(self.jid(a) for a in self.admins),
+               "EJABBERD_UNSHAPED": " ".join(self.jid(a) for a in (self.unshaped or ())),
+               "EJABBERD_MUC_EXTRA_CONFIG": self.muc_extra_config,
+               "EJABBERD_MODULES_EXTRA_CONFIG": self.extra_config}
+        if self.stanza_limit:
+            env["EJABBERD_STANZA_LIMIT"] = str(self.stanza_limit)
+        return env
+
+    def processes(self):
+        """Live (non-zombie) PIDs of this server's Erlang VM (found by its node name)."""
+        node = None
+        try:
+            with open(os.path.join(self.dir, "etc", "ejabberdctl.cfg")) as f:
+                for line in f:
+                    if line.startswith("ERLANG_NODE="):
+                        node = line.strip().split("=", 1)[1].encode()
+        except OSError:
+            return []
+        found = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % d, "rb") as f:
+                    args = f.read().split(b"\0")
+                if node in args and b"beam" in args[0] and _proc_alive(int(d)):
+                    found.append(int(d))
+            except OSError:
+                pass
+        return found
+
+    def log_text(self):
+        out = []
+        for name in ("log/ejabberd.log", "log/error.log", "ejabberd.out"):
+            try:
+                with open(os.path.join(self.dir, name), "rb") as f:
+                    t = f.read().decode("utf-8", "replace")
+                if t.strip():
+                    out.append("[%s]\n%s" % (name, t))
+            except OSError:
+                pass
+        return "".join(out)
+
+
+SERVERS = {"prosody": Prosody, "ejabberd": Ejabberd}
+
+
+def server_class(kind=None):
+    kind = kind or SERVER
+    if kind not in SERVERS:
+        raise TestFailure("DBOT_XMPP_SERVER=%r: use one of %s" % (kind, sorted(SERVERS)))
+    return SERVERS[kind]
+
+
+def server(t, start=True, kind=None, **kw):
+    """The XMPP server the scenarios run on (DBOT_XMPP_SERVER: prosody, the default, or
+    ejabberd), living in dbot's TestContext `t` like prosody() below. Portable keywords:
+    admins, stanza_limit; server-specific ones are ignored by the other server only when
+    the test says so (extra_config is raw server text)."""
+    p = server_class(kind)(**kw)
+    t.bots.append(p)
+    if start:
+        p.start()
+    return p
 
 
 def prosody(t, start=True, **kw):

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "chat/xmpp/stanza.h"
+#include "chat/xmpp/xml.h" /* FORMF_* */
 
 #define S(lit) lit, sizeof(lit) - 1
 
@@ -242,6 +243,48 @@ static void test_iq_ping_and_errors(void **state)
     parse_err(S("<iq xmlns='jabber:client' id='x' type='fetch'/>"), DBOT_ERR_INVALID,
               "unknown type");
     parse_err(S("<iq xmlns='jabber:client' id='x'/>"), DBOT_ERR_INVALID, "type");
+}
+
+/* The owner form of a room: which of the fields the bot sets it lists (ejabberd refuses a
+ * field it does not list). */
+static void test_owner_form_fields(void **state)
+{
+    (void)state;
+    struct stanza st;
+    parse_ok(S("<iq xmlns='jabber:client' type='result' id='f1' from='r@conference.localhost'>"
+               "<query xmlns='http://jabber.org/protocol/muc#owner'>"
+               "<x xmlns='jabber:x:data' type='form'><title>Configuration</title>"
+               "<field var='FORM_TYPE' type='hidden'><value>http://jabber.org/protocol/"
+               "muc#roomconfig</value></field>"
+               "<field var='muc#roomconfig_roomname' type='text-single'/>"
+               "<field var='muc#roomconfig_persistentroom' type='boolean'/>"
+               "<field var='muc#roomconfig_membersonly' type='boolean'/>"
+               "<field var='muc#roomconfig_whois' type='list-single'><option><value>anyone"
+               "</value></option></field><field var='public_list' type='boolean'/>"
+               "<field type='fixed'><value>no var</value></field></x>"
+               "<x xmlns='jabber:x:data'><field var='muc#roomconfig_allowinvites'/></x>"
+               "</query></iq>"),
+             &st);
+    assert_int_equal(st.payload, PAYLOAD_MUC_OWNER);
+    assert_true(st.has_owner_form);
+    /* only the first form counts; unknown and var-less fields are ignored */
+    assert_int_equal(st.form_fields, FORMF_ROOMNAME | FORMF_PERSISTENT | FORMF_MEMBERSONLY |
+                                         FORMF_WHOIS);
+    stanza_cleanup(&st);
+
+    parse_ok(S("<iq xmlns='jabber:client' type='result' id='f2' from='r@c'><query "
+               "xmlns='http://jabber.org/protocol/muc#owner'/></iq>"),
+             &st);
+    assert_false(st.has_owner_form);
+    assert_int_equal(st.form_fields, 0);
+    stanza_cleanup(&st);
+    /* a form outside a muc#owner query is not a room form */
+    parse_ok(S("<iq xmlns='jabber:client' type='result' id='f3'><query xmlns='jabber:iq:roster'>"
+               "<x xmlns='jabber:x:data'><field var='muc#roomconfig_whois'/></x></query></iq>"),
+             &st);
+    assert_false(st.has_owner_form);
+    assert_int_equal(st.form_fields, 0);
+    stanza_cleanup(&st);
 }
 
 static void test_disco_and_admin_list(void **state)
@@ -824,6 +867,7 @@ int main(void)
         cmocka_unit_test(test_bind_result),
         cmocka_unit_test(test_iq_ping_and_errors),
         cmocka_unit_test(test_disco_and_admin_list),
+        cmocka_unit_test(test_owner_form_fields),
         cmocka_unit_test(test_muc_self_presence),
         cmocka_unit_test(test_muc_occupant_presence),
         cmocka_unit_test(test_muc_error_presence),

@@ -154,6 +154,20 @@ static void test_room_admin_builders(void **state)
     assert_non_null(strstr(xml_buf_data(&buf), "<value>\xe7\xbb\x8f\xe9\x94\x80\xe5\x95\x86"));
     assert_non_null(strstr(xml_buf_data(&buf), "<value>moderators</value>"));
     assert_int_equal(xml_build_muc_config_submit(&buf, "c", "r@c", NULL), DBOT_ERR_INVALID);
+    /* only the fields the server's own form listed */
+    xml_room_config_default(&cfg);
+    cfg.name = "N";
+    cfg.only_listed = true;
+    cfg.fields = FORMF_PERSISTENT | FORMF_WHOIS;
+    EXPECT(xml_build_muc_config_submit(&buf, "cfg3", "r@c", &cfg),
+           "<iq type='set' to='r@c' id='cfg3'>"
+           "<query xmlns='http://jabber.org/protocol/muc#owner'>"
+           "<x xmlns='jabber:x:data' type='submit'>"
+           "<field var='FORM_TYPE' type='hidden'>"
+           "<value>http://jabber.org/protocol/muc#roomconfig</value></field>"
+           "<field var='muc#roomconfig_persistentroom'><value>1</value></field>"
+           "<field var='muc#roomconfig_whois'><value>anyone</value></field>"
+           "</x></query></iq>");
 
     EXPECT(xml_build_muc_config_get(&buf, "g1", "r@c"),
            "<iq type='get' to='r@c' id='g1'><query "

@@ -23,7 +23,8 @@
  * ids. A chat_send of an id that is still in flight is accepted as a no-op, which makes the
  * engine's resend after a *resumed* stream harmless.
  *
- * Rooms. The desired spec of every synced room is kept. After each join (self-presence 110)
+ * Rooms. The desired spec of every synced room is kept (found by name or JID through a hash
+ * table). After each join (self-presence 110)
  * the bot submits the owner form if the room is new (201) or not yet non-anonymous, then
  * lists members/admins/owners and sets member/none to match the spec, inviting the added
  * ones. Messages go only to joined rooms (otherwise DBOT_ERR_UNAVAILABLE, so a room the bot
@@ -46,6 +47,7 @@
 #include <strings.h>
 
 #include "chat/xmpp/adhoc.h"
+#include "chat/xmpp/iqtrack.h"
 #include "chat/xmpp/scram.h"
 #include "chat/xmpp/session_util.h"
 #include "chat/xmpp/stanza.h"
@@ -74,6 +76,8 @@
  * which kept Prosody busy for minutes, delayed its answers to the keepalive past the
  * timeout and ended the session in a loop of reconnects and set-ups. */
 #define AFF_CONCURRENT 8
+#define BEHIND_US (60 * US_PER_S)      /* a message unconfirmed this long: "falling behind" */
+#define CAUGHT_UP_US (10 * US_PER_S)   /* ... and caught up again when none waits this long */
 #define ACK_EVERY 32                   /* <r/> after this many stanzas (and after a burst) */
 #define OUT_MAX_BYTES (64u * 1024 * 1024)
 #define JID_MAX 3072                   /* RFC 7622: 3 × 1023 + separators */
@@ -93,6 +97,18 @@ enum phase {
 
 enum sm_state { SM_OFF = 0, SM_ENABLING, SM_ON };
 
+/* What a request waiting in s->iq was for (struct iq_pending.op). */
+enum iq_op {
+    OP_BIND = 1,   /* resource binding (own account) */
+    OP_SESSION,    /* legacy session (own account) */
+    OP_KEEPALIVE,  /* XEP-0199 ping to the server (its domain) */
+    OP_DM_PING,    /* a ping that confirms the direct messages written before it (seq) */
+    OP_ROOM_FORM,  /* the room's owner form asked for (room) */
+    OP_ROOM_CONFIG,/* owner form submitted (room) */
+    OP_AFF_LIST,   /* one affiliation list (room, gen, aff) */
+    OP_AFF_SET,    /* one affiliation change (room, arg = the JID) */
+};
+
 /* OUT: to be joined once the stream is online. FAILED: not in it (the join was refused, or
  * the bot was kicked, banned, removed, or the room destroyed): a rejoin is scheduled with
  * backoff. Messages are sent only to JOINED rooms. */
@@ -111,6 +127,7 @@ struct affil {
 
 struct room {
     struct room *next;
+    struct room *hnext; /* the next room in its bucket of s->rbucket */
     struct xmpp_session *s;
     char *name;     /* local name */
     char *jid;      /* name@muc_service */
@@ -129,6 +146,11 @@ struct room {
     bool rejoin_armed;
     unsigned rejoin_attempt; /* consecutive losses, for the backoff */
     lws_usec_t joined_at;
+    char **refused;     /* JIDs whose membership the server refuses (e.g. server admins) */
+    size_t n_refused;
+    char *nick;         /* the bot's nickname in this room when not the configured one (a
+                         * taken nick made us pick another, or the server renamed us) */
+    unsigned nick_try;  /* joins refused with conflict in a row: the next is "<nick>-<n+1>" */
 };
 
 struct inflight {
@@ -172,6 +194,8 @@ struct xmpp_session {
     char *full_jid;
     char *rx;               /* frame being assembled */
     size_t rx_len, rx_cap;
+    bool rx_skip;           /* the frame being received is over the limit: skipping it */
+    bool rx_skip_stanza;    /* ... and it is a stanza (counted by XEP-0198) */
     struct scram scram;
     bool scram_used, scram_verified;
     bool plain;
@@ -203,7 +227,13 @@ struct xmpp_session {
     uint16_t islot[INFLIGHT_SLOTS];
 
     struct room *rooms;
+    struct room **rbucket;  /* rooms by name (a hash of the lower-case name) */
+    size_t n_rbuckets;      /* a power of two, or 0 */
+    size_t n_rooms;
     unsigned aff_active;    /* rooms whose affiliation lists are being read */
+
+    struct iqtrack iq;      /* our iq requests waiting for their answer */
+    struct chat_stats stats;
 
     lws_sorted_usec_list_t sul_ka, sul_reconnect, sul_close;
     bool ka_armed, reconnect_armed, close_armed;
@@ -316,6 +346,50 @@ static void wipe_xb(struct xmpp_session *s)
         memset(m, 0, s->xb.cap);
 }
 
+/* ---- our requests ---- */
+
+/* Registers a request to `to` (NULL: our own account; server: `to` is the server's domain)
+ * for op; *out receives the entry, whose id goes on the wire. Logs a failure once. */
+static int iq_begin(struct xmpp_session *s, const char *to, bool server, int op,
+                    struct iq_pending **out)
+{
+    int rc = iqtrack_add(&s->iq, to, server, out);
+    if (rc) {
+        log_error(MOD, "cannot send a request: %s", rc == DBOT_ERR_BUSY
+                  ? "too many requests without an answer" : dbot_strerror(rc));
+        return rc;
+    }
+    (*out)->op = op;
+    return 0;
+}
+
+/* Queues the iq just built for the request `p` (registered with iq_begin); when it cannot
+ * be queued, the request is forgotten again. */
+static int iq_send(struct xmpp_session *s, struct iq_pending *p, int rc,
+                   enum xs_frame_kind kind, const char *what)
+{
+    char id[IQ_ID_LEN + 1];
+    memcpy(id, p->id, sizeof id);
+    rc = send_built(s, rc, kind, what);
+    if (rc)
+        iqtrack_drop(&s->iq, id);
+    return rc;
+}
+
+/* An answer that is not one (see iqtrack.h): dropped and counted; the first ones and then
+ * every power of two are logged, so a flood does not fill the log. */
+static void reply_dropped(struct xmpp_session *s, const struct stanza *st, enum iq_match m)
+{
+    uint64_t n = ++s->stats.replies_dropped;
+    if (n <= 4 || (n & (n - 1)) == 0)
+        log_warn(MOD, "dropped %s from %s (id %.40s)%s; %llu so far",
+                 m == IQ_FORGED ? "an answer to one of our requests that did not come from "
+                                  "where the request went"
+                                : "an answer to no request of ours",
+                 st->from ? st->from : "the server", st->id ? st->id : "-",
+                 m == IQ_FORGED ? " — the request keeps waiting" : "", (unsigned long long)n);
+}
+
 /* ---- in-flight ids ---- */
 
 static uint32_t id_hash(const char *id)
@@ -417,22 +491,76 @@ static void confirm(struct xmpp_session *s, const char *id, const char *how)
 
 /* ---- rooms ---- */
 
-static struct room *room_by_name(struct xmpp_session *s, const char *name)
+/* Rooms are found by name through a hash table (every inbound groupchat and presence looks
+ * its room up: a scan of 5,000 rooms per stanza was most of the work of a busy session). */
+static uint32_t name_hash(const char *name, size_t n)
 {
-    for (struct room *r = s->rooms; r; r = r->next)
-        if (strcasecmp(r->name, name) == 0)
+    uint32_t h = 2166136261u; /* FNV-1a over the lower-case name */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+        h = (h ^ (c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c)) * 16777619u;
+    }
+    return h;
+}
+
+static struct room *room_find(struct xmpp_session *s, const char *name, size_t n)
+{
+    if (!s->n_rbuckets)
+        return NULL;
+    for (struct room *r = s->rbucket[name_hash(name, n) & (s->n_rbuckets - 1)]; r;
+         r = r->hnext)
+        if (strlen(r->name) == n && strncasecmp(r->name, name, n) == 0)
             return r;
     return NULL;
 }
 
+/* Adds r (its name set) to the table; grows it to keep two rooms per bucket at most. */
+static int room_index(struct xmpp_session *s, struct room *r)
+{
+    if (s->n_rooms + 1 > 2 * s->n_rbuckets) {
+        size_t nb = s->n_rbuckets ? 2 * s->n_rbuckets : 64;
+        struct room **b = calloc(nb, sizeof *b);
+        if (!b)
+            return DBOT_ERR_NOMEM;
+        for (size_t i = 0; i < s->n_rbuckets; i++) {
+            struct room *q = s->rbucket[i];
+            while (q) {
+                struct room *next = q->hnext;
+                size_t k = name_hash(q->name, strlen(q->name)) & (nb - 1);
+                q->hnext = b[k];
+                b[k] = q;
+                q = next;
+            }
+        }
+        free(s->rbucket);
+        s->rbucket = b;
+        s->n_rbuckets = nb;
+    }
+    size_t k = name_hash(r->name, strlen(r->name)) & (s->n_rbuckets - 1);
+    r->hnext = s->rbucket[k];
+    s->rbucket[k] = r;
+    s->n_rooms++;
+    return 0;
+}
+
+static struct room *room_by_name(struct xmpp_session *s, const char *name)
+{
+    return room_find(s, name, strlen(name));
+}
+
+/* The room whose JID is the bare part of `jid` (name@muc_service[/nick]). */
 static struct room *room_by_jid(struct xmpp_session *s, const char *jid)
 {
     if (!jid)
         return NULL;
-    for (struct room *r = s->rooms; r; r = r->next)
-        if (xs_jid_bare_eq(jid, r->jid))
-            return r;
-    return NULL;
+    size_t bare = strcspn(jid, "/");
+    const char *at = memchr(jid, '@', bare);
+    if (!at)
+        return NULL;
+    size_t dlen = bare - (size_t)(at + 1 - jid);
+    if (dlen != strlen(s->muc) || strncasecmp(at + 1, s->muc, dlen) != 0)
+        return NULL;
+    return room_find(s, jid, (size_t)(at - jid));
 }
 
 static void occupants_clear(struct room *r)
@@ -521,11 +649,15 @@ static void room_free(struct room *r)
     members_free(r->members, r->n_members);
     have_clear(r);
     occupants_clear(r);
+    members_free(r->refused, r->n_refused);
+    free(r->nick);
     free(r);
 }
 
 /* A new stream (not a resumed one): nothing of the old room state is valid. */
-static void room_reset(struct room *r)
+static void room_set_nick(struct xmpp_session *s, struct room *r, const char *nick);
+
+static void room_reset(struct xmpp_session *s, struct room *r)
 {
     disarm(&r->sul_rejoin, &r->rejoin_armed);
     r->state = ROOM_OUT;
@@ -535,13 +667,24 @@ static void room_reset(struct room *r)
     r->configured = false;
     have_clear(r);
     occupants_clear(r);
+    room_set_nick(s, r, NULL); /* a new session asks for the configured nick first */
+    r->nick_try = 0;
 }
 
-/* iq ids for room operations: "<op>.<gen>.<room name>". */
-static int room_iq_id(char *buf, size_t cap, const char *op, const struct room *r)
+/* The bot's nickname in room r. */
+static const char *room_nick(const struct xmpp_session *s, const struct room *r)
 {
-    int n = snprintf(buf, cap, "%s.%u.%s", op, r->gen, r->name);
-    return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+    return r->nick ? r->nick : s->nick;
+}
+
+/* Takes `nick` as the bot's nickname in r (NULL: the configured one again). */
+static void room_set_nick(struct xmpp_session *s, struct room *r, const char *nick)
+{
+    char *n = NULL;
+    if (nick && strcmp(nick, s->nick) != 0 && !(n = strdup(nick)))
+        return; /* out of memory: keep the old one */
+    free(r->nick);
+    r->nick = n;
 }
 
 static void room_join(struct xmpp_session *s, struct room *r)
@@ -550,7 +693,7 @@ static void room_join(struct xmpp_session *s, struct room *r)
     r->state = ROOM_JOINING;
     r->configured = false;
     occupants_clear(r);
-    int rc = xml_build_muc_join(&s->xb, r->jid, s->nick, NULL);
+    int rc = xml_build_muc_join(&s->xb, r->jid, room_nick(s, r), NULL);
     if (send_built(s, rc, stanza_kind(s), "a room join") == 0)
         log_debug(MOD, "joining room %s", r->name);
 }
@@ -613,17 +756,39 @@ static void room_lost(struct xmpp_session *s, struct room *r)
     arm(s, &r->sul_rejoin, &r->rejoin_armed, rejoin_fire, (lws_usec_t)ms * US_PER_MS);
 }
 
+/*
+ * Room configuration, in two steps: the bot asks for the room's owner form and submits only
+ * the fields that form lists (`fields`, FORMF_*; 0 when the form could not be read: then all
+ * of them, as servers that ignore unknown fields take it). Servers differ: ejabberd answers
+ * bad-request to a field it does not know, Prosody ignores one.
+ */
 static void room_config(struct xmpp_session *s, struct room *r)
 {
-    char id[512];
+    struct iq_pending *p;
+    if (iq_begin(s, r->jid, false, OP_ROOM_FORM, &p))
+        return;
+    p->room = r;
+    r->configured = true;
+    iq_send(s, p, xml_build_muc_config_get(&s->xb, p->id, r->jid), stanza_kind(s),
+            "a room form request");
+}
+
+/* listed: submit only `fields` (FORMF_*, what the server's form lists); false: the form
+ * could not be read, submit them all */
+static void room_config_submit(struct xmpp_session *s, struct room *r, bool listed,
+                               unsigned fields)
+{
     struct xml_room_config rc;
+    struct iq_pending *p;
     xml_room_config_default(&rc);
     rc.name = r->title;
-    if (room_iq_id(id, sizeof id, "cfg", r))
+    rc.only_listed = listed;
+    rc.fields = fields;
+    if (iq_begin(s, r->jid, false, OP_ROOM_CONFIG, &p))
         return;
-    r->configured = true;
-    int err = xml_build_muc_config_submit(&s->xb, id, r->jid, &rc);
-    if (send_built(s, err, stanza_kind(s), "a room configuration") == 0)
+    p->room = r;
+    int err = xml_build_muc_config_submit(&s->xb, p->id, r->jid, &rc);
+    if (iq_send(s, p, err, stanza_kind(s), "a room configuration") == 0)
         log_info(MOD, "configuring room %s (persistent, members-only, non-anonymous)", r->name);
 }
 
@@ -646,8 +811,7 @@ static void aff_end(struct xmpp_session *s, struct room *r, int value)
 
 static void room_aff_sync(struct xmpp_session *s, struct room *r)
 {
-    static const char *const lists[][2] = {{"afm", "member"}, {"afa", "admin"}, {"afo", "owner"}};
-    char id[512];
+    static const char *const lists[] = {"member", "admin", "owner"};
     if (r->aff_wait <= 0) {
         if (s->aff_active >= AFF_CONCURRENT) {
             r->aff_queued = true; /* aff_end() starts it */
@@ -659,12 +823,16 @@ static void room_aff_sync(struct xmpp_session *s, struct room *r)
     have_clear(r);
     r->aff_wait = 3;
     for (size_t i = 0; i < 3; i++) {
-        if (room_iq_id(id, sizeof id, lists[i][0], r)) {
+        struct iq_pending *p;
+        if (iq_begin(s, r->jid, false, OP_AFF_LIST, &p)) {
             aff_end(s, r, -1);
             return;
         }
-        int rc = xml_build_muc_affiliation_list(&s->xb, id, r->jid, lists[i][1]);
-        if (send_built(s, rc, stanza_kind(s), "an affiliation list request")) {
+        p->room = r;
+        p->gen = r->gen;
+        p->aff = lists[i][0] == 'm' ? 'm' : lists[i][0] == 'a' ? 'a' : 'o';
+        int rc = xml_build_muc_affiliation_list(&s->xb, p->id, r->jid, lists[i]);
+        if (iq_send(s, p, rc, stanza_kind(s), "an affiliation list request")) {
             aff_end(s, r, -1);
             return;
         }
@@ -687,22 +855,43 @@ static bool desired_has(const struct room *r, const char *jid)
     return false;
 }
 
+static bool refused_has(const struct room *r, const char *jid)
+{
+    for (size_t i = 0; i < r->n_refused; i++)
+        if (strcmp(r->refused[i], jid) == 0)
+            return true;
+    return false;
+}
+
+/* One affiliation change, remembered with the JID it is about (see on_aff_set). */
+static int room_aff_set(struct xmpp_session *s, struct room *r, const char *jid,
+                        const char *aff)
+{
+    struct iq_pending *p;
+    int rc = iq_begin(s, r->jid, false, OP_AFF_SET, &p);
+    if (rc)
+        return rc;
+    p->room = r;
+    if (!(p->arg = strdup(jid))) {
+        iqtrack_drop(&s->iq, p->id);
+        return DBOT_ERR_NOMEM;
+    }
+    rc = xml_build_muc_affiliation(&s->xb, p->id, r->jid, jid, aff, NULL);
+    return iq_send(s, p, rc, stanza_kind(s), "an affiliation change");
+}
+
 /* All three lists are in: make the member list equal the spec. Owners, admins and the bot
- * itself are never touched. */
+ * itself are never touched, nor anyone the server refused to make a member before. */
 static void room_aff_apply(struct xmpp_session *s, struct room *r)
 {
-    char id[512];
     size_t added = 0, removed = 0;
     for (size_t i = 0; i < r->n_members; i++) {
         const char *m = r->members[i];
-        if (strcmp(m, s->bare) == 0 || have_has(r, m))
+        if (strcmp(m, s->bare) == 0 || have_has(r, m) || refused_has(r, m))
             continue;
-        if (room_iq_id(id, sizeof id, "set", r))
+        if (room_aff_set(s, r, m, "member"))
             return;
-        int rc = xml_build_muc_affiliation(&s->xb, id, r->jid, m, "member", NULL);
-        if (send_built(s, rc, stanza_kind(s), "an affiliation change"))
-            return;
-        rc = xml_build_muc_invite(&s->xb, NULL, r->jid, m, r->title);
+        int rc = xml_build_muc_invite(&s->xb, NULL, r->jid, m, r->title);
         if (send_built(s, rc, stanza_kind(s), "an invitation"))
             return;
         added++;
@@ -711,10 +900,7 @@ static void room_aff_apply(struct xmpp_session *s, struct room *r)
         const struct affil *a = &r->have[i];
         if (a->aff != 'm' || strcmp(a->jid, s->bare) == 0 || desired_has(r, a->jid))
             continue;
-        if (room_iq_id(id, sizeof id, "set", r))
-            return;
-        int rc = xml_build_muc_affiliation(&s->xb, id, r->jid, a->jid, "none", NULL);
-        if (send_built(s, rc, stanza_kind(s), "an affiliation change"))
+        if (room_aff_set(s, r, a->jid, "none"))
             return;
         removed++;
     }
@@ -735,8 +921,9 @@ static void session_forget(struct xmpp_session *s)
     xs_fifo_clear(&s->out);
     xs_fifo_clear(&s->unacked);
     inflight_clear(s);
+    iqtrack_clear(&s->iq);
     for (struct room *r = s->rooms; r; r = r->next)
-        room_reset(r);
+        room_reset(s, r);
     s->aff_active = 0;
     free(s->previd);
     s->previd = NULL;
@@ -773,6 +960,7 @@ static void conn_lost(struct xmpp_session *s)
     s->wsi = NULL;
     s->dead = false;
     s->rx_len = 0;
+    s->rx_skip = s->rx_skip_stanza = false;
     s->ping_out = false;
     if (s->scram_used)
         scram_cleanup(&s->scram);
@@ -846,12 +1034,39 @@ static void close_fire(lws_sorted_usec_list_t *sul)
         conn_fail(s, "the server did not close the stream in time");
 }
 
-static void send_ping(struct xmpp_session *s, const char *prefix, uint32_t seq)
+static void send_ping(struct xmpp_session *s, int op, uint32_t seq)
 {
-    char id[32];
-    snprintf(id, sizeof id, "%s.%u", prefix, seq);
-    int rc = xml_build_ping(&s->xb, id, s->domain);
-    send_built(s, rc, stanza_kind(s), "a ping");
+    struct iq_pending *p;
+    if (iq_begin(s, s->domain, true, op, &p))
+        return;
+    p->seq = seq;
+    int rc = xml_build_ping(&s->xb, p->id, s->domain);
+    iq_send(s, p, rc, stanza_kind(s), "a ping");
+}
+
+/*
+ * Confirmations falling far behind the sends: the server takes our messages more slowly
+ * than we hand them over. The usual cause is a rate limit on the bot's account (ejabberd's
+ * default c2s_shaper holds an ordinary user to 3,000 bytes/s, about 5 messages/s); nothing
+ * the bot does about it helps, so it says so once, loudly, and in the stats (a gauge), and
+ * again only after it caught up.
+ */
+static void check_behind(struct xmpp_session *s)
+{
+    int64_t now = timeutil_mono_us(), oldest = 0;
+    for (size_t i = 0; i < s->n_inflight; i++)
+        if (now - s->inflight[i].queued_us > oldest)
+            oldest = now - s->inflight[i].queued_us;
+    if (!s->stats.behind && s->ready && oldest >= BEHIND_US) {
+        s->stats.behind = true;
+        log_warn(MOD, "confirmations are falling behind: %zu message(s) unconfirmed, the oldest "
+                      "for %lld s. The server takes the bot's messages slowly: is its account "
+                      "rate-limited (ejabberd: exempt it from c2s_shaper, see README)?",
+                 s->n_inflight, (long long)(oldest / US_PER_S));
+    } else if (s->stats.behind && oldest < CAUGHT_UP_US) {
+        s->stats.behind = false;
+        log_info(MOD, "confirmations caught up with the sends");
+    }
 }
 
 static void ka_tick(lws_sorted_usec_list_t *sul)
@@ -868,10 +1083,11 @@ static void ka_tick(lws_sorted_usec_list_t *sul)
     } else if (s->phase == P_ONLINE && !s->ping_out && now - s->last_rx >= KA_IDLE_US) {
         s->ping_out = true;
         s->ping_sent = now;
-        send_ping(s, "ka", ++s->ping_ctr);
+        send_ping(s, OP_KEEPALIVE, ++s->ping_ctr);
     }
     if (s->ready && s->attempt && now - s->ready_since >= STABLE_US)
         s->attempt = 0;
+    check_behind(s);
     arm(s, &s->sul_ka, &s->ka_armed, ka_tick, KA_TICK_US);
 }
 
@@ -929,7 +1145,7 @@ static void after_write(struct xmpp_session *s, struct xs_frame *f)
         for (size_t i = 0; i < s->n_inflight; i++)
             if (s->inflight[i].dm_wait && !s->inflight[i].ping_seq)
                 s->inflight[i].ping_seq = seq;
-        send_ping(s, "dmp", seq);
+        send_ping(s, OP_DM_PING, seq);
     }
 }
 
@@ -1051,7 +1267,12 @@ static void start_bind(struct xmpp_session *s)
     lws_get_random(s->ctx, rnd, sizeof rnd);
     char res[32];
     snprintf(res, sizeof res, "dealerbot-%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
-    if (send_built(s, xml_build_bind(&s->xb, "bind", res), XS_NONZA, "bind") == 0)
+    struct iq_pending *p;
+    if (iq_begin(s, NULL, false, OP_BIND, &p)) {
+        conn_fail(s, NULL);
+        return;
+    }
+    if (iq_send(s, p, xml_build_bind(&s->xb, p->id, res), XS_NONZA, "bind") == 0)
         s->phase = P_BIND;
 }
 
@@ -1179,7 +1400,7 @@ static void handle_sm(struct xmpp_session *s, const struct stanza *st)
                 for (size_t i = 0; i < s->n_inflight; i++)
                     if (s->inflight[i].dm_wait && !s->inflight[i].ping_seq)
                         s->inflight[i].ping_seq = seq;
-                send_ping(s, "dmp", seq);
+                send_ping(s, OP_DM_PING, seq);
             }
         }
         break;
@@ -1195,57 +1416,44 @@ static void handle_sm(struct xmpp_session *s, const struct stanza *st)
     }
 }
 
-/* Parses "<op>.<gen>.<room>" into its parts (pointers into buf). */
-static bool split_room_id(char *buf, char **op, unsigned *gen, char **room)
+/* The answer to an affiliation change. The server refuses some changes for good: a server
+ * admin is an owner of every room and cannot be made a mere member (not-allowed). Such a
+ * person is named once and left alone in that room from then on, instead of being asked
+ * for again on every sync of every session. */
+static void on_aff_set(struct room *r, const struct stanza *st,
+                       const char *jid)
 {
-    char *d1 = strchr(buf, '.');
-    if (!d1)
-        return false;
-    *d1 = '\0';
-    char *end;
-    unsigned long g = strtoul(d1 + 1, &end, 10);
-    if (*end != '.' || end == d1 + 1)
-        return false;
-    *op = buf;
-    *gen = (unsigned)g;
-    *room = end + 1;
-    return true;
+    if (st->type != STYPE_ERROR)
+        return;
+    const char *cond = st->condition ? st->condition : "unknown error";
+    if (jid && (strcmp(cond, "not-allowed") == 0 || strcmp(cond, "forbidden") == 0) &&
+        !refused_has(r, jid)) {
+        char **n = realloc(r->refused, (r->n_refused + 1) * sizeof *n);
+        char *j = strdup(jid);
+        if (n)
+            r->refused = n;
+        if (n && j) {
+            r->refused[r->n_refused++] = j;
+            log_warn(MOD, "room %s: the server refuses to change the affiliation of %s (%s; "
+                          "a server admin is an owner of every room): not asked again",
+                     r->name, jid, cond);
+            return;
+        }
+        free(j);
+    }
+    log_warn(MOD, "room %s: affiliation change for %s refused: %s", r->name, jid ? jid : "?",
+             cond);
 }
 
-static void handle_room_iq(struct xmpp_session *s, const struct stanza *st)
+/* One of the three affiliation lists of the current sync of room r. */
+static void on_aff_list(struct xmpp_session *s, struct room *r, const struct stanza *st,
+                        unsigned gen, char aff)
 {
-    char buf[512];
-    if (strlen(st->id) >= sizeof buf)
-        return;
-    memcpy(buf, st->id, strlen(st->id) + 1);
-    char *op, *name;
-    unsigned gen;
-    if (!split_room_id(buf, &op, &gen, &name))
-        return;
-    struct room *r = room_by_name(s, name);
-    if (!r)
-        return;
-    bool err = st->type == STYPE_ERROR;
-    const char *cond = st->condition ? st->condition : "unknown error";
-    if (strcmp(op, "cfg") == 0) {
-        if (err)
-            log_warn(MOD, "room %s: configuration refused: %s", r->name, cond);
-        else
-            log_debug(MOD, "room %s configured", r->name);
-        return;
-    }
-    if (strcmp(op, "set") == 0) {
-        if (err)
-            log_warn(MOD, "room %s: affiliation change refused: %s", r->name, cond);
-        return;
-    }
-    char aff = strcmp(op, "afm") == 0 ? 'm' : strcmp(op, "afa") == 0 ? 'a'
-             : strcmp(op, "afo") == 0 ? 'o' : 0;
-    if (!aff || gen != r->gen || r->aff_wait <= 0)
-        return;
-    if (err) {
+    if (gen != r->gen || r->aff_wait <= 0)
+        return; /* of an earlier sync */
+    if (st->type == STYPE_ERROR) {
         log_warn(MOD, "room %s: cannot list its affiliations (%s); is the bot its owner?",
-                 r->name, cond);
+                 r->name, st->condition ? st->condition : "unknown error");
         aff_end(s, r, -1);
         return;
     }
@@ -1287,6 +1495,53 @@ static int emit_answer(void *arg)
     return send_built(s, 0, stanza_kind(s), "an answer");
 }
 
+/* Every direct message written before ping `seq` has been processed by the server. */
+static void on_dm_ping(struct xmpp_session *s, uint32_t seq)
+{
+    for (size_t i = 0; i < s->n_inflight;) {
+        struct inflight *e = &s->inflight[i];
+        if (e->dm_wait && e->ping_seq && (int32_t)(seq - e->ping_seq) >= 0) {
+            size_t before = s->n_inflight;
+            confirm(s, e->id, "ping after it");
+            if (s->n_inflight < before)
+                continue; /* slot i now holds another entry */
+        }
+        i++;
+    }
+}
+
+static void on_bound(struct xmpp_session *s, const struct stanza *st)
+{
+    if (s->phase != P_BIND)
+        return;
+    if (st->type != STYPE_RESULT || !st->bind_jid) {
+        log_error(MOD, "resource binding failed: %s",
+                  st->condition ? st->condition : "no JID in the result");
+        conn_fail(s, NULL);
+        return;
+    }
+    free(s->full_jid);
+    s->full_jid = strdup(st->bind_jid);
+    if ((s->features & FEATURE_SESSION) && !(s->features & FEATURE_SESSION_OPTIONAL)) {
+        struct iq_pending *p;
+        if (iq_begin(s, NULL, false, OP_SESSION, &p)) {
+            conn_fail(s, NULL);
+            return;
+        }
+        if (iq_send(s, p, xml_build_session(&s->xb, p->id), XS_NONZA, "session") == 0)
+            s->phase = P_SESSION;
+        return;
+    }
+    go_online(s, false);
+}
+
+/*
+ * An iq. Requests (get/set) from anyone are answered: a ping with a result, anything else
+ * with service-unavailable. A result or error is an answer only if it answers one of our
+ * requests AND comes from where that request went (iqtrack.h): a room occupant can send the
+ * bot anything, with any id, through the room or directly, and must not be able to decide
+ * a room's member list or confirm a message.
+ */
 static void handle_iq(struct xmpp_session *s, const struct stanza *st)
 {
     if (xs_adhoc_handle(st, s->full_jid, &s->h, &s->xb, emit_answer, s))
@@ -1300,55 +1555,98 @@ static void handle_iq(struct xmpp_session *s, const struct stanza *st)
         send_built(s, rc, stanza_kind(s), "an iq answer");
         return;
     }
-    if (!st->id)
+    if (st->type != STYPE_RESULT && st->type != STYPE_ERROR)
         return;
-    if (strcmp(st->id, "bind") == 0 && s->phase == P_BIND) {
-        if (st->type != STYPE_RESULT || !st->bind_jid) {
-            log_error(MOD, "resource binding failed: %s",
-                      st->condition ? st->condition : "no JID in the result");
-            conn_fail(s, NULL);
-            return;
-        }
-        free(s->full_jid);
-        s->full_jid = strdup(st->bind_jid);
-        if ((s->features & FEATURE_SESSION) && !(s->features & FEATURE_SESSION_OPTIONAL)) {
-            if (send_built(s, xml_build_session(&s->xb, "sess"), XS_NONZA, "session") == 0)
-                s->phase = P_SESSION;
-            return;
-        }
-        go_online(s, false);
+    struct iq_pending p;
+    enum iq_match m = iqtrack_take(&s->iq, st->id, st->from, s->bare, &p);
+    if (m != IQ_MATCH) {
+        reply_dropped(s, st, m);
         return;
     }
-    if (strcmp(st->id, "sess") == 0 && s->phase == P_SESSION) {
+    struct room *r = p.room;
+    switch (p.op) {
+    case OP_BIND:
+        on_bound(s, st);
+        break;
+    case OP_SESSION:
+        if (s->phase != P_SESSION)
+            break;
         if (st->type != STYPE_RESULT) {
             log_error(MOD, "session establishment failed: %s",
                       st->condition ? st->condition : "error");
             conn_fail(s, NULL);
-            return;
+            break;
         }
         go_online(s, false);
-        return;
-    }
-    if (strncmp(st->id, "ka.", 3) == 0) {
+        break;
+    case OP_KEEPALIVE:
         s->ping_out = false;
-        return;
-    }
-    if (strncmp(st->id, "dmp.", 4) == 0) {
-        uint32_t seq = (uint32_t)strtoul(st->id + 4, NULL, 10);
-        /* Every direct message written before this ping has been processed. */
-        for (size_t i = 0; i < s->n_inflight;) {
-            struct inflight *e = &s->inflight[i];
-            if (e->dm_wait && e->ping_seq && (int32_t)(seq - e->ping_seq) >= 0) {
-                size_t before = s->n_inflight;
-                confirm(s, e->id, "ping after it");
-                if (s->n_inflight < before)
-                    continue; /* slot i now holds another entry */
-            }
-            i++;
+        break;
+    case OP_DM_PING:
+        on_dm_ping(s, p.seq);
+        break;
+    case OP_ROOM_FORM: {
+        unsigned need = FORMF_PERSISTENT | FORMF_MEMBERSONLY | FORMF_WHOIS;
+        if (st->type == STYPE_ERROR || !st->has_owner_form) {
+            log_warn(MOD, "room %s: cannot read its configuration form (%s); submitting the "
+                          "usual fields", r->name, st->condition ? st->condition : "no form");
+            room_config_submit(s, r, false, 0);
+        } else {
+            if ((st->form_fields & need) != need)
+                log_warn(MOD, "room %s: the server's form lacks some of persistent, "
+                              "members-only, non-anonymous: the room may not be private",
+                         r->name);
+            room_config_submit(s, r, true, st->form_fields);
         }
-        return;
+        break;
     }
-    handle_room_iq(s, st);
+    case OP_ROOM_CONFIG:
+        if (st->type == STYPE_ERROR)
+            log_warn(MOD, "room %s: configuration refused: %s", r->name,
+                     st->condition ? st->condition : "unknown error");
+        else
+            log_debug(MOD, "room %s configured", r->name);
+        break;
+    case OP_AFF_LIST:
+        on_aff_list(s, r, st, p.gen, p.aff);
+        break;
+    case OP_AFF_SET:
+        on_aff_set(r, st, p.arg);
+        break;
+    default:
+        break;
+    }
+    iq_pending_cleanup(&p);
+}
+
+#define NICK_TRIES 20 /* "<nick>-2" ... "<nick>-20", then the backoff of a refused join */
+
+/*
+ * Our join of r was refused. A nickname someone else holds (conflict, 409) is met with the
+ * next one at once ("dealerbot-2", "-3", ...): an occupant squatting the bot's nickname must
+ * not keep a dealer's cards out of its room. Anything else (not a member, banned, ...) waits
+ * for the rejoin backoff.
+ */
+static void join_refused(struct xmpp_session *s, struct room *r, const struct stanza *st)
+{
+    const char *cond = st->condition ? st->condition : "error";
+    if (strcmp(cond, "conflict") == 0 && r->nick_try + 1 < NICK_TRIES) {
+        char next[512];
+        r->nick_try++;
+        int n = snprintf(next, sizeof next, "%s-%u", s->nick, r->nick_try + 1);
+        if (n > 0 && (size_t)n < sizeof next) {
+            log_warn(MOD, "room %s: the nickname '%s' is taken; joining as '%s'", r->name,
+                     room_nick(s, r), next);
+            room_set_nick(s, r, next);
+            room_join(s, r);
+            return;
+        }
+    }
+    log_error(MOD, "cannot join room %s: %s", r->name, cond);
+    r->nick_try = 0;
+    room_set_nick(s, r, NULL);
+    room_lost(s, r);
+    maybe_ready(s);
 }
 
 static void handle_presence(struct xmpp_session *s, const struct stanza *st)
@@ -1361,20 +1659,26 @@ static void handle_presence(struct xmpp_session *s, const struct stanza *st)
     const char *nick = xs_jid_resource(st->from);
     if (!nick)
         return;
-    bool self = stanza_has_status(st, 110) || strcmp(nick, s->nick) == 0;
+    /* Our own presence carries status 110 (whatever nickname the room gave us); an error
+     * comes back from the nickname we asked for. Another occupant may hold the configured
+     * nickname: only these two tell us apart from it. */
+    bool self = stanza_has_status(st, 110);
     if (st->type == STYPE_ERROR) {
-        if (self && r->state == ROOM_JOINING) {
-            log_error(MOD, "cannot join room %s: %s", r->name,
-                      st->condition ? st->condition : "error");
-            room_lost(s, r);
-            maybe_ready(s);
-        }
+        if (r->state == ROOM_JOINING && strcmp(nick, room_nick(s, r)) == 0)
+            join_refused(s, r, st);
         return;
     }
     if (self) {
         if (st->type == STYPE_UNAVAILABLE) {
-            if (stanza_has_status(st, 303))
-                return; /* our nick changed (we never ask for that) */
+            if (stanza_has_status(st, 303)) {
+                /* the server changed our nickname while we are in (we never ask for that) */
+                if (st->muc_nick) {
+                    log_info(MOD, "room %s: the server renamed the bot to '%s'", r->name,
+                             st->muc_nick);
+                    room_set_nick(s, r, st->muc_nick);
+                }
+                return;
+            }
             if (r->state != ROOM_JOINED && r->state != ROOM_JOINING)
                 return;
             const char *why = stanza_has_status(st, 307)   ? " (kicked)"
@@ -1388,8 +1692,15 @@ static void handle_presence(struct xmpp_session *s, const struct stanza *st)
             maybe_ready(s);
             return;
         }
+        if (strcmp(nick, room_nick(s, r)) != 0) {
+            /* status 210: the room gave us another nickname than we asked for (ejabberd's
+             * registered nicknames, a server module); our echoes come from this one */
+            log_info(MOD, "room %s: the bot goes by '%s' here", r->name, nick);
+            room_set_nick(s, r, nick);
+        }
         if (r->state != ROOM_JOINING)
             return; /* a role/affiliation update */
+        r->nick_try = 0;
         r->state = ROOM_JOINED;
         r->joined_at = lws_now_usecs();
         bool owner = st->muc_affiliation && strcmp(st->muc_affiliation, "owner") == 0;
@@ -1430,14 +1741,14 @@ static void handle_presence(struct xmpp_session *s, const struct stanza *st)
 }
 
 static void deliver(struct xmpp_session *s, bool group, const char *room, const char *sender,
-                    const char *text, const char *sid, const char *msgid)
+                    const char *text, const char *sid, const char *msgid, const char *self_name)
 {
     char pid[2 * JID_MAX + 1100];
     int rc = xs_dedup_key(pid, sizeof pid, group ? room : NULL, sender, sid, msgid);
     if (rc < 0) /* an id of kilobytes: acted on, but not remembered */
         log_warn(MOD, "a message from %s has an id too long to remember it by", sender);
     struct chat_message m = {.group = group, .room = room, .sender = sender, .text = text,
-                             .platform_id = rc == 0 ? pid : NULL};
+                             .platform_id = rc == 0 ? pid : NULL, .self_name = self_name};
     if (s->h.on_message)
         s->h.on_message(&m, s->h.arg);
 }
@@ -1484,7 +1795,7 @@ static void handle_message(struct xmpp_session *s, const struct stanza *st)
         const char *nick = xs_jid_resource(st->from);
         if (!r || !nick)
             return; /* not ours, or from the room itself (subject, status) */
-        if (strcmp(nick, s->nick) == 0) {
+        if (strcmp(nick, room_nick(s, r)) == 0) {
             /* our own message reflected by the room: a confirmation, nothing more */
             confirm(s, st->id, "room echo");
             confirm(s, st->origin_id, "room echo");
@@ -1499,7 +1810,7 @@ static void handle_message(struct xmpp_session *s, const struct stanza *st)
             return;
         }
         const char *sid = stanza_id_by(st, r->jid);
-        deliver(s, true, r->name, o->jid, st->body, sid, st->id);
+        deliver(s, true, r->name, o->jid, st->body, sid, st->id, r->nick);
         return;
     }
     if (st->type != STYPE_CHAT && st->type != STYPE_NORMAL)
@@ -1517,7 +1828,7 @@ static void handle_message(struct xmpp_session *s, const struct stanza *st)
     }
     if (!at || strcmp(bare, s->bare) == 0)
         return; /* from a server or from ourselves */
-    deliver(s, false, NULL, bare, st->body, stanza_id_by(st, s->bare), st->id);
+    deliver(s, false, NULL, bare, st->body, stanza_id_by(st, s->bare), st->id, NULL);
 }
 
 static void handle_frame(struct xmpp_session *s, const char *data, size_t len)
@@ -1587,6 +1898,44 @@ static void handle_frame(struct xmpp_session *s, const char *data, size_t len)
     }
 out:
     stanza_cleanup(&st);
+}
+
+/*
+ * A frame over the size limit (STANZA_MAX_DEFAULT, Prosody's own c2s limit) is not collected:
+ * its bytes are dropped as they arrive until its last fragment. It was meant for us, so
+ * whoever can make the server relay a large stanza (anyone who can send the bot a message)
+ * must not be able to end the session with it, and a resumed stream must not get it again:
+ * if it is a stanza (its head says iq, message or presence), it counts as handled for
+ * XEP-0198 like any stanza we drop. Counted in the stats; the first ones are logged.
+ */
+static void oversized_begin(struct xmpp_session *s, const void *in, size_t len)
+{
+    char head[16];
+    size_t have = s->rx_len < sizeof head ? s->rx_len : sizeof head;
+    memcpy(head, s->rx ? s->rx : "", have);
+    if (have < sizeof head) {
+        size_t more = len < sizeof head - have ? len : sizeof head - have;
+        memcpy(head + have, in, more);
+        have += more;
+    }
+    s->rx_skip = true;
+    s->rx_skip_stanza = (have >= 3 && memcmp(head, "<iq", 3) == 0) ||
+                        (have >= 8 && memcmp(head, "<message", 8) == 0) ||
+                        (have >= 9 && memcmp(head, "<presence", 9) == 0);
+    s->rx_len = 0;
+}
+
+static void oversized_end(struct xmpp_session *s)
+{
+    uint64_t n = ++s->stats.oversized_dropped;
+    if (s->rx_skip_stanza && s->sm == SM_ON)
+        s->in_h++;
+    s->last_rx = lws_now_usecs();
+    if (n <= 4 || (n & (n - 1)) == 0)
+        log_warn(MOD, "dropped a %s from the server over the %u KiB limit (%llu so far)",
+                 s->rx_skip_stanza ? "stanza" : "frame", (unsigned)(STANZA_MAX_DEFAULT / 1024),
+                 (unsigned long long)n);
+    s->rx_skip = s->rx_skip_stanza = false;
 }
 
 /* ---- the lws callback ---- */
@@ -1711,9 +2060,12 @@ static int xs_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
             conn_fail(s, "binary frame from the server");
             return -1;
         }
-        if (s->rx_len + len > STANZA_MAX_DEFAULT) {
-            conn_fail(s, "a frame from the server exceeds 256 KiB");
-            return -1;
+        if (s->rx_skip || s->rx_len + len > STANZA_MAX_DEFAULT) {
+            if (!s->rx_skip)
+                oversized_begin(s, in, len);
+            if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi))
+                oversized_end(s);
+            return 0;
         }
         if (s->rx_len + len + 1 > s->rx_cap) {
             size_t ncap = s->rx_cap ? s->rx_cap : 4096;
@@ -1845,6 +2197,7 @@ int xmpp_session_new(struct lws_context *ctx, const struct config *cfg,
     if (h)
         s->h = *h;
     xml_buf_init(&s->xb, 0, 0);
+    iqtrack_init(&s->iq);
     int rc = parse_config(s, cfg, diag);
     if (rc)
         goto fail;
@@ -1927,6 +2280,7 @@ void xmpp_session_free(struct xmpp_session *s)
     xs_fifo_clear(&s->out);
     xs_fifo_clear(&s->unacked);
     inflight_clear(s);
+    iqtrack_cleanup(&s->iq);
     struct room *r = s->rooms;
     while (r) {
         struct room *n = r->next;
@@ -1945,7 +2299,21 @@ void xmpp_session_free(struct xmpp_session *s)
     free(s->nick);
     free(s->full_jid);
     free(s->previd);
+    free(s->rbucket);
     free(s);
+}
+
+void xmpp_session_get_stats(const struct xmpp_session *s, struct chat_stats *out)
+{
+    *out = s->stats;
+    out->unconfirmed = s->n_inflight;
+    out->oldest_unconfirmed_s = 0;
+    int64_t now = timeutil_mono_us();
+    for (size_t i = 0; i < s->n_inflight; i++) {
+        double age = (double)(now - s->inflight[i].queued_us) / 1e6;
+        if (age > out->oldest_unconfirmed_s)
+            out->oldest_unconfirmed_s = age;
+    }
 }
 
 bool xmpp_session_is_ready(const struct xmpp_session *s)
@@ -2062,6 +2430,14 @@ int xmpp_session_sync_room(struct xmpp_session *s, const struct chat_room *room)
             return DBOT_ERR_NOMEM;
         }
         r->s = s;
+        if (room_index(s, r)) {
+            free(r->name);
+            free(r->jid);
+            free(r);
+            free(title);
+            members_free(members, n);
+            return DBOT_ERR_NOMEM;
+        }
         r->next = s->rooms;
         s->rooms = r;
     }

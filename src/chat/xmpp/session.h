@@ -37,5 +37,6 @@ bool xmpp_session_is_ready(const struct xmpp_session *s);
 size_t xmpp_session_send_window(const struct xmpp_session *s);
 int xmpp_session_send(struct xmpp_session *s, const struct chat_out *m);
 int xmpp_session_sync_room(struct xmpp_session *s, const struct chat_room *room);
+void xmpp_session_get_stats(const struct xmpp_session *s, struct chat_stats *out);
 
 #endif

@@ -103,6 +103,8 @@ enum ctx {
     CTX_FORM,           /* its XEP-0004 <x> */
     CTX_FIELD,          /* a <field> of that form (field index in cur_field) */
     CTX_FIELD_VALUE,    /* its first <value> */
+    CTX_OWNER_QUERY,    /* muc#owner <query> */
+    CTX_OWNER_FORM,     /* its jabber:x:data <x> */
 };
 
 struct tbuf {
@@ -507,6 +509,28 @@ static enum ctx add_field(struct pstate *p, const char *var)
     return CTX_FIELD;
 }
 
+/* A field of a room configuration form: only the ones the bot sets are remembered. */
+static void add_form_field(struct pstate *p, const char *var)
+{
+    static const struct {
+        const char *var;
+        unsigned bit;
+    } known[] = {
+        {"muc#roomconfig_roomname", FORMF_ROOMNAME},
+        {"muc#roomconfig_roomdesc", FORMF_ROOMDESC},
+        {"muc#roomconfig_persistentroom", FORMF_PERSISTENT},
+        {"muc#roomconfig_membersonly", FORMF_MEMBERSONLY},
+        {"muc#roomconfig_whois", FORMF_WHOIS},
+        {"muc#roomconfig_publicroom", FORMF_PUBLIC},
+        {"muc#roomconfig_allowinvites", FORMF_ALLOWINVITES},
+    };
+    if (!var)
+        return;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(var, known[i].var) == 0)
+            p->st->form_fields |= known[i].bit;
+}
+
 static void add_room_feature(struct pstate *p, const char *var)
 {
     static const struct {
@@ -637,6 +661,8 @@ static enum ctx child(struct pstate *p, enum ctx parent, const char *ns, const c
         }
         if (st->payload == PAYLOAD_MUC_ADMIN && strcmp(local, "query") == 0)
             return CTX_ADMIN_QUERY;
+        if (st->payload == PAYLOAD_MUC_OWNER && strcmp(local, "query") == 0)
+            return CTX_OWNER_QUERY;
         return CTX_IGNORE;
     case CTX_ERROR:
         return error_child(p, ns, local, XMLNS_STANZAS);
@@ -720,6 +746,16 @@ static enum ctx child(struct pstate *p, enum ctx parent, const char *ns, const c
             text_start(p);
             return CTX_FIELD_VALUE;
         }
+        return CTX_IGNORE;
+    case CTX_OWNER_QUERY:
+        if (is(ns, local, XMLNS_DATA, "x") && !st->has_owner_form) {
+            st->has_owner_form = true;
+            return CTX_OWNER_FORM;
+        }
+        return CTX_IGNORE;
+    case CTX_OWNER_FORM:
+        if (is(ns, local, XMLNS_DATA, "field"))
+            add_form_field(p, attr(attrs, "var"));
         return CTX_IGNORE;
     default:
         return CTX_IGNORE;

@@ -184,6 +184,8 @@ struct stanza {
     struct stanza_field fields[STANZA_MAX_FIELDS]; /* its fields with a var, in order; a
                                                      var given twice keeps the first */
     size_t n_fields;
+    bool has_owner_form;     /* a muc#owner result carried a jabber:x:data form */
+    unsigned form_fields;    /* FORMF_* (xml.h) of the fields that form lists */
 
     /* <stream:features> */
     unsigned features;       /* FEATURE_* */

@@ -559,16 +559,23 @@ int xml_build_muc_config_submit(struct xml_buf *b, const char *id, const char *r
         xml_elem_start(b, "x");
         xml_attr(b, "xmlns", XMLNS_DATA);
         xml_attr(b, "type", "submit");
+        unsigned f = cfg->only_listed ? cfg->fields : ~0u;
         form_field(b, "FORM_TYPE", "hidden", XMLNS_MUC_ROOMCONFIG);
-        if (cfg->name)
+        if (cfg->name && (f & FORMF_ROOMNAME))
             form_field(b, "muc#roomconfig_roomname", NULL, cfg->name);
-        if (cfg->description)
+        if (cfg->description && (f & FORMF_ROOMDESC))
             form_field(b, "muc#roomconfig_roomdesc", NULL, cfg->description);
-        form_bool(b, "muc#roomconfig_persistentroom", cfg->persistent);
-        form_bool(b, "muc#roomconfig_membersonly", cfg->members_only);
-        form_field(b, "muc#roomconfig_whois", NULL, cfg->whois_anyone ? "anyone" : "moderators");
-        form_bool(b, "muc#roomconfig_publicroom", cfg->public_room);
-        form_bool(b, "muc#roomconfig_allowinvites", cfg->allow_invites);
+        if (f & FORMF_PERSISTENT)
+            form_bool(b, "muc#roomconfig_persistentroom", cfg->persistent);
+        if (f & FORMF_MEMBERSONLY)
+            form_bool(b, "muc#roomconfig_membersonly", cfg->members_only);
+        if (f & FORMF_WHOIS)
+            form_field(b, "muc#roomconfig_whois", NULL,
+                       cfg->whois_anyone ? "anyone" : "moderators");
+        if (f & FORMF_PUBLIC)
+            form_bool(b, "muc#roomconfig_publicroom", cfg->public_room);
+        if (f & FORMF_ALLOWINVITES)
+            form_bool(b, "muc#roomconfig_allowinvites", cfg->allow_invites);
         xml_elem_end(b);
         xml_elem_end(b);
         xml_elem_end(b);

@@ -139,6 +139,15 @@ int xml_build_message(struct xml_buf *b, enum xml_msg_type type, const char *to,
                       const char *body);
 
 /* The room settings dealerbot manages through the owner form (XEP-0045 §10.2). */
+/* Room configuration fields a muc#owner form lists (form_fields): the ones the bot sets. */
+#define FORMF_ROOMNAME (1u << 0)      /* muc#roomconfig_roomname */
+#define FORMF_ROOMDESC (1u << 1)      /* muc#roomconfig_roomdesc */
+#define FORMF_PERSISTENT (1u << 2)    /* muc#roomconfig_persistentroom */
+#define FORMF_MEMBERSONLY (1u << 3)   /* muc#roomconfig_membersonly */
+#define FORMF_WHOIS (1u << 4)         /* muc#roomconfig_whois */
+#define FORMF_PUBLIC (1u << 5)        /* muc#roomconfig_publicroom */
+#define FORMF_ALLOWINVITES (1u << 6)  /* muc#roomconfig_allowinvites */
+
 struct xml_room_config {
     const char *name;        /* muc#roomconfig_roomname; NULL leaves it alone */
     const char *description; /* muc#roomconfig_roomdesc; NULL leaves it alone */
@@ -147,6 +156,10 @@ struct xml_room_config {
     bool whois_anyone;       /* muc#roomconfig_whois: anyone (non-anonymous) or moderators */
     bool public_room;        /* muc#roomconfig_publicroom (listed in disco) */
     bool allow_invites;      /* muc#roomconfig_allowinvites (members may invite) */
+    bool only_listed;        /* submit only the fields in `fields` (the ones the server's
+                              * own form lists: ejabberd refuses a field it does not know
+                              * with bad-request); false: all of them */
+    unsigned fields;         /* FORMF_* */
 };
 /* The settings the design asks for: persistent, members-only, non-anonymous, not public,
  * members may not invite; no name or description. */
