@@ -11,6 +11,7 @@ packages=(
     libconfig-dev libcmocka-dev
     python3 tzdata curl ca-certificates
     libssl-dev prosody
+    nodejs
 )
 if [[ "${1:-}" == "--fuzz" ]]; then
     packages+=(clang libclang-rt-14-dev)
@@ -22,6 +23,11 @@ for p in "${packages[@]}"; do
         missing+=("$p")
     fi
 done
+# npm runs the official DingTalk SDK against the simulator (scripts/npm-deps.sh); some
+# nodejs builds carry it, Debian's ships it as its own package.
+if ! command -v npm >/dev/null 2>&1; then
+    missing+=(npm)
+fi
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 
 echo "deps: installing ${missing[*]}" >&2
