@@ -38,6 +38,14 @@ struct chat_message {
     const char *platform_id; /* a key for this message, the same each time the platform
                               * delivers it again (for de-duplication); NULL when the message
                               * carries no id to tell it by */
+    bool addressed;        /* the platform itself says the message was addressed to the bot
+                            * (a DingTalk @mention); XMPP leaves it false and the grammar
+                            * looks for the address in the text */
+    const char *self_name; /* the name the bot goes by where the message arrived (its
+                            * nickname in that room), or NULL for the configured nick */
+    const char *address;   /* the room's platform address when group (DingTalk: the
+                            * openConversationId), also when no room is mapped to it yet (then
+                            * room is NULL: only `bind` is understood there); else NULL */
 };
 
 struct chat_handler {
@@ -76,6 +84,9 @@ struct chat_out {
 struct chat_room {
     const char *name;           /* local name: "dealer-sh001" */
     const char *title;          /* human-readable room name, may be NULL */
+    const char *address;        /* the platform's address of the room where the directory
+                                 * maps it (DingTalk: openConversationId), else NULL; XMPP
+                                 * derives its own (name@muc_service) and ignores this */
     const char *const *members; /* bare ids allowed in (members-only); the bot is owner */
     size_t n_members;
 };

@@ -207,6 +207,11 @@ static const struct msg_key {
     {"batch_warning", "category count window scope list"},
     {"scope_network", ""},
 
+    {"bind_done", "room"},
+    {"bind_denied", ""},
+    {"bind_unknown", "name"},
+    {"bind_usage", ""},
+
     {"err_unknown_command", "word"},
     {"err_missing_ticket", "command"},
     {"err_bad_ticket", "word"},

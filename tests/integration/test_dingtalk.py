@@ -1,0 +1,364 @@
+"""test_dingtalk.py — the bot on DingTalk (chat.platform = "dingtalk"), against the repo's
+simulator of DingTalk's gateway and OpenAPI (tests/dingtalk_sim/, its fidelity checked by the
+official SDK in test_dingtalk_sdk.py): the complaint lifecycle in chat, rooms mapped by import
+and by `bind`, a room without a group holding its messages, the stream and the sends surviving
+a dropped socket, a disconnect, a throttling storm, a kill -9 between a send and its answer,
+an expired token, and bad input from the gateway and the OpenAPI.
+
+Commands are typed with a leading slash, which works with the grammar before and after the
+command-grammar change; every DingTalk message is addressed to the bot (group messages reach
+it only when they @mention it).
+"""
+import os
+import re
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dbot  # noqa: E402
+import dingtalk  # noqa: E402
+from dbot import check, eq  # noqa: E402
+
+DEALERS = ("code,name,region,sales_volume\n"
+           "SH001,上海浦东汽车,华东,2400\n"
+           "BJ002,北京朝阳汽车,华北,1800\n")
+PEOPLE = ("chat_id,dealer,role,name,language\n"
+          "wang01,SH001,manager,王经理,zh-CN\n"
+          "zhao02,BJ002,manager,赵经理,zh-CN\n"
+          "liu03,brand,supervisor,刘主管,zh-CN\n"
+          "boss04,brand,admin,总监,zh-CN\n")
+ROOMS = ["brand-service", "underperformers", "dealer-sh001"]  # dealer-bj002 left unmapped
+
+
+def load_templates(lang):
+    out = {}
+    with open(os.path.join(dbot.MESSAGES_DIR, lang + ".msg"), encoding="utf-8-sig") as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#") or "=" not in line:
+                continue
+            k, v = line.split("=", 1)
+            out[k.strip()] = v.strip().replace("\\n", "\n").replace("\\\\", "\\")
+    return out
+
+
+ZH = load_templates("zh-CN")
+
+
+def prefix(key, **v):
+    text = re.sub(r"\{(\w+)\}", lambda m: str(v.get(m.group(1), "{%s}" % m.group(1))),
+                  ZH[key]).replace("{{", "{").replace("}}", "}")
+    cut = text.find("{")
+    text = text if cut < 0 else text[:cut]
+    return text.split("\n")[0]
+
+
+def setup(t, sim_kw=None, map_rooms=True, start=True, extra_chat=""):
+    sim_dir = dbot.tempfile.mkdtemp(prefix="dbot-dtsim-")
+    sim = dingtalk.Sim(dir=sim_dir, **(sim_kw or {})).start()
+    t.cleanups = getattr(t, "cleanups", [])
+    t.cleanups.append(sim.stop)
+    b = t.bot(start=False, dealers_csv=DEALERS, people_csv=PEOPLE,
+              chat=dingtalk.chat_config(sim, extra_chat))
+    if map_rooms:
+        dingtalk.map_rooms(b, ROOMS)
+    if start:
+        b.start()
+        b.wait_log("session ready")
+        sim.wait_stream()
+    return sim, b
+
+
+def file_complaint(b, ext, dealer="SH001"):
+    body = {"external_id": ext, "dealer": dealer, "category": "after-sales",
+            "priority": "normal", "customer": {"name": "张三", "phone": "13800000000"},
+            "summary": "车辆异响"}
+    r = b.post("/api/v1/complaints", body)
+    eq(r.status, 201, "intake %s" % ext)
+    return r.json["id"]
+
+
+def state(b, cid):
+    r = b.get("/api/v1/complaints/" + cid)
+    eq(r.status, 200, "GET " + cid)
+    return r.json
+
+
+def wait_state(b, cid, want, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        got = state(b, cid)["state"]
+        if got == want:
+            return
+        if time.monotonic() > deadline:
+            raise dbot.TestFailure("%s: state %s, want %s" % (cid, got, want))
+        time.sleep(0.05)
+
+
+def in_group(room, start):
+    cid = dingtalk.room_cid(room)
+    return lambda m: m["group"] and m["to"] == cid and m["text"].startswith(start)
+
+
+def to_person(pid, start):
+    return lambda m: not m["group"] and pid in m["to"] and m["text"].startswith(start)
+
+
+# ---- the lifecycle ----
+
+def test_lifecycle_in_dingtalk_groups(t):
+    sim, b = setup(t)
+    group = dingtalk.room_cid("dealer-sh001")
+    cid = file_complaint(b, "dt-1")
+    card = sim.wait_sent(in_group("dealer-sh001", prefix("card", id=cid)), "the card")
+    check("张三" in card["text"] and card["msgKey"] == "sampleMarkdown", card)
+    check(card["title"] and card["title"] in card["text"].split("\n")[0], card)
+    wait_state(b, cid, "notified")
+
+    mid = sim.callback("/ack %s 今天联系客户" % cid, "wang01", cid=group)
+    eq(sim.wait_ack(mid), 200, "the callback's answer")
+    sim.wait_sent(in_group("dealer-sh001", prefix("ack_ok", id=cid, owner="王经理")), "ack_ok")
+    c = state(b, cid)
+    eq(c["state"], "acknowledged", "after /ack")
+    eq(c.get("owner"), "wang01", "owner is the DingTalk user id")
+
+    sim.callback("/plan %s 更换后减震器" % cid, "wang01", cid=group)
+    wait_state(b, cid, "solution_agreed")
+    sim.callback("/close %s\n原因：减震器批次质量问题\n措施：已免费更换\n预防：同批次主动检查"
+                 % cid, "wang01", cid=group)
+    sim.wait_sent(in_group("brand-service", prefix("review", id=cid)), "the review")
+    wait_state(b, cid, "report_submitted")
+    sim.callback("/approve " + cid, "liu03", cid=dingtalk.room_cid("brand-service"))
+    wait_state(b, cid, "closed")
+    kinds = [e["kind"] for e in state(b, cid)["timeline"]]
+    for k in ("intake", "notify", "ack", "plan", "report", "approve"):
+        check(k in kinds, "timeline has %s: %r" % (k, kinds))
+
+
+def test_direct_message_and_same_msgid_acted_on_once(t):
+    sim, b = setup(t)
+    sim.callback("/help", "wang01", group=False, msg_id="m-help-1")
+    sim.wait_sent(to_person("wang01", ""), "a direct answer to /help")
+    n = len(sim.sent_to("wang01"))
+    # DingTalk pushes an unanswered message again: the same msgId is acted on once
+    mid = sim.callback("/help", "wang01", group=False, msg_id="m-help-1")
+    eq(sim.wait_ack(mid), 200, "the repeat is answered")
+    time.sleep(1.0)
+    eq(len(sim.sent_to("wang01")), n, "answers to a repeated msgId")
+
+
+# ---- rooms ----
+
+def test_unmapped_room_holds_until_bound(t):
+    sim, b = setup(t)
+    cid = file_complaint(b, "dt-hold", dealer="BJ002")
+    time.sleep(1.5)
+    check(not sim.sent_to(dingtalk.room_cid("dealer-bj002")), "nothing sent to an unmapped room")
+    wait_state(b, cid, "new")
+    rc, out, err = b.cli("rooms", "list")
+    check(re.search(r"^dealer-bj002\t-\t", out, re.M), out)
+    check("1 room(s) have no chat group" in err, err)
+    # a dealer manager may not bind; the admin may
+    mid = sim.callback("/bind BJ002", "zhao02", cid="cid-new-group")
+    eq(sim.wait_ack(mid), 200, "answer to a refused bind")
+    sim.wait_sent(to_person("zhao02", ZH["bind_denied"]), "bind refused for a non-admin")
+    sim.callback("bind BJ002", "boss04", cid="cid-new-group")
+    sim.wait_sent(lambda m: m["group"] and m["to"] == "cid-new-group"
+                  and m["text"].startswith(prefix("card", id=cid)), "the held card", timeout=20)
+    sim.wait_sent(lambda m: m["group"] and m["to"] == "cid-new-group"
+                  and m["text"].startswith(prefix("bind_done")), "bind_done")
+    wait_state(b, cid, "notified")
+    rc, out, err = b.cli("rooms", "list")
+    check(re.search(r"^dealer-bj002\tcid-new-group\t", out, re.M), out)
+
+
+def test_unbound_group_gets_a_hint_and_nothing_else(t):
+    sim, b = setup(t)
+    mid = sim.callback("/help", "wang01", cid="cid-unknown")
+    eq(sim.wait_ack(mid), 200, "answered")
+    sim.wait_sent(to_person("wang01", ZH["bind_usage"][:10]), "the bind hint")
+    check(not [m for m in sim.sent() if m["group"] and m["to"] == "cid-unknown"],
+          "nothing written into an unbound group")
+
+
+def test_rooms_import_is_all_or_nothing(t):
+    sim, b = setup(t, start=False, map_rooms=False)
+    path = os.path.join(b.dir, "bad-rooms.csv")
+    with open(path, "w") as f:
+        f.write("room,address\nstaff,cid-a\nNOPE9,cid-b\n")
+    rc, out, err = b.cli("rooms", "import", path, expect=1)
+    check("bad-rooms.csv: row 3" in err and "NOPE9" in err, err)
+    rc, out, err = b.cli("rooms", "list")
+    check(not re.search(r"cid-a", out), "nothing imported from a bad file: " + out)
+    with open(path, "w") as f:
+        f.write("\ufeffroom,address\r\nstaff,cid-a\r\nunderperformers,cid-u\r\nSH001,cid-s\r\n")
+    rc, out, err = b.cli("rooms", "import", path)
+    check("imported 3 rooms" in out, out)
+    rc, out, err = b.cli("rooms", "list")
+    check(re.search(r"^brand-service\tcid-a\t", out, re.M) and
+          re.search(r"^dealer-sh001\tcid-s\t", out, re.M), out)
+
+
+def test_refused_group_holds_and_recovers(t):
+    sim, b = setup(t)
+    group = dingtalk.room_cid("dealer-sh001")
+    sim.ctl("group", {"openConversationId": group, "member": False})
+    cid = file_complaint(b, "dt-refused")
+    b.wait_log("DingTalk refuses the robot there")
+    wait_state(b, cid, "new")
+    sim.ctl("group", {"openConversationId": group, "member": True})
+    # the bot tries the group again after its backoff (1 min): a directory change re-syncs
+    # the room at once
+    path = os.path.join(b.dir, "rooms2.csv")
+    with open(path, "w") as f:
+        f.write("room,address\nSH001,cid-sh001-new\n")
+    b.cli("rooms", "import", path)
+    sim.wait_sent(lambda m: m["group"] and m["to"] == "cid-sh001-new"
+                  and m["text"].startswith(prefix("card", id=cid)), "the card after remapping",
+                  timeout=20)
+    wait_state(b, cid, "notified")
+
+
+# ---- the connection ----
+
+def test_gateway_401_is_logged_and_retried(t):
+    sim, b = setup(t, start=False)
+    sim.ctl("fail", {"what": "open", "count": 2})
+    b.start()
+    b.wait_log("the gateway refused the app's credentials (HTTP 401", timeout=20)
+    b.wait_log("session ready", timeout=30)
+    check(sim.stats()["opens_refused"] == 2, sim.stats())
+    check("client_secret\": " not in b.log_text() and dingtalk.CLIENT_SECRET not in b.log_text(),
+          "the secret is never logged")
+
+
+def test_drop_and_disconnect_reconnect_and_resend(t):
+    sim, b = setup(t)
+    sim.ctl("delay", {"ms": 300})
+    ids = [file_complaint(b, "dt-drop-%d" % i) for i in range(20)]
+    time.sleep(0.2)
+    sim.ctl("drop", {})
+    b.wait_log("session down")
+    sim.wait(lambda: sim.streams() >= 1 and sim.stats()["streams"] >= 2, "a new stream",
+             timeout=20)
+    sim.ctl("delay", {"ms": 0})
+    for cid in ids:
+        wait_state(b, cid, "notified", timeout=30)
+    for cid in ids:
+        check(sim.sent_to(dingtalk.room_cid("dealer-sh001")) and
+              any(m["text"].startswith(prefix("card", id=cid))
+                  for m in sim.sent_to(dingtalk.room_cid("dealer-sh001"))), cid)
+    sim.ctl("disconnect", {})
+    sim.wait(lambda: sim.stats()["streams"] >= 3, "a stream after SYSTEM disconnect", timeout=20)
+    mid = sim.callback("/help", "wang01", group=False)
+    eq(sim.wait_ack(mid, timeout=20), 200, "a callback after the reconnect")
+
+
+def test_throttling_storm_every_message_arrives(t):
+    sim, b = setup(t)
+    sim.ctl("throttle", {"count": 30, "mode": "flow"})
+    ids = [file_complaint(b, "dt-storm-%d" % i) for i in range(10)]
+    sim.wait(lambda: sim.stats()["sends_throttled"] >= 30, "30 throttled answers", timeout=60)
+    sim.ctl("throttle", {"count": 10, "mode": "429"})
+    for cid in ids:
+        wait_state(b, cid, "notified", timeout=90)
+    check("pausing sends" in b.log_text(), "throttling is logged")
+    r = b.get("/api/v1/complaints?state=new")
+    check(r.status in (200, 404), r)
+
+
+def test_kill_between_send_and_answer(t):
+    sim, b = setup(t)
+    sim.ctl("delay", {"ms": 3000})
+    cid = file_complaint(b, "dt-kill")
+    sim.wait(lambda: sim.stats()["sends"] >= 1, "the send on the wire")
+    b.kill()
+    sim.ctl("delay", {"ms": 0})
+    b.start()
+    wait_state(b, cid, "notified", timeout=30)
+    cards = [m for m in sim.sent_to(dingtalk.room_cid("dealer-sh001"))
+             if m["text"].startswith(prefix("card", id=cid))]
+    check(1 <= len(cards) <= 2, "the card arrives at least once: %d" % len(cards))
+
+
+def test_callback_answered_only_after_commit_and_pushed_again(t):
+    sim, b = setup(t, sim_kw={"resend_after": 1.0})
+    cid = file_complaint(b, "dt-crash-cb")
+    wait_state(b, cid, "notified")
+    b.kill()
+    # the message arrives while the bot is down: unanswered, DingTalk pushes it again
+    mid = sim.callback("/ack %s" % cid, "wang01", cid=dingtalk.room_cid("dealer-sh001"))
+    time.sleep(0.5)
+    check(mid in sim.acks()["pending"], "not answered while the bot is down")
+    b.start()
+    eq(sim.wait_ack(mid, timeout=20), 200, "answered once handled")
+    wait_state(b, cid, "acknowledged")
+
+
+def test_expired_token_is_renewed(t):
+    sim, b = setup(t)
+    cid = file_complaint(b, "dt-tok-1")
+    wait_state(b, cid, "notified")
+    tokens = sim.stats()["tokens"]
+    sim.ctl("expire_tokens", {})
+    cid2 = file_complaint(b, "dt-tok-2")
+    wait_state(b, cid2, "notified")
+    check(sim.stats()["tokens"] == tokens + 1 and sim.stats()["sends_401"] >= 1, sim.stats())
+
+
+# ---- bad input ----
+
+def test_bad_frames_and_callbacks(t):
+    sim, b = setup(t)
+    sim.ctl("raw", {"text": "this is not json"})
+    sim.ctl("raw", {"text": '{"type":"CALLBACK","headers":{"topic":"x"}}'})
+    b.wait_log("ignoring a frame is not JSON")
+    b.wait_log("ignoring a frame without a usable messageId")
+    m1 = sim.callback("/help", "wang01", omit=["msgId"])
+    m2 = sim.callback("/help", "", group=False)
+    m3 = sim.ctl("callback", {"data_raw": {"not": "a string"}})["messageId"]
+    m4 = sim.ctl("callback", {"data_raw": "{\"msgId\":\"x\",\"senderStaffId\":\"wang01\","
+                                          "\"conversationType\":\"1\",\"conversationId\":\"c\","
+                                          "\"text\":{\"content\":\"\\udc80\"}}"})["messageId"]
+    eq(sim.wait_ack(m1), 400, "no msgId")
+    eq(sim.wait_ack(m2), 400, "no senderStaffId")
+    b.wait_log("data is not a JSON string")
+    eq(sim.wait_ack(m4), 400, "text not valid UTF-8")
+    check(m3 not in sim.acks()["acks"], "a frame with bad data has nothing to answer by")
+    log = b.log_text()
+    check("a robot message without msgId" in log and
+          "a robot message without senderStaffId" in log, log[-2000:])
+    # the session goes on
+    mid = sim.callback("/help", "wang01", group=False)
+    eq(sim.wait_ack(mid), 200, "still working")
+    sim.wait_sent(to_person("wang01", ""), "an answer after the bad input")
+
+
+def test_bad_send_answers_are_retried(t):
+    sim, b = setup(t)
+    sim.ctl("fail", {"what": "send", "count": 2, "mode": "notjson"})
+    cid = file_complaint(b, "dt-badans-1")
+    wait_state(b, cid, "notified", timeout=20)
+    b.wait_log("an answer that is not a JSON object")
+    sim.ctl("fail", {"what": "send", "count": 1, "mode": "nokey"})
+    cid2 = file_complaint(b, "dt-badans-2")
+    wait_state(b, cid2, "notified", timeout=20)
+    b.wait_log("an answer without processQueryKey")
+
+
+def run_with_cleanups(namespace):
+    """dbot.main, with the simulators stopped after each test."""
+    for name, fn in list(namespace.items()):
+        if name.startswith("test_") and callable(fn):
+            def wrap(t, fn=fn):
+                try:
+                    fn(t)
+                finally:
+                    for c in getattr(t, "cleanups", []):
+                        c()
+            wrap.__name__ = name
+            namespace[name] = wrap
+    dbot.main(namespace)
+
+
+run_with_cleanups(globals())
