@@ -41,7 +41,7 @@
 #define CONNECT_US (30 * US_PER_S)    /* open + WebSocket up within this */
 #define TOKEN_EARLY_S 300             /* renew this long before it expires */
 #define THROTTLE_BASE_MS 1000         /* DingTalk's QPS limits last a second */
-#define THROTTLE_CAP_MS 30000
+#define THROTTLE_CAP_MS 16000
 #define RETRY_BASE_MS 1000
 #define RETRY_CAP_MS 60000
 #define REFUSED_BASE_MS 60000
@@ -432,12 +432,15 @@ static void on_sent(long status, const char *body, size_t len, const char *err, 
         break;
     case DT_SEND_THROTTLED: {
         s->st.sends_throttled++;
+        /* the answers of one burst come back together: the pause grows once per pause */
+        int64_t now_us = timeutil_mono_us();
+        bool fresh = now_us >= s->paused_until;
         uint32_t ms = backoff(s, s->throttle_attempt, THROTTLE_BASE_MS, THROTTLE_CAP_MS);
-        if (s->throttle_attempt < 16)
+        if (fresh && s->throttle_attempt < 16)
             s->throttle_attempt++;
         log_info(MOD, "message %s %s: pausing sends for %u ms (%llu throttled so far)", m->id,
                  d.msg, ms, (unsigned long long)s->st.sends_throttled);
-        int64_t until = timeutil_mono_us() + (int64_t)ms * US_PER_MS;
+        int64_t until = now_us + (int64_t)ms * US_PER_MS;
         if (until > s->paused_until)
             s->paused_until = until;
         enqueue(s, m, true);
