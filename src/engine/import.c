@@ -159,7 +159,7 @@ static void person_rec_cleanup(void *rec)
 static const char *const person_columns[] = {"jid", "dealer", "role", "name", "language"};
 
 static const struct import_kind person_kind = {
-    .header = "jid,dealer,role,name,language (or chat_id for jid)",
+    .header = "jid,dealer,role,name,language",
     .columns = person_columns,
     .alt_first = "chat_id",
     .n_required = 5,
