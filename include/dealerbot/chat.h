@@ -96,6 +96,11 @@ struct chat_room {
 int chat_new(struct lws_context *ctx, const struct config *cfg, const struct chat_handler *h,
              struct chat **out, struct dbot_diag *diag);
 
+/* Whether the named platform lets the bot set a room's members (XMPP: yes; DingTalk: no,
+ * an ordinary group's members are changed by people, so the staff room is told whom to add
+ * or remove). */
+bool chat_platform_manages_members(const char *platform);
+
 /* Connects (and keeps reconnecting until chat_stop). */
 int chat_start(struct chat *c);
 

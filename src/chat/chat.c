@@ -144,3 +144,8 @@ int chat_sync_room(struct chat *c, const struct chat_room *room)
 {
     return c->ops->sync_room(c->impl, room);
 }
+
+bool chat_platform_manages_members(const char *platform)
+{
+    return !platform || strcmp(platform, "dingtalk") != 0;
+}

@@ -53,13 +53,13 @@ def prefix(key, **v):
     return text.split("\n")[0]
 
 
-def setup(t, sim_kw=None, map_rooms=True, start=True, extra_chat=""):
+def setup(t, sim_kw=None, map_rooms=True, start=True, extra_chat="", extra=""):
     sim_dir = dbot.tempfile.mkdtemp(prefix="dbot-dtsim-")
     sim = dingtalk.Sim(dir=sim_dir, **(sim_kw or {})).start()
     t.cleanups = getattr(t, "cleanups", [])
     t.cleanups.append(sim.stop)
     b = t.bot(start=False, dealers_csv=DEALERS, people_csv=PEOPLE,
-              chat=dingtalk.chat_config(sim, extra_chat))
+              chat=dingtalk.chat_config(sim, extra_chat), extra=extra)
     if map_rooms:
         dingtalk.map_rooms(b, ROOMS)
     if start:
@@ -145,6 +145,57 @@ def test_direct_message_and_same_msgid_acted_on_once(t):
     eq(sim.wait_ack(mid), 200, "the repeat is answered")
     time.sleep(1.0)
     eq(len(sim.sent_to("wang01")), n, "answers to a repeated msgId")
+
+
+# ---- SLA reminders and escalations ----
+
+def test_sla_reminder_breach_and_escalation(t):
+    sla = ('sla = { default = { ack = "5s"; solution = "60s"; close = "120s";'
+           ' remind_before = ["3s"]; }; escalation = ( { after = "0s"; notify ='
+           ' "dealer_managers"; }, { after = "1s"; notify = "supervisors"; } ); };')
+    sim, b = setup(t, extra=sla)
+    cid = file_complaint(b, "dt-sla")
+    sim.wait_sent(in_group("dealer-sh001", prefix("remind_room", id=cid)), "the reminder",
+                  timeout=10)
+    sim.wait_sent(to_person("wang01", prefix("remind_dm", id=cid)), "the reminder by DM")
+    sim.wait_sent(in_group("dealer-sh001", prefix("breach_room", id=cid)), "the breach",
+                  timeout=15)
+    sim.wait_sent(to_person("wang01", prefix("escalate_dm", level=1)), "level 1", timeout=15)
+    sim.wait_sent(to_person("liu03", prefix("escalate_dm", level=2)), "level 2", timeout=15)
+    sim.wait_sent(in_group("brand-service", prefix("escalate_staff", id=cid)),
+                  "escalation in the staff room", timeout=15)
+
+
+# ---- the network programme ----
+
+def test_broadcast_read_and_underperformers_members(t):
+    conf = ('underperformers = { window = "90d"; min_complaints = 2; rate_factor = 1.5;'
+            ' close_sla_min = 0.0; penalty_points_max = 100; exit_after = "3s"; };'
+            ' broadcasts = { remind_after = "3s"; };')
+    sim, b = setup(t, extra=conf)
+    dingtalk.map_rooms(b, ROOMS + ["dealer-bj002"])
+    for i in range(4):
+        file_complaint(b, "dt-up-%d" % i)
+    r = b.post("/api/v1/underperformers/evaluate", {})
+    eq(r.status, 200, "evaluate")
+    eq(r.json["entered"], 1, "SH001 joins")
+    # the bot cannot change a DingTalk group's members: the staff room is told whom to add
+    add = sim.wait_sent(in_group("brand-service", prefix("members_add", dealer_name="上海浦东汽车",
+                                                         dealer_code="SH001",
+                                                         room="underperformers")),
+                        "whom to add")
+    check("wang01" in add["text"] and "王经理" in add["text"], add)
+    sim.wait_sent(in_group("underperformers", prefix("under_enter_room", dealer_name="上海浦东汽车",
+                                                     dealer_code="SH001")),
+                  "the notice in the underperformers group")
+    # a broadcast with read confirmation to every dealer group, confirmed in the group
+    sim.callback("/broadcast all standard ack 所有投诉须在12小时内受理", "liu03", group=False)
+    sim.wait_sent(to_person("liu03", prefix("broadcast_sent", id="B-1")), "broadcast_sent")
+    for room in ("dealer-sh001", "dealer-bj002"):
+        sim.wait_sent(lambda m, room=room: m["group"] and m["to"] == dingtalk.room_cid(room)
+                      and "B-1" in m["text"] and "12小时" in m["text"], "B-1 in " + room)
+    sim.callback("/read B-1", "wang01", cid=dingtalk.room_cid("dealer-sh001"))
+    sim.wait_sent(in_group("dealer-sh001", prefix("read_ok", id="B-1")), "read_ok")
 
 
 # ---- rooms ----
