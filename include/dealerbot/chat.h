@@ -69,6 +69,10 @@ struct chat_handler {
      * not in it). It is no longer in flight and will not be confirmed: send it again, like
      * one refused with DBOT_ERR_UNAVAILABLE. May be NULL. */
     void (*on_returned)(const char *id, void *arg);
+    /* The platform refused the bot in this room outright (DingTalk: the robot is not in the
+     * group): its messages are held (DBOT_ERR_UNAVAILABLE) and tried again with backoff.
+     * Called once per refusal, not for each retry that fails again. May be NULL. */
+    void (*on_room_refused)(const char *room, void *arg);
     void *arg;
 };
 

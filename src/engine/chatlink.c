@@ -75,6 +75,13 @@ static void on_returned(const char *id, void *arg)
         delivery_on_returned(cl->delivery, id);
 }
 
+static void on_room_refused(const char *room, void *arg)
+{
+    struct chatlink *cl = arg;
+    if (cl->delivery && !cl->stopping)
+        engine_room_refused(cl->eng, room, timeutil_now());
+}
+
 static void on_delivered(const char *id, int64_t latency_us, void *arg)
 {
     struct chatlink *cl = arg;
@@ -228,7 +235,8 @@ int chatlink_start(struct lws_context *ctx, const struct config *cfg, struct eng
                                         .on_message = on_message,
                                         .on_delivered = on_delivered,
                                         .on_room_ready = on_room_ready,
-                                        .on_returned = on_returned, .arg = cl};
+                                        .on_returned = on_returned,
+                                        .on_room_refused = on_room_refused, .arg = cl};
     int err = chat_new(ctx, cfg, &cl->handler, &cl->chat, diag);
     if (err)
         goto fail;

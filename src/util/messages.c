@@ -207,6 +207,7 @@ static const struct msg_key {
     {"batch_warning", "category count window scope list"},
     {"scope_network", ""},
 
+    {"room_refused", "room"},
     {"members_add", "dealer_code dealer_name people room"},
     {"members_remove", "dealer_code dealer_name people room"},
     {"bind_done", "room"},

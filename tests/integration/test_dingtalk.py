@@ -256,6 +256,8 @@ def test_refused_group_holds_and_recovers(t):
     sim.ctl("group", {"openConversationId": group, "member": False})
     cid = file_complaint(b, "dt-refused")
     b.wait_log("DingTalk refuses the robot there")
+    sim.wait_sent(in_group("brand-service", prefix("room_refused", room="dealer-sh001")),
+                  "the staff room told")
     wait_state(b, cid, "new")
     sim.ctl("group", {"openConversationId": group, "member": True})
     # the bot tries the group again after its backoff (1 min): a directory change re-syncs

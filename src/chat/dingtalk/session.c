@@ -373,6 +373,7 @@ static void post_part(struct dt_session *s, struct dmsg *m);
 static void target_refused(struct dt_session *s, struct target *t)
 {
     if (!t->refused) {
+        bool first = t->refused_attempt == 0;
         uint32_t ms = backoff(s, t->refused_attempt, REFUSED_BASE_MS, REFUSED_CAP_MS);
         if (t->refused_attempt < 16)
             t->refused_attempt++;
@@ -382,6 +383,8 @@ static void target_refused(struct dt_session *s, struct target *t)
                  t->group ? "room" : "person", t->name, t->address ? " (" : "",
                  t->address ? t->address : "", t->address ? ")" : "", ms / 1000);
         arm(s, &t->sul, &t->armed, target_retry_fire, (int64_t)ms * US_PER_MS);
+        if (first && t->group && s->h.on_room_refused)
+            s->h.on_room_refused(t->name, s->h.arg);
     }
     /* every message of this target goes back unsent */
     for (size_t b = 0; b < HASH_BUCKETS; b++) {
@@ -414,6 +417,7 @@ static void on_sent(long status, const char *body, size_t len, const char *err, 
     switch (r) {
     case DT_SEND_OK:
         s->st.sends_ok++;
+        m->t->refused_attempt = 0;
         s->token_fresh = false;
         s->throttle_attempt = 0;
         m->attempt = 0;
