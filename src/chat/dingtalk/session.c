@@ -488,9 +488,10 @@ static void on_sent(long status, const char *body, size_t len, const char *err, 
 static void post_part(struct dt_session *s, struct dmsg *m)
 {
     const char *to = m->t->group ? m->t->address : m->t->name;
-    char title[sizeof m->title + 16];
+    char title[sizeof m->title + 48];
     if (m->n_parts > 1)
-        snprintf(title, sizeof title, "%s (%zu/%zu)", m->title, m->done + 1, m->n_parts);
+        snprintf(title, sizeof title, "%.*s (%zu/%zu)", DT_TITLE_MAX, m->title, m->done + 1,
+                 m->n_parts);
     else
         snprintf(title, sizeof title, "%s", m->title);
     char *body = NULL;
