@@ -15,6 +15,7 @@
 #define MOD "httpc"
 #define REQ_TIMEOUT_MS 30000L
 #define CONNECT_TIMEOUT_MS 10000L
+#define IDLE_EASY_MAX 32 /* finished easy handles kept for the next requests */
 
 struct httpc_req {
     struct httpc_req *prev, *next;
@@ -47,6 +48,8 @@ struct httpc {
     lws_sorted_usec_list_t sul;
     bool sul_armed;
     bool in_action; /* inside curl_multi_socket_action: done callbacks wait */
+    CURL *idle[IDLE_EASY_MAX]; /* reset easy handles, ready for reuse */
+    size_t n_idle;
 };
 
 static void check_done(struct httpc *h);
@@ -219,8 +222,14 @@ static void req_unlink(struct httpc_req *r)
 
 static void req_free(struct httpc_req *r)
 {
-    curl_multi_remove_handle(r->h->multi, r->easy);
-    curl_easy_cleanup(r->easy);
+    struct httpc *h = r->h;
+    curl_multi_remove_handle(h->multi, r->easy);
+    if (h->n_idle < IDLE_EASY_MAX) {
+        curl_easy_reset(r->easy);
+        h->idle[h->n_idle++] = r->easy;
+    } else {
+        curl_easy_cleanup(r->easy);
+    }
     curl_slist_free_all(r->headers);
     free(r->resp);
     free(r);
@@ -314,6 +323,8 @@ void httpc_free(struct httpc *h)
     if (!h)
         return;
     httpc_cancel_all(h);
+    while (h->n_idle)
+        curl_easy_cleanup(h->idle[--h->n_idle]);
     curl_multi_cleanup(h->multi);
     free(h->ca_file);
     free(h);
@@ -333,20 +344,33 @@ int httpc_post(struct httpc *h, const char *url, const char *token, const char *
     r->h = h;
     r->cb = cb;
     r->arg = arg;
-    r->easy = curl_easy_init();
+    r->easy = h->n_idle ? h->idle[--h->n_idle] : curl_easy_init();
     if (!r->easy) {
         free(r);
         return DBOT_ERR_NOMEM;
     }
-    struct curl_slist *hd = curl_slist_append(NULL, "Content-Type: application/json");
-    if (hd)
-        hd = curl_slist_append(hd, "Accept: application/json");
+    struct curl_slist *hd = curl_slist_append(NULL, "Content-Type: application/json"), *n;
+    if (hd) {
+        if ((n = curl_slist_append(hd, "Accept: application/json")) == NULL) {
+            curl_slist_free_all(hd);
+            hd = NULL;
+        } else {
+            hd = n;
+        }
+    }
     if (hd && token) {
         char line[1200];
+        n = NULL;
         if ((size_t)snprintf(line, sizeof line, "x-acs-dingtalk-access-token: %s", token) <
             sizeof line)
-            hd = curl_slist_append(hd, line);
+            n = curl_slist_append(hd, line);
         memset(line, 0, sizeof line);
+        if (!n) {
+            curl_slist_free_all(hd);
+            hd = NULL;
+        } else {
+            hd = n;
+        }
     }
     if (!hd) {
         curl_easy_cleanup(r->easy);
