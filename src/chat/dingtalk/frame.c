@@ -43,8 +43,10 @@ static json_t *parse_obj(const char *buf, size_t len, size_t max, const char *wh
     json_error_t e;
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &e);
     if (!root) {
-        *rc = dbot_diag_set(diag, DBOT_ERR_INVALID, "%s is not JSON (at byte %d)", what,
-                            e.position);
+        /* jansson's reason: a syntax error, or text that is not UTF-8 (raw, or an escaped
+         * lone surrogate) */
+        *rc = dbot_diag_set(diag, DBOT_ERR_INVALID, "%s is not JSON (%.60s, at byte %d)", what,
+                            e.text, e.position);
         return NULL;
     }
     if (!json_is_object(root)) {
