@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dealerbot/cli_run.h"
 #include "dealerbot/complaint.h"
@@ -68,7 +69,8 @@ static const char usage_check[] =
     "filled in and secrets masked. Exit 1 with a one-line reason when it is invalid.\n"
     "With a chat platform set it also loads the chat texts (messages_dir): a broken file\n"
     "fails with its file and line, and keys one language lacks are listed as comments\n"
-    "(the other language's text is used for them).\n";
+    "(the other language's text is used for them). On DingTalk, the rooms that have no group\n"
+    "yet are listed as comments too (when the database exists).\n";
 
 static const char usage_dealers[] =
     "usage: dealerbot [-c FILE] dealers import FILE\n"
@@ -167,6 +169,8 @@ struct ctx {
 
 static int ctx_config(struct ctx *c)
 {
+    if (c->cfg)
+        return CLI_OK; /* loaded already (check-config then opens the store) */
     struct dbot_diag diag = {0};
     const char *path = c->config_path ? c->config_path : config_default_path();
     if (config_load(path, &c->cfg, &diag) != 0) {
@@ -286,6 +290,7 @@ static int cmd_directory(struct ctx *c, enum dir_kind kind, int argc, char **arg
 struct room_list {
     struct store *st;
     int unmapped;
+    bool comments; /* check-config: only the unmapped rooms, as comments */
 };
 
 static int print_room(const char *room, const char *title, struct room_list *l)
@@ -296,7 +301,11 @@ static int print_room(const char *room, const char *title, struct room_list *l)
         return err;
     if (!addr)
         l->unmapped++;
-    printf("%s\t%s\t%s\n", room, addr ? addr : "-", title);
+    if (!l->comments)
+        printf("%s\t%s\t%s\n", room, addr ? addr : "-", title);
+    else if (!addr)
+        printf("# rooms: %s (%s) has no chat group: its messages are held until it is mapped "
+               "(dealerbot rooms import, or bind in the group)\n", room, title);
     free(addr);
     return 0;
 }
@@ -801,6 +810,28 @@ static int check_messages(const struct config *cfg)
     return CLI_OK;
 }
 
+/* On a platform whose rooms the directory maps (DingTalk), the rooms without a group are
+ * listed as comments, when the database exists (check-config never creates it). */
+static int check_rooms(struct ctx *c)
+{
+    if (strcmp(c->cfg->chat.platform, "dingtalk") != 0 || access(c->cfg->database, F_OK) != 0)
+        return CLI_OK;
+    int rc = ctx_store(c);
+    if (rc)
+        return rc;
+    struct room_list l = {.st = c->st, .comments = true};
+    int err = print_room(c->cfg->chat.staff_room, "brand staff", &l);
+    if (!err)
+        err = print_room(c->cfg->chat.underperformers_room, "underperformers", &l);
+    if (!err)
+        err = store_dealer_each(c->st, print_dealer_room, &l);
+    if (err) {
+        fprintf(stderr, "dealerbot: cannot list the rooms: %s\n", dbot_strerror(err));
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
 /* ---- dispatch ---- */
 
 static int cmd_simple(struct ctx *c, const char *name, const char *usage, int argc, char **argv)
@@ -815,6 +846,8 @@ static int cmd_simple(struct ctx *c, const char *name, const char *usage, int ar
         int rc = ctx_config(c);
         if (rc == CLI_OK && strcmp(c->cfg->chat.platform, "none") != 0)
             rc = check_messages(c->cfg);
+        if (rc == CLI_OK)
+            rc = check_rooms(c);
         if (rc == CLI_OK)
             config_print(c->cfg, stdout);
         return rc;

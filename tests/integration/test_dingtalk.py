@@ -210,6 +210,10 @@ def test_unmapped_room_holds_until_bound(t):
     rc, out, err = b.cli("rooms", "list")
     check(re.search(r"^dealer-bj002\t-\t", out, re.M), out)
     check("1 room(s) have no chat group" in err, err)
+    rc, out, err = b.cli("check-config")
+    check("# rooms: dealer-bj002 (北京朝阳汽车) has no chat group" in out, out)
+    check("client_secret = \"********\";" in out, out)
+    check("dealer-sh001 (" not in out and dingtalk.CLIENT_SECRET not in out, out)
     # a dealer manager may not bind; the admin may
     mid = sim.callback("/bind BJ002", "zhao02", cid="cid-new-group")
     eq(sim.wait_ack(mid), 200, "answer to a refused bind")
