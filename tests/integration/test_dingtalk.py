@@ -148,6 +148,48 @@ def test_direct_message_and_same_msgid_acted_on_once(t):
     eq(len(sim.sent_to("wang01")), n, "answers to a repeated msgId")
 
 
+def test_guided_close_dialogue_in_the_1to1_chat(t):
+    sim, b = setup(t)
+    group = dingtalk.room_cid("dealer-sh001")
+    cid = file_complaint(b, "dt-dlg")
+    wait_state(b, cid, "notified")
+    sim.callback("/ack " + cid, "wang01", cid=group)
+    sim.callback("/plan %s 更换轮胎" % cid, "wang01", cid=group)
+    wait_state(b, cid, "solution_agreed")
+    sim.callback("/close %s cause: 轮胎扎钉未及时发现" % cid, "wang01", cid=group)
+    sim.wait_sent(to_person("wang01", prefix("ask_fix", id=cid)), "ask_fix by DM")
+    sim.callback("已免费更换新轮胎", "wang01", group=False)
+    sim.wait_sent(to_person("wang01", prefix("ask_prevent", id=cid)), "ask_prevent by DM")
+    b.stop()          # the dialogue lives in the store
+    b.start()
+    b.wait_log("session ready")
+    sim.callback("交车前增加轮胎检查项", "wang01", group=False)
+    sim.wait_sent(in_group("dealer-sh001", prefix("close_submitted", id=cid)), "submitted")
+    wait_state(b, cid, "report_submitted")
+    eq(state(b, cid).get("report"), {"cause": "轮胎扎钉未及时发现", "fix": "已免费更换新轮胎",
+                                     "prevent": "交车前增加轮胎检查项"}, "the report")
+
+
+def test_long_text_is_split_not_cut(t):
+    sim, b = setup(t)
+    summary = "".join("第%03d段 客户反映车辆在高速行驶时有明显异响，要求彻底检查。" % i
+                      for i in range(150))
+    body = {"external_id": "dt-long", "dealer": "SH001", "category": "after-sales",
+            "priority": "normal", "customer": {"name": "张三", "phone": "13800000000"},
+            "summary": "长投诉", "details": summary}
+    r = b.post("/api/v1/complaints", body)
+    eq(r.status, 201, "intake of a long complaint")
+    cid = r.json["id"]
+    wait_state(b, cid, "notified")
+    parts = [m for m in sim.sent_to(dingtalk.room_cid("dealer-sh001"))
+             if re.search(r"\(\d+/\d+\)$", m["title"] or "")]
+    check(len(parts) >= 2, "a card over the limit goes in parts: %r" %
+          [m["title"] for m in sim.sent()])
+    whole = "".join(m["text"] for m in parts).replace("  \n", "\n")
+    for i in range(150):
+        check("第%03d段" % i in whole, "part %d of the details is in the parts" % i)
+
+
 # ---- SLA reminders and escalations ----
 
 def test_sla_reminder_breach_and_escalation(t):
