@@ -73,6 +73,10 @@ struct chat_handler {
      * group): its messages are held (DBOT_ERR_UNAVAILABLE) and tried again with backoff.
      * Called once per refusal, not for each retry that fails again. May be NULL. */
     void (*on_room_refused)(const char *room, void *arg);
+    /* After on_message returned: true when the message with this platform_id is durably
+     * recorded (the engine committed what it decided), so the platform may be told it was
+     * received; false sends it again later (a store failure). May be NULL: assumed true. */
+    bool (*recorded)(const char *platform_id, void *arg);
     void *arg;
 };
 

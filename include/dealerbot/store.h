@@ -445,6 +445,8 @@ int store_inbox_record(struct store *st, const char *platform_id, int64_t now, b
 /* Forgets at most `limit` (<= 0: 1000) ids recorded before `before`, oldest first (one
  * indexed statement, so a large backlog goes in bounded steps); *deleted says how many. */
 int store_inbox_prune(struct store *st, int64_t before, int limit, int *deleted);
+/* *has = a message with this platform id is recorded (committed) in the inbox. */
+int store_inbox_has(struct store *st, const char *platform_id, bool *has);
 
 /* ---- room addresses (schema 18): a room's group on the platform (DingTalk) ---- */
 

@@ -82,6 +82,13 @@ static void on_room_refused(const char *room, void *arg)
         engine_room_refused(cl->eng, room, timeutil_now());
 }
 
+static bool recorded(const char *platform_id, void *arg)
+{
+    struct chatlink *cl = arg;
+    bool has = false;
+    return store_inbox_has(cl->eng->store, platform_id, &has) == 0 && has;
+}
+
 static void on_delivered(const char *id, int64_t latency_us, void *arg)
 {
     struct chatlink *cl = arg;
@@ -236,7 +243,8 @@ int chatlink_start(struct lws_context *ctx, const struct config *cfg, struct eng
                                         .on_delivered = on_delivered,
                                         .on_room_ready = on_room_ready,
                                         .on_returned = on_returned,
-                                        .on_room_refused = on_room_refused, .arg = cl};
+                                        .on_room_refused = on_room_refused,
+                                        .recorded = recorded, .arg = cl};
     int err = chat_new(ctx, cfg, &cl->handler, &cl->chat, diag);
     if (err)
         goto fail;

@@ -568,6 +568,7 @@ static const char *const sql_text[SQL__COUNT] = {
     [SQL_OUTBOX_ROWID] =
         "SELECT id FROM outbox WHERE stanza_id = ?1 AND state IN ('pending','sent')",
     [SQL_INBOX_RECORD] = "INSERT OR IGNORE INTO inbox (platform_id, received_at) VALUES (?1, ?2)",
+    [SQL_INBOX_HAS] = "SELECT 1 FROM inbox WHERE platform_id = ?1",
     [SQL_INBOX_PRUNE] =
         "DELETE FROM inbox WHERE rowid IN"
         " (SELECT rowid FROM inbox WHERE received_at < ?1 ORDER BY received_at LIMIT ?2)",

@@ -28,7 +28,8 @@ Stream (WebSocket, RFC 6455, text frames of JSON)
   SYSTEM "ping" every --ping-interval seconds; the answer must echo its data (Node SDK onSystem
   "ping"). A CALLBACK that is not answered is pushed again every --resend-after seconds for
   --resend-for seconds (the Node SDK's comment: the server re-pushes an unanswered message for
-  about 60 s). SYSTEM "disconnect" (control API) is followed by a close after 1 s (Go SDK
+  about 60 s); so is one answered with a 5xx code (assumed: the SDKs' codes say 500 is a
+  failure, 400/404 a final refusal). SYSTEM "disconnect" (control API) is followed by a close after 1 s (Go SDK
   OnDisconnect: the server will close; the client reconnects with a new ticket). WebSocket
   pings from the client are answered with pongs (the Go SDK's keepalive relies on it).
   Robot message callbacks use topic /v1.0/im/bot/messages/get; their data carries
@@ -187,8 +188,9 @@ class Sim:
             self.stats["frames_bad"] += 1
             return
         self.stats["acks"] += 1
+        self.acks.setdefault(mid + "/codes", []).append(code)
         self.acks[mid] = code
-        if code == 200:
+        if code < 500:
             self.pending.pop(mid, None)
 
     async def resend_loop(self):

@@ -96,6 +96,32 @@ def test_callback_answered_only_after_commit_and_pushed_again(t):
     wait_state(b, cid, "acknowledged")
 
 
+def test_callback_not_recorded_is_not_acknowledged(t):
+    """The store cannot take the message (another writer holds the database past the bot's
+    busy timeout): the callback is answered with an error, DingTalk pushes it again, and once
+    the store is free it is acted on, once."""
+    import sqlite3
+    sim, b = setup(t, sim_kw={"resend_after": 1.0})
+    cid = file_complaint(b, "dt-busy")
+    wait_state(b, cid, "notified")
+    con = sqlite3.connect(os.path.join(b.dir, "dealerbot.db"), timeout=30, isolation_level=None)
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        mid = sim.callback("/ack %s" % cid, "wang01", cid=dingtalk.room_cid("dealer-sh001"))
+        b.wait_log("was not recorded: answered with an error", timeout=30)
+        sim.wait(lambda: sim.acks()["acks"].get(mid + "/codes"), "the first answer", timeout=10)
+        eq(sim.acks()["acks"][mid + "/codes"][0], 500, "the first answer")
+    finally:
+        con.execute("ROLLBACK")
+        con.close()
+    sim.wait(lambda: sim.acks()["acks"].get(mid) == 200, "the answer after the push again",
+             timeout=30)
+    wait_state(b, cid, "acknowledged")
+    acks = [m for m in sim.sent_to(dingtalk.room_cid("dealer-sh001"))
+            if m["text"].startswith(prefix("ack_ok", id=cid))]
+    eq(len(acks), 1, "acted on once")
+
+
 def test_expired_token_is_renewed(t):
     sim, b = setup(t)
     cid = file_complaint(b, "dt-tok-1")

@@ -220,7 +220,8 @@ int dt_ack_format(int code, const char *message_id, const char *data, char **out
         return DBOT_ERR_INVALID;
     return dump_take(json_pack("{s:i, s:{s:s, s:s}, s:s, s:s}", "code", code, "headers",
                                "contentType", "application/json", "messageId", message_id,
-                               "message", code == 200 ? "OK" : "bad request", "data",
+                               "message",
+                               code == 200 ? "OK" : code >= 500 ? "error" : "bad request", "data",
                                data ? data : "{\"response\":null}"),
                      out);
 }

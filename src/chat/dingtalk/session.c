@@ -834,8 +834,17 @@ static void on_robot(struct dt_session *s, const struct dt_frame *f)
     };
     if (s->h.on_message)
         s->h.on_message(&cm, s->h.arg);
-    /* on_message returned: what the message decided is committed (chat.h) */
-    ack(s, 200, f->message_id, NULL);
+    /* on_message returned: answered OK only when the message is recorded (chat.h); otherwise
+     * an error answer, and DingTalk pushes it again */
+    if (s->h.recorded && !s->h.recorded(key, s->h.arg)) {
+        s->st.callbacks_unrecorded++;
+        log_warn(MOD, "callback %s (message %s) was not recorded: answered with an error so "
+                      "that DingTalk sends it again (%llu so far)", f->message_id, rm.msg_id,
+                 (unsigned long long)s->st.callbacks_unrecorded);
+        ack(s, 500, f->message_id, NULL);
+    } else {
+        ack(s, 200, f->message_id, NULL);
+    }
     dt_robot_msg_cleanup(&rm);
 }
 

@@ -41,7 +41,7 @@ struct dt_session;
 /* Counters (since start), for logs, metrics and tests. */
 struct dt_stats {
     uint64_t opens, opens_failed, streams, frames_in, frames_bad, callbacks, callbacks_bad,
-        pings, acks_out, sends, sends_ok, sends_throttled, sends_bad_answer, sends_refused,
+        pings, acks_out, callbacks_unrecorded, sends, sends_ok, sends_throttled, sends_bad_answer, sends_refused,
         sends_auth, tokens;
 };
 
