@@ -48,6 +48,7 @@ struct httpc {
     lws_sorted_usec_list_t sul;
     bool sul_armed;
     bool in_action; /* inside curl_multi_socket_action: done callbacks wait */
+    bool stopped;   /* httpc_cancel_all ran: the loop may be going away, curl is not driven */
     CURL *idle[IDLE_EASY_MAX]; /* reset easy handles, ready for reuse */
     size_t n_idle;
 };
@@ -128,6 +129,8 @@ static void on_sul(lws_sorted_usec_list_t *sul)
 {
     struct httpc *h = lws_container_of(sul, struct httpc, sul);
     h->sul_armed = false;
+    if (h->stopped)
+        return;
     drive(h, CURL_SOCKET_TIMEOUT, 0);
 }
 
@@ -138,7 +141,7 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp)
     if (h->sul_armed)
         lws_sul_cancel(&h->sul);
     h->sul_armed = false;
-    if (timeout_ms < 0)
+    if (timeout_ms < 0 || h->stopped)
         return 0;
     lws_sul_schedule(h->ctx, 0, &h->sul, on_sul, (lws_usec_t)timeout_ms * 1000);
     h->sul_armed = true;
@@ -166,7 +169,11 @@ int httpc_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         }
         return 0;
     case LWS_CALLBACK_RAW_CLOSE_FILE:
-        if (hs) {
+        if (hs && hs->h->stopped) {
+            /* the context is closing everything: curl is not driven from here */
+            lws_set_opaque_user_data(wsi, NULL);
+            hs->wsi = NULL;
+        } else if (hs) {
             /* lws gave up on the socket (hang-up): let curl see it and end the transfer */
             struct httpc *h = hs->h;
             curl_socket_t fd = hs->fd;
@@ -313,6 +320,7 @@ void httpc_cancel_all(struct httpc *h)
         return;
     while (h->reqs)
         httpc_cancel(h->reqs);
+    h->stopped = true;
     if (h->sul_armed)
         lws_sul_cancel(&h->sul);
     h->sul_armed = false;
@@ -338,6 +346,8 @@ size_t httpc_active(const struct httpc *h)
 int httpc_post(struct httpc *h, const char *url, const char *token, const char *body,
                httpc_done_fn cb, void *arg, struct httpc_req **out)
 {
+    if (h->stopped)
+        return DBOT_ERR_BUSY;
     struct httpc_req *r = calloc(1, sizeof *r);
     if (!r)
         return DBOT_ERR_NOMEM;

@@ -45,7 +45,8 @@ int httpc_new(struct lws_context *ctx, struct lws_vhost *vh, const char *ca_file
  * still exists, or after httpc_cancel_all() ran while it did. */
 void httpc_free(struct httpc *h);
 
-/* Cancels every request without calling their callbacks. */
+/* Cancels every request without calling their callbacks; afterwards the client takes no
+ * new request and no longer drives curl from the loop (the owner is stopping). */
 void httpc_cancel_all(struct httpc *h);
 
 /* POSTs body (JSON, copied) to url with an optional access-token header value (copied;
