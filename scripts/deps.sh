@@ -14,6 +14,7 @@ packages=(
     libssl-dev prosody ejabberd
     dpkg-dev groff-base systemd
     profanity tmux          # tests/integration/test_profanity.py types into a real client
+    nodejs
 )
 if [[ "${1:-}" == "--fuzz" ]]; then
     packages+=(clang libclang-rt-14-dev)
@@ -25,6 +26,11 @@ for p in "${packages[@]}"; do
         missing+=("$p")
     fi
 done
+# npm runs the official DingTalk SDK against the simulator (scripts/npm-deps.sh); some
+# nodejs builds carry it, Debian's ships it as its own package.
+if ! command -v npm >/dev/null 2>&1; then
+    missing+=(npm)
+fi
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 
 echo "deps: installing ${missing[*]}" >&2

@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/deps.sh
+scripts/npm-deps.sh
 cmake --preset dev >/dev/null
 cmake --build --preset dev -j"$(nproc)"
 if [[ "${DBOT_SKIP_RELEASE:-0}" != 1 ]]; then

@@ -43,6 +43,9 @@ struct chat_message {
                             * looks for the address in the text */
     const char *self_name; /* the name the bot goes by where the message arrived (its
                             * nickname in that room), or NULL for the configured nick */
+    const char *address;   /* the room's platform address when group (DingTalk: the
+                            * openConversationId), also when no room is mapped to it yet (then
+                            * room is NULL: only `bind` is understood there); else NULL */
 };
 
 /*
@@ -119,6 +122,14 @@ struct chat_handler {
      * the form titles and field names, keys "form_<command>" and "field_<name>"; borrowed,
      * valid until the next call. May be NULL (the adapter then shows the keys). */
     const char *(*label)(const char *key, const char *jid, void *arg);
+    /* The platform refused the bot in this room outright (DingTalk: the robot is not in the
+     * group): its messages are held (DBOT_ERR_UNAVAILABLE) and tried again with backoff.
+     * Called once per refusal, not for each retry that fails again. May be NULL. */
+    void (*on_room_refused)(const char *room, void *arg);
+    /* After on_message returned: true when the message with this platform_id is durably
+     * recorded (the engine committed what it decided), so the platform may be told it was
+     * received; false sends it again later (a store failure). May be NULL: assumed true. */
+    bool (*recorded)(const char *platform_id, void *arg);
     void *arg;
 };
 
@@ -134,6 +145,9 @@ struct chat_out {
 struct chat_room {
     const char *name;           /* local name: "dealer-sh001" */
     const char *title;          /* human-readable room name, may be NULL */
+    const char *address;        /* the platform's address of the room where the directory
+                                 * maps it (DingTalk: openConversationId), else NULL; XMPP
+                                 * derives its own (name@muc_service) and ignores this */
     const char *const *members; /* bare ids allowed in (members-only); the bot is owner */
     size_t n_members;
 };
@@ -153,6 +167,11 @@ struct chat_stats {
  * Returns 0 and *out, or DBOT_ERR_INVALID/NOMEM with diag. */
 int chat_new(struct lws_context *ctx, const struct config *cfg, const struct chat_handler *h,
              struct chat **out, struct dbot_diag *diag);
+
+/* Whether the named platform lets the bot set a room's members (XMPP: yes; DingTalk: no,
+ * an ordinary group's members are changed by people, so the staff room is told whom to add
+ * or remove). */
+bool chat_platform_manages_members(const char *platform);
 
 /* Connects (and keeps reconnecting until chat_stop). */
 int chat_start(struct chat *c);

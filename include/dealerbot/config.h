@@ -27,6 +27,11 @@
 #define SLA_REMIND_MAX 8
 #define SLA_POLICY_MAX 16
 #define ESCALATION_MAX 8
+/* chat.rate_global / chat.rate_room on DingTalk when the file gives none: an app's OpenAPI
+ * calls are limited per second (20 a second per call is the documented default quota) and a
+ * robot floods a group quickly; see README "Running on DingTalk". */
+#define DINGTALK_RATE_GLOBAL 20
+#define DINGTALK_RATE_ROOM 1
 
 /* One SLA policy: how long each milestone may take and when to warn before it. */
 struct sla_policy {
@@ -77,7 +82,7 @@ struct config {
     } readers;
 
     struct {
-        char *platform;       /* "xmpp" | "none" */
+        char *platform;       /* "xmpp" | "dingtalk" | "none" */
         struct {
             char *url;
             char *jid;
@@ -88,6 +93,14 @@ struct config {
             char *ca_file;    /* optional, NULL when unset */
             bool allow_plain;
         } xmpp;
+        struct {
+            char *client_id;      /* AppKey */
+            char *client_secret;  /* secret: AppSecret */
+            char *client_secret_file; /* where client_secret was read from, or NULL */
+            char *robot_code;     /* never NULL once loaded for dingtalk (client_id) */
+            char *api_url;        /* "https://api.dingtalk.com", no trailing '/' */
+            char *ca_file;        /* optional, NULL when unset */
+        } dingtalk;
         char *staff_room;
         char *underperformers_room;
         int64_t rate_global;  /* messages per second, all targets */

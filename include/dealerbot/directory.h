@@ -54,6 +54,11 @@ int dealer_from_fields(const char *code, const char *name, const char *region,
  * lower-cased. */
 int person_from_fields(const char *jid, const char *dealer, const char *role, const char *name,
                        const char *language, struct person *out, struct dbot_diag *diag);
+/* The same with a platform user id (DingTalk's userid) for the jid: 1..128 bytes of
+ * printable ASCII without spaces, quotes, < > & @ /; stored lower-case like a JID. */
+int person_from_fields_chat_id(const char *chat_id, const char *dealer, const char *role,
+                               const char *name, const char *language, struct person *out,
+                               struct dbot_diag *diag);
 
 /* One entry of the penalty catalogue ("处罚大全"). */
 #define PENALTY_CODE_MAX 32

@@ -180,6 +180,10 @@ int engine_next_due(struct engine *e, int64_t *due);
  * follow at once. Changes made by other processes are found by the chat side's own poll. */
 void engine_directory_changed(struct engine *e);
 
+/* The chat platform refused the bot in `room` (it is not in that group): the staff room is
+ * told (in a transaction of its own), like a kicked room. Returns 0 or a store error. */
+int engine_room_refused(struct engine *e, const char *room, int64_t now);
+
 /* The chat server confirmed outbox message msg_id. Runs inside the caller's open
  * transaction (the delivery pump's bookkeeping): a delivered card moves its complaint
  * new -> notified. Returns 0 or a store error. */

@@ -10,7 +10,9 @@
  *
  * Files:
  *   dealers  header `code,name,region,sales_volume[,timezone[,calendar]]`
- *   people   header `jid,dealer,role,name,language`; dealer `brand` for brand staff
+ *   people   header `jid,dealer,role,name,language`; dealer `brand` for brand staff; the first
+ *            column may be named `chat_id` instead: a platform user id (DingTalk's userid)
+ *   rooms    header `room,address` (see import_rooms)
  *   penalties header `code,violation,points[,standard[,how_to_avoid]]` (the catalogue)
  * Header names are matched case-insensitively after trimming spaces; the columns must come
  * in this order and there must be no others. Every data row has as many fields as the header.
@@ -42,6 +44,12 @@ int import_dealers(struct store *st, const struct config *cfg, const char *path,
 
 /* Imports people likewise; an unknown dealer is DBOT_ERR_INVALID naming the row. */
 int import_people(struct store *st, const char *path, size_t *count, struct dbot_diag *diag);
+
+/* Imports where rooms live on the chat platform likewise: header `room,address`; room is
+ * staff, underperformers, a dealer code of the store or a room name, address the group's
+ * platform id (DingTalk: openConversationId). A group named twice ends with the later row. */
+int import_rooms(struct store *st, const struct config *cfg, const char *path, size_t *count,
+                 struct dbot_diag *diag);
 
 /* Imports the penalty catalogue likewise (upsert by code). */
 int import_penalties(struct store *st, const char *path, size_t *count,

@@ -454,5 +454,21 @@ int store_inbox_record(struct store *st, const char *platform_id, int64_t now, b
 /* Forgets at most `limit` (<= 0: 1000) ids recorded before `before`, oldest first (one
  * indexed statement, so a large backlog goes in bounded steps); *deleted says how many. */
 int store_inbox_prune(struct store *st, int64_t before, int limit, int *deleted);
+/* *has = a message with this platform id is recorded (committed) in the inbox. */
+int store_inbox_has(struct store *st, const char *platform_id, bool *has);
+
+/* ---- room addresses (schema 18): a room's group on the platform (DingTalk) ---- */
+
+#define ROOM_ADDRESS_MAX 256
+
+/* Maps `room` (its local name) to `address`; a room that had another address gets this one,
+ * and a room that had this address loses it (a group is one room's). Call inside a
+ * transaction. 0 or DBOT_ERR_DB. */
+int store_room_address_set(struct store *st, const char *room, const char *address, int64_t now);
+/* *out = a new copy of the room's address (caller frees); DBOT_ERR_NOTFOUND when unmapped. */
+int store_room_address_get(struct store *st, const char *room, char **out);
+typedef int (*store_room_address_fn)(const char *room, const char *address, void *arg);
+/* Every mapping, by room name; a non-zero return from fn stops and is returned. */
+int store_room_address_each(struct store *st, store_room_address_fn fn, void *arg);
 
 #endif

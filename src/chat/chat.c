@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chat/dingtalk/session.h"
 #include "chat/xmpp/session.h"
 
 struct chat_ops {
@@ -58,9 +59,33 @@ static void xmpp_get_stats(const void *impl, struct chat_stats *out)
     xmpp_session_get_stats(impl, out);
 }
 
+/* ---- DingTalk ---- */
+
+static int dt_create(struct lws_context *ctx, const struct config *cfg,
+                     const struct chat_handler *h, void **impl, struct dbot_diag *diag)
+{
+    struct dt_session *s;
+    int rc = dt_session_new(ctx, cfg, h, &s, diag);
+    if (rc == 0)
+        *impl = s;
+    return rc;
+}
+static int dt_start(void *impl) { return dt_session_start(impl); }
+static void dt_stop(void *impl) { dt_session_stop(impl); }
+static void dt_destroy(void *impl) { dt_session_free(impl); }
+static bool dt_is_ready(const void *impl) { return dt_session_is_ready(impl); }
+static size_t dt_send_window(const void *impl) { return dt_session_send_window(impl); }
+static int dt_send(void *impl, const struct chat_out *m) { return dt_session_send(impl, m); }
+static int dt_sync_room(void *impl, const struct chat_room *room)
+{
+    return dt_session_sync_room(impl, room);
+}
+
 static const struct chat_ops platforms[] = {
     {"xmpp", xmpp_create, xmpp_start, xmpp_stop, xmpp_destroy, xmpp_is_ready, xmpp_send_window,
      xmpp_send, xmpp_sync_room, xmpp_get_stats},
+    {"dingtalk", dt_create, dt_start, dt_stop, dt_destroy, dt_is_ready, dt_send_window, dt_send,
+     dt_sync_room, NULL},
 };
 
 int chat_new(struct lws_context *ctx, const struct config *cfg, const struct chat_handler *h,
@@ -73,7 +98,7 @@ int chat_new(struct lws_context *ctx, const struct config *cfg, const struct cha
             ops = &platforms[i];
     if (!ops)
         return dbot_diag_set(diag, DBOT_ERR_INVALID, "chat.platform '%s' is not supported "
-                             "(supported: xmpp)", name);
+                             "(supported: xmpp, dingtalk)", name);
     struct chat *c = calloc(1, sizeof *c);
     if (!c)
         return dbot_diag_set(diag, DBOT_ERR_NOMEM, "out of memory");
@@ -151,3 +176,8 @@ const struct chat_form_spec chat_forms[] = {
     {"status", status_fields, sizeof status_fields / sizeof status_fields[0]},
 };
 const size_t chat_forms_count = sizeof chat_forms / sizeof chat_forms[0];
+
+bool chat_platform_manages_members(const char *platform)
+{
+    return !platform || strcmp(platform, "dingtalk") != 0;
+}

@@ -42,6 +42,8 @@ static const char usage_main[] =
     "  dealers list             list dealers\n"
     "  people import FILE       import people from CSV (jid,dealer,role,name,language)\n"
     "  people list              list people\n"
+    "  rooms import FILE        map rooms to their chat groups from CSV (room,address)\n"
+    "  rooms list               list the rooms and the group each is mapped to\n"
     "  penalties import FILE    import the penalty catalogue from CSV\n"
     "                           (code,violation,points[,standard[,how_to_avoid]])\n"
     "  penalties list           list the penalty catalogue\n"
@@ -74,7 +76,8 @@ static const char usage_check[] =
     "success (for ExecStartPre= in the systemd unit).\n"
     "With a chat platform set it also loads the chat texts (messages_dir): a broken file\n"
     "fails with its file and line, and keys one language lacks are listed as comments\n"
-    "(the other language's text is used for them).\n";
+    "(the other language's text is used for them). On DingTalk, the rooms that have no group\n"
+    "yet are listed as comments too (when the database exists).\n";
 
 static const char usage_dealers[] =
     "usage: dealerbot [-c FILE] dealers import FILE\n"
@@ -104,7 +107,20 @@ static const char usage_people[] =
     "import: a UTF-8 CSV file with the header jid,dealer,role,name,language. dealer is a dealer\n"
     "code, or 'brand' for brand staff; role is agent or manager for dealers, agent, supervisor\n"
     "or admin for brand staff; language zh-CN or en. Upsert by jid, all rows or none.\n"
+    "On DingTalk the first column is the person's DingTalk user id; its header may be chat_id.\n"
     "list: prints jid, dealer, role, name and language, tab-separated.\n";
+
+static const char usage_rooms[] =
+    "usage: dealerbot [-c FILE] rooms import FILE\n"
+    "       dealerbot [-c FILE] rooms list\n"
+    "\n"
+    "Where each room lives on a chat platform that cannot name rooms itself (DingTalk: the\n"
+    "group's openConversationId). A brand admin can also type `@dealerbot bind SH001` (or\n"
+    "`bind staff`, `bind underperformers`) in the group. A room without a group holds its\n"
+    "messages until it is mapped.\n"
+    "import: a UTF-8 CSV file with the header room,address; room is staff, underperformers, a\n"
+    "dealer code or a room name. All rows or none; a running daemon follows within a second.\n"
+    "list: prints room, address (or '-' when unmapped) and the dealer's name, tab-separated.\n";
 
 static const char usage_complaint[] =
     "usage: dealerbot [-c FILE] complaint add --dealer CODE --category TEXT --summary TEXT\n"
@@ -186,6 +202,8 @@ static const char *config_path(const struct ctx *c, char *buf, size_t len)
 
 static int ctx_config(struct ctx *c)
 {
+    if (c->cfg)
+        return CLI_OK; /* loaded already (check-config then opens the store) */
     struct dbot_diag diag = {0};
     char installed[4096];
     const char *path = config_path(c, installed, sizeof installed);
@@ -344,6 +362,82 @@ static int cmd_directory(struct ctx *c, enum dir_kind kind, int argc, char **arg
         fprintf(stderr, "dealerbot: cannot list: %s\n", dbot_strerror(err));
         return CLI_FAIL;
     }
+    return CLI_OK;
+}
+
+/* ---- rooms ---- */
+
+struct room_list {
+    struct store *st;
+    int unmapped;
+    bool comments; /* check-config: only the unmapped rooms, as comments */
+};
+
+static int print_room(const char *room, const char *title, struct room_list *l)
+{
+    char *addr = NULL;
+    int err = store_room_address_get(l->st, room, &addr);
+    if (err && err != DBOT_ERR_NOTFOUND)
+        return err;
+    if (!addr)
+        l->unmapped++;
+    if (!l->comments)
+        printf("%s\t%s\t%s\n", room, addr ? addr : "-", title);
+    else if (!addr)
+        printf("# rooms: %s (%s) has no chat group: its messages are held until it is mapped "
+               "(dealerbot rooms import, or bind in the group)\n", room, title);
+    free(addr);
+    return 0;
+}
+
+static int print_dealer_room(const struct dealer *d, void *arg)
+{
+    char name[DEALER_CODE_MAX + 16];
+    return print_room(dealer_room_name(d->code, name, sizeof name), d->name, arg);
+}
+
+static int cmd_rooms(struct ctx *c, int argc, char **argv)
+{
+    if (argc < 1)
+        return usage_error(usage_rooms, "%s", "rooms: missing subcommand");
+    if (is_help(argv[0])) {
+        fputs(usage_rooms, stdout);
+        return CLI_OK;
+    }
+    bool import = strcmp(argv[0], "import") == 0;
+    if (!import && strcmp(argv[0], "list") != 0)
+        return usage_error(usage_rooms, "unknown subcommand '%s'", argv[0]);
+    if (import && argc != 2)
+        return usage_error(usage_rooms, "%s", "import takes exactly one FILE");
+    if (!import && argc != 1)
+        return usage_error(usage_rooms, "%s", "list takes no arguments");
+    int rc = ctx_store(c);
+    if (rc)
+        return rc;
+    struct dbot_diag diag = {0};
+    if (import) {
+        size_t n = 0;
+        int err = import_rooms(c->st, c->cfg, argv[1], &n, &diag);
+        if (err) {
+            fprintf(stderr, "dealerbot: %s\n", diag.msg[0] ? diag.msg : dbot_strerror(err));
+            return CLI_FAIL;
+        }
+        printf("imported %zu rooms from %s\n", n, argv[1]);
+        return CLI_OK;
+    }
+    struct room_list l = {.st = c->st};
+    int err = print_room(c->cfg->chat.staff_room, "brand staff", &l);
+    if (!err)
+        err = print_room(c->cfg->chat.underperformers_room, "underperformers", &l);
+    if (!err)
+        err = store_dealer_each(c->st, print_dealer_room, &l);
+    if (err) {
+        fprintf(stderr, "dealerbot: cannot list the rooms: %s\n", dbot_strerror(err));
+        return CLI_FAIL;
+    }
+    if (l.unmapped)
+        fprintf(stderr, "dealerbot: %d room(s) have no chat group: their messages are held\n",
+                l.unmapped);
     return CLI_OK;
 }
 
@@ -799,6 +893,28 @@ static int check_messages(const struct config *cfg, bool quiet)
     return CLI_OK;
 }
 
+/* On a platform whose rooms the directory maps (DingTalk), the rooms without a group are
+ * listed as comments, when the database exists (check-config never creates it). */
+static int check_rooms(struct ctx *c)
+{
+    if (strcmp(c->cfg->chat.platform, "dingtalk") != 0 || access(c->cfg->database, F_OK) != 0)
+        return CLI_OK;
+    int rc = ctx_store(c);
+    if (rc)
+        return rc;
+    struct room_list l = {.st = c->st, .comments = true};
+    int err = print_room(c->cfg->chat.staff_room, "brand staff", &l);
+    if (!err)
+        err = print_room(c->cfg->chat.underperformers_room, "underperformers", &l);
+    if (!err)
+        err = store_dealer_each(c->st, print_dealer_room, &l);
+    if (err) {
+        fprintf(stderr, "dealerbot: cannot list the rooms: %s\n", dbot_strerror(err));
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
 /* ---- dispatch ---- */
 
 static int cmd_simple(struct ctx *c, const char *name, const char *usage, int argc, char **argv)
@@ -821,6 +937,8 @@ static int cmd_simple(struct ctx *c, const char *name, const char *usage, int ar
             rc = check_database(c->cfg->database);
         if (rc == CLI_OK && strcmp(c->cfg->chat.platform, "none") != 0)
             rc = check_messages(c->cfg, quiet);
+        if (rc == CLI_OK && !quiet)
+            rc = check_rooms(c);
         if (rc == CLI_OK && !quiet)
             config_print(c->cfg, stdout);
         return rc;
@@ -884,6 +1002,8 @@ int cli_main(int argc, char **argv, const char *revision)
         rc = cmd_directory(&c, DIR_PEOPLE, n - 1, rest + 1);
     else if (strcmp(cmd, "penalties") == 0)
         rc = cmd_directory(&c, DIR_PENALTIES, n - 1, rest + 1);
+    else if (strcmp(cmd, "rooms") == 0)
+        rc = cmd_rooms(&c, n - 1, rest + 1);
     else if (strcmp(cmd, "complaint") == 0)
         rc = cmd_complaint(&c, n - 1, rest + 1);
     else if (strcmp(cmd, "db") == 0)

@@ -24,7 +24,7 @@
  * them, which is checked once the whole file has been read (the groups may come in any
  * order).
  *
- * Secrets (`http.token`, `chat.xmpp.password`) have a `*_file` twin. Exactly one of the two may
+ * Secrets (`http.token`, `chat.xmpp.password`, `chat.dingtalk.client_secret`) have a `*_file` twin. Exactly one of the two may
  * be given; the file is read here. Secret values are never put in a message and config_print()
  * masks them.
  *
@@ -87,6 +87,7 @@ enum key_scope {
 #define K_WRAP 0x8u     /* KT_HOURS: the end may be before the start (wraps midnight) */
 #define K_PATH 0x10u    /* KT_STRING: a file or directory path, taken relative to the folder of
                          * the config file when relative (KT_SECRET_FILE always is one) */
+#define K_DINGTALK 0x20u /* required when chat.platform = "dingtalk" */
 
 /* An extra check on a string value. Returns NULL when fine, else a short reason. */
 typedef const char *(*check_fn)(const char *value);
@@ -110,12 +111,14 @@ struct key {
 
 static const char *const languages[] = {"zh-CN", "en", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
-static const char *const platforms[] = {"xmpp", "none", NULL};
+static const char *const platforms[] = {"xmpp", "dingtalk", "none", NULL};
 
 static const char *check_timezone(const char *v);
 static const char *check_listen(const char *v);
 static const char *check_token(const char *v);
 static const char *check_url(const char *v);
+static const char *check_http_url(const char *v);
+static const char *check_app_id(const char *v);
 static const char *check_jid(const char *v);
 static const char *check_domain(const char *v);
 static const char *check_room(const char *v);
@@ -176,16 +179,21 @@ static const struct key keys[] = {
             "Retry-After (1..1024)"},
 
     {.path = "chat.platform", TOP(chat.platform), .type = KT_STRING, .def = "none",
-     .choices = platforms, .doc = "chat platform the bot lives in: xmpp | none (API and CLI only)"},
+     .choices = platforms,
+     .doc = "chat platform the bot lives in: xmpp | dingtalk | none (API and CLI only)"},
     {.path = "chat.staff_room", TOP(chat.staff_room), .type = KT_STRING, .def = "brand-service",
      .check = check_room, .doc = "room of the brand's service staff (escalations, alerts)"},
     {.path = "chat.underperformers_room", TOP(chat.underperformers_room), .type = KT_STRING,
      .def = "underperformers", .check = check_room,
      .doc = "room the underperforming dealers are kept in"},
     {.path = "chat.rate_global", TOP(chat.rate_global), .type = KT_INT, .def = "100",
-     RANGE(1, 100000), .doc = "most chat messages sent per second over all rooms (1..100000)"},
+     RANGE(1, 100000),
+     .doc = "most chat messages sent per second over all rooms (1..100000; dingtalk: 20 when "
+            "not given)"},
     {.path = "chat.rate_room", TOP(chat.rate_room), .type = KT_INT, .def = "10",
-     RANGE(1, 100000), .doc = "most chat messages sent per second into one room or to one person"},
+     RANGE(1, 100000),
+     .doc = "most chat messages sent per second into one room or to one person (dingtalk: 1 "
+            "when not given)"},
     {.path = "chat.stranger_reply_every", TOP(chat.stranger_reply_every_s), .type = KT_DURATION,
      .def = "24h", RANGE(1, DAYS(3650)),
      .doc = "someone the directory does not know gets one polite answer per this time; his "
@@ -221,6 +229,24 @@ static const struct key keys[] = {
     {.path = "chat.xmpp.allow_plain", TOP(chat.xmpp.allow_plain), .type = KT_BOOL,
      .def = "false",
      .doc = "allow SASL PLAIN over an unencrypted ws:// connection (loopback tests only)"},
+
+    {.path = "chat.dingtalk.client_id", TOP(chat.dingtalk.client_id), .type = KT_STRING,
+     .flags = K_DINGTALK, .check = check_app_id,
+     .doc = "the app's Client ID (AppKey) from the developer console (required for dingtalk)"},
+    {.path = "chat.dingtalk.client_secret", TOP(chat.dingtalk.client_secret), .type = KT_SECRET,
+     .flags = K_DINGTALK, .alt = "chat.dingtalk.client_secret_file",
+     .doc = "the app's Client Secret (for dingtalk give this or chat.dingtalk.client_secret_file)"},
+    {.path = "chat.dingtalk.client_secret_file", TOP(chat.dingtalk.client_secret_file),
+     .type = KT_SECRET_FILE, .flags = K_DINGTALK, .alt = "chat.dingtalk.client_secret",
+     .doc = "file holding the app's Client Secret on one line (or chat.dingtalk.client_secret)"},
+    {.path = "chat.dingtalk.robot_code", TOP(chat.dingtalk.robot_code), .type = KT_STRING,
+     .check = check_app_id, .doc = "the robot's code (default: client_id)"},
+    {.path = "chat.dingtalk.api_url", TOP(chat.dingtalk.api_url), .type = KT_STRING,
+     .def = "https://api.dingtalk.com", .check = check_http_url,
+     .doc = "DingTalk's OpenAPI base URL, https:// (http:// only for a local simulator)"},
+    {.path = "chat.dingtalk.ca_file", TOP(chat.dingtalk.ca_file), .type = KT_STRING, .flags = K_PATH,
+     .check = check_readable,
+     .doc = "PEM file of CA certificates for https:// and wss:// (optional; the system's)"},
 
     {.path = "calendars.<name>.days", CAL(days), .type = KT_WEEKDAYS, .def = "1,2,3,4,5",
      .doc = "working days, ISO weekdays 1 (Monday) .. 7 (Sunday), at least one"},
@@ -402,6 +428,56 @@ static const char *check_token(const char *v)
     for (const unsigned char *p = (const unsigned char *)v; *p; p++)
         if (*p <= 0x20 || *p >= 0x7f)
             return "only printable ASCII without spaces is allowed";
+    return NULL;
+}
+
+/* An app id (client_id, robot_code): printable ASCII without spaces, 1..128 bytes. */
+static const char *check_app_id(const char *v)
+{
+    size_t n = strlen(v);
+    if (n == 0 || n > 128)
+        return "must be 1..128 characters";
+    for (size_t i = 0; i < n; i++)
+        if (v[i] <= ' ' || v[i] > '~')
+            return "only letters, digits and punctuation, no spaces";
+    return NULL;
+}
+
+/* An http:// or https:// base URL with a host, no query or fragment, no trailing slash. */
+static const char *check_http_url(const char *v)
+{
+    const char *rest;
+    if (strncmp(v, "https://", 8) == 0)
+        rest = v + 8;
+    else if (strncmp(v, "http://", 7) == 0)
+        rest = v + 7;
+    else
+        return "must start with https:// or http://";
+    size_t host_len = strcspn(rest, ":/?#");
+    if (rest[0] == '[') {
+        const char *rb = strchr(rest, ']');
+        if (!rb || rb == rest + 1)
+            return "bad host";
+        host_len = (size_t)(rb - rest) + 1;
+    } else if (!host_ok(rest, host_len)) {
+        return "missing or bad host";
+    }
+    const char *p = rest + host_len;
+    if (*p == ':') {
+        char port[8];
+        size_t pl = strcspn(p + 1, "/?#");
+        if (pl == 0 || pl >= sizeof port)
+            return "bad port";
+        memcpy(port, p + 1, pl);
+        port[pl] = '\0';
+        if (!port_ok(port))
+            return "bad port";
+        p += 1 + pl;
+    }
+    if (strpbrk(p, "?# \"\\"))
+        return "no query, fragment, spaces or quotes";
+    if (*p && p[strlen(p) - 1] == '/')
+        return "no trailing '/'";
     return NULL;
 }
 
@@ -1431,22 +1507,27 @@ static int finish(struct loader *ld, bool sla_seen)
     }
 
     bool xmpp = !strcmp(cfg->chat.platform, "xmpp");
+    bool dingtalk = !strcmp(cfg->chat.platform, "dingtalk");
     for (size_t i = 0; i < N_KEYS; i++) {
         const struct key *k = &keys[i];
         if (k->scope != SC_TOP)
             continue;
+        /* the platform whose keys this one is required for, when it is the configured one */
+        const char *plat = ((k->flags & K_XMPP) && xmpp)           ? "xmpp"
+                           : ((k->flags & K_DINGTALK) && dingtalk) ? "dingtalk"
+                                                                   : NULL;
         if (k->type == KT_SECRET) {
             size_t j = (size_t)(key_by_path(k->alt) - keys);
             if (ld->seen[i] && ld->seen[j])
                 FAIL_AT(ld, DBOT_ERR_INVALID, ld->line[j], "give %s or %s, not both", k->path,
                         k->alt);
-            bool need = (k->flags & K_REQUIRED) || ((k->flags & K_XMPP) && xmpp);
+            bool need = (k->flags & K_REQUIRED) || plat;
             if (need && !ld->seen[i] && !ld->seen[j]) {
-                if (k->flags & K_XMPP)
+                if (plat)
                     FAIL_AT(ld, DBOT_ERR_INVALID, 0,
                             "missing required key %s (or %s), needed when chat.platform = "
-                            "\"xmpp\"",
-                            k->path, k->alt);
+                            "\"%s\"",
+                            k->path, k->alt, plat);
                 FAIL_AT(ld, DBOT_ERR_INVALID, 0, "missing required key %s (or %s)", k->path,
                         k->alt);
             }
@@ -1456,9 +1537,23 @@ static int finish(struct loader *ld, bool sla_seen)
             continue; /* handled with its twin */
         if ((k->flags & K_REQUIRED) && !ld->seen[i])
             FAIL_AT(ld, DBOT_ERR_INVALID, 0, "missing required key %s", k->path);
-        if ((k->flags & K_XMPP) && xmpp && !*str_at(cfg, k))
+        if (plat && (!*str_at(cfg, k) || !**str_at(cfg, k)))
             FAIL_AT(ld, DBOT_ERR_INVALID, 0,
-                    "missing required key %s, needed when chat.platform = \"xmpp\"", k->path);
+                    "missing required key %s, needed when chat.platform = \"%s\"", k->path,
+                    plat);
+    }
+    if (dingtalk) {
+        /* The robot's code is the app's id unless told otherwise; the outbox's rates stay
+         * inside DingTalk's limits unless the file asks for others. */
+        if (!cfg->chat.dingtalk.robot_code || !*cfg->chat.dingtalk.robot_code) {
+            free(cfg->chat.dingtalk.robot_code);
+            if (!(cfg->chat.dingtalk.robot_code = strdup(cfg->chat.dingtalk.client_id)))
+                return dbot_diag_set(ld->diag, DBOT_ERR_NOMEM, "%s: out of memory", ld->name);
+        }
+        if (!ld->seen[key_by_path("chat.rate_global") - keys])
+            cfg->chat.rate_global = DINGTALK_RATE_GLOBAL;
+        if (!ld->seen[key_by_path("chat.rate_room") - keys])
+            cfg->chat.rate_room = DINGTALK_RATE_ROOM;
     }
 
     if (!cfg->messages_dir) {

@@ -286,8 +286,40 @@ static bool jid_ok(struct span v)
     return true;
 }
 
+/* A platform user id (DingTalk's userid): 1..128 bytes of printable ASCII without spaces,
+ * quotes, '<', '>', '&', '@' or '/'. */
+static bool chat_id_ok(struct span v)
+{
+    if (v.len == 0 || v.len > 128)
+        return false;
+    for (size_t i = 0; i < v.len; i++) {
+        unsigned char ch = (unsigned char)v.s[i];
+        if (ch <= 0x20 || ch >= 0x7f || strchr("\"'<>&@/\\", ch))
+            return false;
+    }
+    return true;
+}
+
+static int person_from(bool jid_form, const char *jid, const char *dealer, const char *role,
+                       const char *name, const char *language, struct person *out,
+                       struct dbot_diag *diag);
+
 int person_from_fields(const char *jid, const char *dealer, const char *role, const char *name,
                        const char *language, struct person *out, struct dbot_diag *diag)
+{
+    return person_from(true, jid, dealer, role, name, language, out, diag);
+}
+
+int person_from_fields_chat_id(const char *chat_id, const char *dealer, const char *role,
+                               const char *name, const char *language, struct person *out,
+                               struct dbot_diag *diag)
+{
+    return person_from(false, chat_id, dealer, role, name, language, out, diag);
+}
+
+static int person_from(bool jid_form, const char *jid, const char *dealer, const char *role,
+                       const char *name, const char *language, struct person *out,
+                       struct dbot_diag *diag)
 {
     struct span j = trim(jid), dl = trim(dealer), rl = trim(role), n = trim(name),
                 lg = trim(language);
@@ -295,8 +327,12 @@ int person_from_fields(const char *jid, const char *dealer, const char *role, co
     bool brand;
     int rc;
 
-    if (!utf8_valid(j.s, j.len) || !jid_ok(j))
+    if (jid_form && (!utf8_valid(j.s, j.len) || !jid_ok(j)))
         return dbot_diag_set(diag, DBOT_ERR_INVALID, "jid: must look like name@domain");
+    if (!jid_form && !chat_id_ok(j))
+        return dbot_diag_set(diag, DBOT_ERR_INVALID,
+                             "chat_id: must be 1-128 characters of printable ASCII without "
+                             "spaces, quotes, < > & @ /");
 
     brand = span_eq_nocase(dl, "brand");
     if (!brand && !code_ok(dl))

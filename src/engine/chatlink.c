@@ -39,6 +39,7 @@ struct chatlink {
     struct chat *chat;
     struct delivery *delivery;
     struct inbound *gate;
+    bool gated;             /* the last message on_message saw was dropped by the gate */
     struct chat_handler handler;
     bool stopping;
     int64_t dir_seen;       /* the directory version the rooms were last synced to */
@@ -80,6 +81,24 @@ static void on_returned(const char *id, void *arg)
         delivery_on_returned(cl->delivery, id);
 }
 
+static void on_room_refused(const char *room, void *arg)
+{
+    struct chatlink *cl = arg;
+    if (cl->delivery && !cl->stopping)
+        engine_room_refused(cl->eng, room, timeutil_now());
+}
+
+static bool recorded(const char *platform_id, void *arg)
+{
+    struct chatlink *cl = arg;
+    /* A message the inbound gate dropped on purpose (a stranger's, a flood's) is done with:
+     * asking the platform for it again would only bring it back to the same gate. */
+    if (cl->gated)
+        return true;
+    bool has = false;
+    return store_inbox_has(cl->eng->store, platform_id, &has) == 0 && has;
+}
+
 static void on_delivered(const char *id, int64_t latency_us, void *arg)
 {
     struct chatlink *cl = arg;
@@ -96,9 +115,9 @@ static void on_message(const struct chat_message *m, void *arg)
 {
     struct chatlink *cl = arg;
     int64_t now = timeutil_now();
-    if (inbound_check(cl->gate, m, now, timeutil_mono_us()) != INBOUND_PASS)
-        return;
-    engine_on_message(cl->eng, m, now);
+    cl->gated = inbound_check(cl->gate, m, now, timeutil_mono_us()) != INBOUND_PASS;
+    if (!cl->gated)
+        engine_on_message(cl->eng, m, now);
 }
 
 static bool is_known(const char *jid, void *arg)
@@ -255,7 +274,9 @@ int chatlink_start(struct lws_context *ctx, const struct config *cfg, struct eng
                                         .on_delivered = on_delivered,
                                         .on_room_ready = on_room_ready,
                                         .on_returned = on_returned, .is_known = is_known,
-                                        .on_form = on_form, .label = label, .arg = cl};
+                                        .on_form = on_form, .label = label,
+                                        .on_room_refused = on_room_refused,
+                                        .recorded = recorded, .arg = cl};
     int err = inbound_new(cfg, eng->store, &cl->gate);
     if (err) {
         dbot_diag_set(diag, err, "out of memory");

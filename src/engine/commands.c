@@ -332,10 +332,41 @@ static int dialogue_waits(struct ctx *x, bool *waits)
     return err;
 }
 
+/* A message from a group with a platform address (DingTalk): `bind NAME` there is handled
+ * before any other command; a group no room is mapped to understands nothing else and gets
+ * one hint by direct message to a known sender. Returns 1 when the message was not that. */
+static int handle_group_address(struct ctx *x)
+{
+    const struct chat_message *m = x->m;
+    char name[128];
+    bool bind = eng__bind_parse(m->text, name, sizeof name);
+    if (!bind && m->room)
+        return 1;
+    int err = store_person_get(x->e->store, m->sender, &x->who);
+    if (err == DBOT_ERR_NOTFOUND) {
+        log_info(MOD, "message from %s, who is not in the directory, in group %s ignored",
+                 m->sender, m->address);
+        return 0;
+    }
+    if (err)
+        return err;
+    x->lang = x->who.language ? x->who.language : x->e->cfg->language;
+    if (bind)
+        return eng__bind(x->e, m, &x->who, x->lang, name, x->now);
+    log_info(MOD, "message from %s in group %s, which is no room yet: hint sent", m->sender,
+             m->address);
+    return eng__say(x->e, 0, false, m->sender, x->lang, "bind_usage", NULL, 0, "reply", x->now);
+}
+
 /* Handles the message inside the open transaction. */
 static int handle(struct ctx *x)
 {
     const struct chat_message *m = x->m;
+    if (m->group && m->address) {
+        int r = handle_group_address(x);
+        if (r != 1)
+            return r;
+    }
     struct command cmd;
     enum cmd_error ce = CMDERR_NONE;
     struct dbot_diag diag = {{0}};
@@ -403,7 +434,8 @@ void engine_on_message(struct engine *e, const struct chat_message *m, int64_t n
     if (err == 0) {
         log_info(MOD, "%s message from %s%s%s (%zu bytes, id %s)",
                  m->group ? "room" : "direct", m->sender, m->group ? " in " : "",
-                 m->group ? m->room : "", strlen(m->text),
+                 m->group ? (m->room ? m->room : m->address ? m->address : "?") : "",
+                 strlen(m->text),
                  m->platform_id ? m->platform_id : "-");
         err = handle(&x);
         if (err == 0)

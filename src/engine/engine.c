@@ -195,6 +195,27 @@ int engine_sla_alarm(struct engine *e, int64_t count, int64_t earliest, int64_t 
     return err;
 }
 
+int engine_room_refused(struct engine *e, const char *room, int64_t now)
+{
+    if (!e->msgs || strcmp(room, e->cfg->chat.staff_room) == 0)
+        return 0; /* the staff room itself: its notice would wait behind the refusal */
+    struct msg_var v[] = {{"room", room}};
+    eng__forget(e);
+    int err = store_begin(e->store);
+    if (err == 0)
+        err = eng__say(e, 0, true, e->cfg->chat.staff_room, e->cfg->language, "room_refused",
+                       v, 1, "alarm", now);
+    if (err == 0)
+        err = store_commit(e->store);
+    else if (store_in_transaction(e->store))
+        store_rollback(e->store);
+    if (err)
+        eng__forget(e);
+    else
+        eng__after_commit(e);
+    return err;
+}
+
 int engine_broadcast(struct engine *e, struct broadcast *b, int64_t now, int64_t *id,
                      int *rooms, int *people, struct dbot_diag *diag)
 {

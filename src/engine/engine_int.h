@@ -56,6 +56,11 @@ int eng__say(struct engine *e, int64_t complaint_id, bool group, const char *tar
              const char *lang, const char *key, const struct msg_var *vars, size_t n,
              const char *kind, int64_t now);
 
+/* bind.c: "bind NAME" in a group with a platform address (see bind.c). */
+bool eng__bind_parse(const char *text, char *name, size_t cap);
+int eng__bind(struct engine *e, const struct chat_message *m, const struct person *who,
+              const char *lang, const char *name, int64_t now);
+
 #define DEALER_ROOM_MAX 64 /* "dealer-" + a dealer code */
 #define SLA_LATE_S 5       /* an event fired later than this after its due time says so */
 

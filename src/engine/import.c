@@ -29,20 +29,25 @@
 #include "dealerbot/config.h"
 #include "dealerbot/csv.h"
 #include "dealerbot/directory.h"
+#include "dealerbot/rooms.h"
 #include "dealerbot/timeutil.h"
 
+
+static void trimmed(const char *s, char *buf, size_t cap);
 
 /* What differs between the dealers file and the people file. */
 struct import_kind {
     const char *header;         /* for messages: "jid,dealer,role,name,language" */
     const char *const *columns; /* expected header names, in order */
+    const char *alt_first;      /* another accepted name of the first column, or NULL */
     size_t n_required;          /* columns that must be there */
     size_t n_columns;           /* columns that may be there */
     const char *key_name;       /* the key column, for duplicate messages */
     size_t rec_size;
-    /* Validates one row (n fields, as many as the header had) into *rec. */
+    /* Validates one row (n fields, as many as the header had) into *rec; alt: the header
+     * named the first column alt_first. */
     int (*parse)(struct store *st, const struct config *cfg, const char *const *f, size_t n,
-                 void *rec, struct dbot_diag *diag);
+                 bool alt, void *rec, struct dbot_diag *diag);
     const char *(*key)(const void *rec);
     int (*upsert)(struct store *st, const void *rec);
     void (*cleanup)(void *rec);
@@ -53,8 +58,9 @@ struct import_kind {
 /* Validates the row, then what the row alone cannot tell: the time zone must be a compiled
  * zone and the calendar one the configuration defines. */
 static int dealer_parse(struct store *st, const struct config *cfg, const char *const *f,
-                        size_t n, void *rec, struct dbot_diag *diag)
+                        size_t n, bool alt, void *rec, struct dbot_diag *diag)
 {
+    (void)alt;
     (void)st;
     struct dealer *d = rec;
     int rc = dealer_from_fields(f[0], f[1], f[2], f[3], n > 4 ? f[4] : "", n > 5 ? f[5] : "", d,
@@ -107,12 +113,13 @@ static const struct import_kind dealer_kind = {
 /* Validates the row, then resolves the dealer against the store: it must exist, and the
  * person gets the code as the store spells it. */
 static int person_parse(struct store *st, const struct config *cfg, const char *const *f,
-                        size_t n, void *rec, struct dbot_diag *diag)
+                        size_t n, bool alt, void *rec, struct dbot_diag *diag)
 {
     (void)cfg;
     (void)n;
     struct person *p = rec;
-    int rc = person_from_fields(f[0], f[1], f[2], f[3], f[4], p, diag);
+    int rc = alt ? person_from_fields_chat_id(f[0], f[1], f[2], f[3], f[4], p, diag)
+                 : person_from_fields(f[0], f[1], f[2], f[3], f[4], p, diag);
     if (rc || !p->dealer)
         return rc;
     struct dealer d = {0};
@@ -154,6 +161,7 @@ static const char *const person_columns[] = {"jid", "dealer", "role", "name", "l
 static const struct import_kind person_kind = {
     .header = "jid,dealer,role,name,language",
     .columns = person_columns,
+    .alt_first = "chat_id",
     .n_required = 5,
     .n_columns = 5,
     .key_name = "jid",
@@ -167,8 +175,9 @@ static const struct import_kind person_kind = {
 /* ---- the penalty catalogue ---- */
 
 static int rule_parse(struct store *st, const struct config *cfg, const char *const *f,
-                      size_t n, void *rec, struct dbot_diag *diag)
+                      size_t n, bool alt, void *rec, struct dbot_diag *diag)
 {
+    (void)alt;
     (void)st;
     (void)cfg;
     return penalty_rule_from_fields(f[0], f[1], f[2], n > 3 ? f[3] : "", n > 4 ? f[4] : "",
@@ -204,6 +213,73 @@ static const struct import_kind rule_kind = {
     .key = rule_key,
     .upsert = rule_upsert,
     .cleanup = rule_rec_cleanup,
+};
+
+/* ---- rooms: where each room lives on the platform (schema 18) ---- */
+
+struct room_rec {
+    char *room;
+    char *address;
+};
+
+static int room_parse(struct store *st, const struct config *cfg, const char *const *f,
+                      size_t n, bool alt, void *rec, struct dbot_diag *diag)
+{
+    (void)n;
+    (void)alt;
+    struct room_rec *r = rec;
+    char name[128], addr[ROOM_ADDRESS_MAX + 2];
+    trimmed(f[0], name, sizeof name);
+    trimmed(f[1], addr, sizeof addr);
+    int rc = rooms_resolve(st, cfg, name, name, sizeof name, diag);
+    if (rc)
+        return rc == DBOT_ERR_NOTFOUND ? DBOT_ERR_INVALID : rc;
+    if (!rooms_address_ok(addr))
+        return dbot_diag_set(diag, DBOT_ERR_INVALID,
+                             "address: must be 1-%d characters of printable ASCII without "
+                             "spaces, quotes or commas (the group's openConversationId)",
+                             ROOM_ADDRESS_MAX);
+    r->room = strdup(name);
+    r->address = strdup(addr);
+    if (!r->room || !r->address) {
+        free(r->room);
+        free(r->address);
+        return dbot_diag_set(diag, DBOT_ERR_NOMEM, "out of memory");
+    }
+    return 0;
+}
+
+static const char *room_key(const void *rec)
+{
+    return ((const struct room_rec *)rec)->room;
+}
+
+static int room_upsert(struct store *st, const void *rec)
+{
+    const struct room_rec *r = rec;
+    return store_room_address_set(st, r->room, r->address, timeutil_now());
+}
+
+static void room_rec_cleanup(void *rec)
+{
+    struct room_rec *r = rec;
+    free(r->room);
+    free(r->address);
+}
+
+static const char *const room_columns[] = {"room", "address"};
+
+static const struct import_kind room_kind = {
+    .header = "room,address",
+    .columns = room_columns,
+    .n_required = 2,
+    .n_columns = 2,
+    .key_name = "room",
+    .rec_size = sizeof(struct room_rec),
+    .parse = room_parse,
+    .key = room_key,
+    .upsert = room_upsert,
+    .cleanup = room_rec_cleanup,
 };
 
 /* ---- the driver ---- */
@@ -303,8 +379,9 @@ static void trimmed(const char *s, char *buf, size_t cap)
 }
 
 static int check_header(const struct csv_reader *r, const struct import_kind *k, const char *base,
-                        struct dbot_diag *diag)
+                        bool *alt, struct dbot_diag *diag)
 {
+    *alt = false;
     if (r->n_fields < k->n_required || r->n_fields > k->n_columns)
         return dbot_diag_set(diag, DBOT_ERR_INVALID,
                              "%s: row 1: header must be %s, got %zu columns", base, k->header,
@@ -312,6 +389,10 @@ static int check_header(const struct csv_reader *r, const struct import_kind *k,
     for (size_t i = 0; i < r->n_fields; i++) {
         char name[40];
         trimmed(r->fields[i], name, sizeof name);
+        if (i == 0 && k->alt_first && strcasecmp(name, k->alt_first) == 0) {
+            *alt = true;
+            continue;
+        }
         if (strcasecmp(name, k->columns[i]) != 0)
             return dbot_diag_set(diag, DBOT_ERR_INVALID,
                                  "%s: row 1: header must be %s, column %zu is \"%s\"", base,
@@ -410,7 +491,8 @@ static int import_file(struct store *st, const struct config *cfg, const char *p
         dbot_diag_set(diag, rc, "%s: %s", base, tmp.msg);
         goto out;
     }
-    if ((rc = check_header(&r, k, base, diag)))
+    bool alt = false;
+    if ((rc = check_header(&r, k, base, &alt, diag)))
         goto out;
     size_t width = r.n_fields;
 
@@ -450,7 +532,7 @@ static int import_file(struct store *st, const struct config *cfg, const char *p
             rows = nrows;
             cap = ncap;
         }
-        rc = k->parse(st, cfg, r.fields, r.n_fields, recs + n * k->rec_size, &tmp);
+        rc = k->parse(st, cfg, r.fields, r.n_fields, alt, recs + n * k->rec_size, &tmp);
         if (rc) {
             bad_row = r.row;
             bad_rc = dbot_diag_set(&bad, rc, "%s: row %zu: %s", base, r.row, tmp.msg);
@@ -523,4 +605,10 @@ int import_people(struct store *st, const char *path, size_t *count, struct dbot
 int import_penalties(struct store *st, const char *path, size_t *count, struct dbot_diag *diag)
 {
     return import_file(st, NULL, path, &rule_kind, count, diag);
+}
+
+int import_rooms(struct store *st, const struct config *cfg, const char *path, size_t *count,
+                 struct dbot_diag *diag)
+{
+    return import_file(st, cfg, path, &room_kind, count, diag);
 }

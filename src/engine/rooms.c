@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dealerbot/log.h"
 
@@ -42,6 +43,20 @@ static void list_free(struct id_list *l)
     free(l->v);
 }
 
+/* Hands the room to the chat with its platform address from the directory (schema 18),
+ * when it has one. */
+static int sync_one(struct store *st, struct chat *chat, struct chat_room *room)
+{
+    char *addr = NULL;
+    int err = store_room_address_get(st, room->name, &addr);
+    if (err && err != DBOT_ERR_NOTFOUND)
+        return err;
+    room->address = addr;
+    err = chat_sync_room(chat, room);
+    free(addr);
+    return err;
+}
+
 static int add_person(const struct person *p, void *arg)
 {
     return list_add(arg, p->jid);
@@ -68,7 +83,7 @@ static int sync_dealer(const struct dealer *d, void *arg)
         .members = (const char *const *)w->members.v,
         .n_members = w->members.n,
     };
-    return chat_sync_room(w->chat, &room);
+    return sync_one(w->st, w->chat, &room);
 }
 
 struct under_walk {
@@ -94,7 +109,7 @@ int rooms_sync_underperformers(struct store *st, const struct config *cfg, struc
                                   .title = cfg->chat.underperformers_room,
                                   .members = (const char *const *)members.v,
                                   .n_members = members.n};
-        err = chat_sync_room(chat, &under);
+        err = sync_one(st, chat, &under);
     }
     list_free(&members);
     return err;
@@ -133,7 +148,7 @@ int rooms_sync_all(struct store *st, const struct config *cfg, struct chat *chat
     const char *const *staff = (const char *const *)w.members.v;
     struct chat_room staff_room = {.name = cfg->chat.staff_room, .title = cfg->chat.staff_room,
                                    .members = staff, .n_members = w.n_staff};
-    if ((err = chat_sync_room(chat, &staff_room)) != 0 ||
+    if ((err = sync_one(st, chat, &staff_room)) != 0 ||
         (err = rooms_sync_underperformers(st, cfg, chat)) != 0)
         goto out;
     err = store_dealer_each(st, sync_dealer, &w);
@@ -142,4 +157,52 @@ out:
         log_error("rooms", "cannot sync the rooms: %s", dbot_strerror(err));
     list_free(&w.members);
     return err;
+}
+
+int rooms_resolve(struct store *st, const struct config *cfg, const char *name, char *out,
+                  size_t cap, struct dbot_diag *diag)
+{
+    const char *room = NULL;
+    if (!name || !*name)
+        return dbot_diag_set(diag, DBOT_ERR_INVALID, "no room named");
+    if (strcasecmp(name, "staff") == 0 || strcasecmp(name, cfg->chat.staff_room) == 0)
+        room = cfg->chat.staff_room;
+    else if (strcasecmp(name, "underperformers") == 0 ||
+             strcasecmp(name, cfg->chat.underperformers_room) == 0)
+        room = cfg->chat.underperformers_room;
+    if (room) {
+        if (strlen(room) >= cap)
+            return dbot_diag_set(diag, DBOT_ERR_INVALID, "room name too long");
+        memcpy(out, room, strlen(room) + 1);
+        return 0;
+    }
+    const char *code = strncasecmp(name, "dealer-", 7) == 0 ? name + 7 : name;
+    struct dealer d;
+    int err = store_dealer_get(st, code, &d);
+    if (err == DBOT_ERR_NOTFOUND)
+        return dbot_diag_set(diag, DBOT_ERR_NOTFOUND,
+                             "no room \"%.64s\" (staff, underperformers or a dealer code)", name);
+    if (err)
+        return dbot_diag_set(diag, err, "cannot look up dealer \"%.64s\": %s", code,
+                             dbot_strerror(err));
+    char buf[DEALER_CODE_MAX + 16];
+    const char *r = dealer_room_name(d.code, buf, sizeof buf);
+    dealer_cleanup(&d);
+    if (!r || strlen(r) >= cap)
+        return dbot_diag_set(diag, DBOT_ERR_INVALID, "room name too long");
+    memcpy(out, r, strlen(r) + 1);
+    return 0;
+}
+
+bool rooms_address_ok(const char *a)
+{
+    size_t n = a ? strlen(a) : 0;
+    if (n == 0 || n > ROOM_ADDRESS_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)a[i];
+        if (c <= ' ' || c > '~' || c == '"' || c == '\'' || c == ',' || c == '\\')
+            return false;
+    }
+    return true;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dealerbot/chat.h"
 #include "dealerbot/directory.h"
 #include "dealerbot/log.h"
 #include "dealerbot/scorecard.h"
@@ -129,6 +130,54 @@ static ssize_t row_of(const struct rows *x, const char *code)
     return -1;
 }
 
+/* The dealer's people as "name (id), name (id)" into a new string (caller frees). */
+struct people_list {
+    char *buf;
+    size_t len, cap;
+    int err;
+};
+
+static int add_person_text(const struct person *p, void *arg)
+{
+    struct people_list *l = arg;
+    size_t need = strlen(p->name) + strlen(p->jid) + 8;
+    if (l->len + need + 1 > l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 256;
+        while (cap < l->len + need + 1)
+            cap *= 2;
+        char *nb = realloc(l->buf, cap);
+        if (!nb)
+            return DBOT_ERR_NOMEM;
+        l->buf = nb;
+        l->cap = cap;
+    }
+    l->len += (size_t)snprintf(l->buf + l->len, l->cap - l->len, "%s%s (%s)",
+                               l->len ? ", " : "", p->name, p->jid);
+    return 0;
+}
+
+/* On a platform whose groups the bot cannot change (DingTalk), the brand staff room is told
+ * whom to add to or remove from the underperformers group; the directory stays the truth
+ * for who may do what there. */
+static int tell_staff_members(struct engine *e, const char *code, const char *name,
+                              enum under_change ch, int64_t now)
+{
+    if (chat_platform_manages_members(e->cfg->chat.platform))
+        return 0;
+    struct people_list l = {0};
+    int err = store_person_each(e->store, code, add_person_text, &l);
+    if (err == 0 && l.len) {
+        struct msg_var v[] = {{"dealer_code", code},
+                              {"dealer_name", name},
+                              {"people", l.buf},
+                              {"room", e->cfg->chat.underperformers_room}};
+        err = eng__say(e, 0, true, e->cfg->chat.staff_room, e->cfg->language,
+                       ch == UC_ENTER ? "members_add" : "members_remove", v, 4, "notice", now);
+    }
+    free(l.buf);
+    return err;
+}
+
 /* Applies one dealer's new state: the row, the change log, the messages, and (on a change)
  * a note that the chat side must sync the group's members (added ones are invited). */
 static int apply(struct engine *e, const char *code, const char *name, enum under_change ch,
@@ -164,6 +213,8 @@ static int apply(struct engine *e, const char *code, const char *name, enum unde
         err = eng__say(e, 0, true, dealer_room_name(code, room, sizeof room), lang,
                        ch == UC_ENTER ? "under_enter_dealer" : "under_leave_dealer", v, 4,
                        "notice", now);
+    if (err == 0)
+        err = tell_staff_members(e, code, name, ch, now);
     return err;
 }
 

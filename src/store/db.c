@@ -317,6 +317,31 @@ static const char *const migrations[] = {
     "PRAGMA writable_schema = RESET;"
     "CREATE TABLE schema_bump (x);"
     "DROP TABLE schema_bump;",
+
+    /* 16: where a room lives on a platform that cannot name rooms itself (DingTalk: the
+     * group's openConversationId), from `dealerbot rooms import` or `bind` in the group. A
+     * group is one room's at most. A change is a directory change of every room ('brand'),
+     * so a running daemon picks it up like the other imports. */
+    "CREATE TABLE room_addresses ("
+    "  room TEXT PRIMARY KEY COLLATE NOCASE,"
+    "  address TEXT NOT NULL UNIQUE,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE TRIGGER directory_room_mapped AFTER INSERT ON room_addresses BEGIN"
+    "  INSERT INTO directory_changes (scope, version) VALUES ('brand',"
+    "   (SELECT coalesce(max(version), 0) + 1 FROM directory_changes))"
+    "   ON CONFLICT(scope) DO UPDATE SET version = excluded.version;"
+    " END;"
+    "CREATE TRIGGER directory_room_remapped AFTER UPDATE OF address ON room_addresses"
+    " WHEN OLD.address IS NOT NEW.address BEGIN"
+    "  INSERT INTO directory_changes (scope, version) VALUES ('brand',"
+    "   (SELECT coalesce(max(version), 0) + 1 FROM directory_changes))"
+    "   ON CONFLICT(scope) DO UPDATE SET version = excluded.version;"
+    " END;"
+    "CREATE TRIGGER directory_room_unmapped AFTER DELETE ON room_addresses BEGIN"
+    "  INSERT INTO directory_changes (scope, version) VALUES ('brand',"
+    "   (SELECT coalesce(max(version), 0) + 1 FROM directory_changes))"
+    "   ON CONFLICT(scope) DO UPDATE SET version = excluded.version;"
+    " END;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -573,10 +598,19 @@ static const char *const sql_text[SQL__COUNT] = {
     [SQL_OUTBOX_ROWID] =
         "SELECT id FROM outbox WHERE stanza_id = ?1 AND state IN ('pending','sent')",
     [SQL_INBOX_RECORD] = "INSERT OR IGNORE INTO inbox (platform_id, received_at) VALUES (?1, ?2)",
+    [SQL_INBOX_HAS] = "SELECT 1 FROM inbox WHERE platform_id = ?1",
     [SQL_INBOX_PRUNE] =
         "DELETE FROM inbox WHERE rowid IN"
         " (SELECT rowid FROM inbox WHERE received_at < ?1 ORDER BY received_at LIMIT ?2)",
     [SQL_DIRECTORY_VERSION] = "SELECT coalesce(max(version), 0) FROM directory_changes",
+    /* rooms.c */
+    [SQL_ROOM_ADDR_FREE] = "DELETE FROM room_addresses WHERE address = ?1 AND room <> ?2",
+    [SQL_ROOM_ADDR_SET] =
+        "INSERT INTO room_addresses (room, address, updated_at) VALUES (?1, ?2, ?3)"
+        " ON CONFLICT(room) DO UPDATE SET address = excluded.address,"
+        " updated_at = excluded.updated_at WHERE address IS NOT excluded.address",
+    [SQL_ROOM_ADDR_GET] = "SELECT address FROM room_addresses WHERE room = ?1",
+    [SQL_ROOM_ADDR_EACH] = "SELECT room, address FROM room_addresses ORDER BY room",
     [SQL_DIRECTORY_CHANGES] =
         "SELECT scope, version FROM directory_changes WHERE version > ?1"
         " ORDER BY version LIMIT ?2",

@@ -156,6 +156,20 @@ int store_inbox_record(struct store *st, const char *platform_id, int64_t now, b
     return 0;
 }
 
+int store_inbox_has(struct store *st, const char *platform_id, bool *has)
+{
+    sqlite3_stmt *s = store__stmt(st, SQL_INBOX_HAS);
+    if (!s)
+        return DBOT_ERR_DB;
+    store__bind_text(s, 1, platform_id);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store__err(st, rc, "inbox look-up");
+    *has = rc == SQLITE_ROW;
+    return 0;
+}
+
 int store_inbox_prune(struct store *st, int64_t before, int limit, int *deleted)
 {
     sqlite3_stmt *s = store__stmt(st, SQL_INBOX_PRUNE);

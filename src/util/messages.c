@@ -216,6 +216,14 @@ static const struct msg_key {
     {"batch_warning", "category count window scope list"},
     {"scope_network", ""},
 
+    {"room_refused", "room"},
+    {"members_add", "dealer_code dealer_name people room"},
+    {"members_remove", "dealer_code dealer_name people room"},
+    {"bind_done", "room"},
+    {"bind_denied", ""},
+    {"bind_unknown", "name"},
+    {"bind_usage", ""},
+
     {"err_unknown_command", "word"},
     {"err_help_hint", ""},
     {"err_missing_ticket", "command"},

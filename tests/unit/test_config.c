@@ -769,7 +769,7 @@ static void test_bad_enums(void **state)
     load_bad(TOKEN_LINE "log_level = \"verbose\";",
              "t.conf:2: log_level: \"verbose\" is not one of debug, info, warn, error");
     load_bad(TOKEN_LINE "chat = { platform = \"slack\"; };",
-             "t.conf:2: chat.platform: \"slack\" is not one of xmpp, none");
+             "t.conf:2: chat.platform: \"slack\" is not one of xmpp, dingtalk, none");
     load_bad(TOKEN_LINE
              "sla = { default = {}; escalation = ( { after = \"1h\"; notify = \"boss\"; } ); };",
              "~sla.escalation.[0].notify: bad value \"boss\"");
@@ -1252,6 +1252,77 @@ static void collect(const config_setting_t *s, const char *prefix, struct names 
     }
 }
 
+/* chat.platform = "dingtalk": its keys, the defaults that follow client_id and the platform,
+ * the required keys, bad values, and the secret masked in check-config's print. */
+static void test_dingtalk(void **state)
+{
+    struct fx *fx = *state;
+    struct config *cfg = load_ok(TOKEN_LINE "chat = { platform = \"dingtalk\"; dingtalk = { "
+                                 "client_id = \"dingabc123\"; client_secret = \"" PASSWORD
+                                 "\"; }; };");
+    assert_string_equal(cfg->chat.platform, "dingtalk");
+    assert_string_equal(cfg->chat.dingtalk.client_id, "dingabc123");
+    assert_string_equal(cfg->chat.dingtalk.client_secret, PASSWORD);
+    assert_string_equal(cfg->chat.dingtalk.robot_code, "dingabc123"); /* default: client_id */
+    assert_string_equal(cfg->chat.dingtalk.api_url, "https://api.dingtalk.com");
+    assert_null(cfg->chat.dingtalk.ca_file);
+    assert_int_equal(cfg->chat.rate_global, DINGTALK_RATE_GLOBAL);
+    assert_int_equal(cfg->chat.rate_room, DINGTALK_RATE_ROOM);
+    char *out = print_str(cfg);
+    assert_null(strstr(out, PASSWORD));
+    assert_non_null(strstr(out, "client_secret = \"********\";"));
+    assert_non_null(strstr(out, "robot_code = \"dingabc123\";"));
+    free(out);
+    config_free(cfg);
+
+    /* Given rates, robot code, a simulator's URL and the secret from a file are kept. */
+    char text[1024];
+    snprintf(text, sizeof text,
+             TOKEN_LINE "chat = { platform = \"dingtalk\"; rate_global = 500; rate_room = 7; "
+                        "dingtalk = { client_id = \"dingabc123\"; client_secret_file = \"%s\"; "
+                        "robot_code = \"robot-9\"; api_url = \"http://127.0.0.1:8123\"; }; };",
+             fx->password_file);
+    cfg = load_ok(text);
+    assert_string_equal(cfg->chat.dingtalk.client_secret, PASSWORD); /* CRLF stripped */
+    assert_string_equal(cfg->chat.dingtalk.client_secret_file, fx->password_file);
+    assert_string_equal(cfg->chat.dingtalk.robot_code, "robot-9");
+    assert_string_equal(cfg->chat.dingtalk.api_url, "http://127.0.0.1:8123");
+    assert_int_equal(cfg->chat.rate_global, 500);
+    assert_int_equal(cfg->chat.rate_room, 7);
+    out = print_str(cfg);
+    assert_null(strstr(out, PASSWORD));
+    assert_non_null(strstr(out, fx->password_file));
+    free(out);
+    config_free(cfg);
+
+    /* XMPP keep their defaults; the DingTalk group is ignored unless chosen. */
+    cfg = load_ok(TOKEN_LINE "chat = { dingtalk = { api_url = \"http://[::1]:9\"; }; };");
+    assert_int_equal(cfg->chat.rate_global, 100);
+    assert_null(cfg->chat.dingtalk.client_id);
+    config_free(cfg);
+
+    load_bad(TOKEN_LINE "chat = { platform = \"dingtalk\"; };",
+             "t.conf: missing required key chat.dingtalk.client_id, needed when chat.platform = "
+             "\"dingtalk\"");
+    load_bad(TOKEN_LINE "chat = { platform = \"dingtalk\"; dingtalk = { client_id = \"a\"; }; };",
+             "t.conf: missing required key chat.dingtalk.client_secret (or "
+             "chat.dingtalk.client_secret_file), needed when chat.platform = \"dingtalk\"");
+    load_bad(TOKEN_LINE "chat = { dingtalk = { client_id = \"a b\"; }; };",
+             "~chat.dingtalk.client_id: bad value \"a b\"");
+    load_bad(TOKEN_LINE "chat = { dingtalk = { api_url = \"ftp://x\"; }; };",
+             "~chat.dingtalk.api_url: bad value \"ftp://x\": must start with https://");
+    load_bad(TOKEN_LINE "chat = { dingtalk = { api_url = \"https://x/\"; }; };",
+             "~no trailing '/'");
+    load_bad(TOKEN_LINE "chat = { dingtalk = { api_url = \"https://x:99999\"; }; };",
+             "~bad port");
+    snprintf(text, sizeof text,
+             TOKEN_LINE "chat = { platform = \"dingtalk\"; dingtalk = { client_id = \"a\"; "
+                        "client_secret = \"" PASSWORD "\"; client_secret_file = \"%s\"; }; };",
+             fx->password_file);
+    load_bad(text,
+             "~give chat.dingtalk.client_secret or chat.dingtalk.client_secret_file, not both");
+}
+
 static void test_example_documents_every_key(void **state)
 {
     struct fx *fx = *state;
@@ -1475,6 +1546,7 @@ int main(void)
         cmocka_unit_test(test_out_of_range),
         cmocka_unit_test(test_secrets),
         cmocka_unit_test(test_secrets_masked),
+        cmocka_unit_test(test_dingtalk),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_example_documents_every_key),
         cmocka_unit_test(test_relative_paths_follow_the_file),

@@ -7,7 +7,8 @@
  * the penalty catalogue and the dealers' ledgers; for schema 11 the SLA terms kept with a
  * complaint, and cancelled SLA events planned again (a rejected report); for schema 12 the
  * held SLA events; for schema 13 the directory changes that the daemon follows; for schema
- * 20 constraints that cost no temporary b-tree per row.
+ * 15 constraints that cost no temporary b-tree per row,
+ * 16 the rooms' platform addresses.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1170,6 +1171,50 @@ static void test_outbox_kinds(void **state)
     store_close(st);
 }
 
+/* ---- schema 18: room addresses ---- */
+
+static int note_room(const char *room, const char *address, void *arg)
+{
+    char *buf = arg;
+    size_t n = strlen(buf);
+    snprintf(buf + n, 256 - n, "%s%s=%s", n ? " " : "", room, address);
+    return 0;
+}
+
+static void test_room_addresses(void **state)
+{
+    (void)state;
+    struct store *st = open_store();
+    char buf[256] = "", *a = NULL;
+    int64_t v0 = -1, v = -1;
+    assert_int_equal(store_room_address_get(st, "dealer-d001", &a), DBOT_ERR_NOTFOUND);
+    assert_int_equal(store_directory_version(st, &v0), 0);
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_room_address_set(st, "dealer-d001", "cid-1", 100), 0);
+    assert_int_equal(store_room_address_set(st, "brand-service", "cid-2", 100), 0);
+    assert_int_equal(store_commit(st), 0);
+    assert_int_equal(store_room_address_get(st, "DEALER-D001", &a), 0); /* any case */
+    assert_string_equal(a, "cid-1");
+    free(a);
+    /* a mapping is a directory change of every room */
+    assert_int_equal(store_directory_version(st, &v), 0);
+    assert_true(v > v0);
+    assert_string_equal(changes_after(st, v0, buf, sizeof buf), "brand");
+    /* the same again changes nothing; a group moving to another room leaves the first */
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_room_address_set(st, "dealer-d001", "cid-1", 200), 0);
+    assert_int_equal(store_commit(st), 0);
+    assert_string_equal(changes_after(st, v, buf, sizeof buf), "");
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_room_address_set(st, "underperformers", "cid-1", 300), 0);
+    assert_int_equal(store_commit(st), 0);
+    assert_int_equal(store_room_address_get(st, "dealer-d001", &a), DBOT_ERR_NOTFOUND);
+    buf[0] = '\0';
+    assert_int_equal(store_room_address_each(st, note_room, buf), 0);
+    assert_string_equal(buf, "brand-service=cid-2 underperformers=cid-1");
+    store_close(st);
+}
+
 /* ---- schema 4: SLA events ---- */
 
 /* What an SLA walk saw, copied out of the borrowed rows. */
@@ -1903,6 +1948,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrate_from_every_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_checks_cheap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_room_addresses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dealers_and_people, setup, teardown),
         cmocka_unit_test_setup_teardown(test_directory_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_complaint_idempotent, setup, teardown),
