@@ -92,7 +92,9 @@ enum cmd_error {
 struct command_where {
     bool group;               /* in a room; false: a direct message */
     bool addressed;           /* the platform says the message is for the bot (a DingTalk
-                                 @mention); an address in the text is found by the parser */
+                                 @mention; counts in a room only, a direct message reads the
+                                 same on every platform); an address in the text is found by
+                                 the parser */
     bool dialogue;            /* direct message only: a guided closing dialogue waits for this
                                  sender's answer, so a bare sentence that starts with a
                                  keyword but does not parse is that answer (returns 1) */

@@ -1072,7 +1072,9 @@ int command_parse(const char *text, size_t len, const struct command_where *wher
 
     size_t i = skip_seps(text, len, 0, true);
     size_t after = skip_address(text, len, i, w);
-    bool addressed = w->addressed || after != i;
+    /* A platform's own mark counts in a room only: a direct message is to the bot anyway,
+     * and reads the same on every platform (DingTalk marks every one of them). */
+    bool addressed = (w->addressed && w->group) || after != i;
     i = skip_seps(text, len, after, true);
     if (i == len) {
         if (!addressed)

@@ -915,6 +915,17 @@ static void test_dm_forms(void **state)
     ok_at(&waiting, "取消", CMD_CANCEL, 0);
     bad_at(&waiting, "/status light", CMDERR_BAD_TICKET, "is not a ticket id");
     bad_at(&waiting, "dealerbot: status light", CMDERR_BAD_TICKET, "is not a ticket id");
+
+    /* a platform that marks every direct message as addressed (DingTalk) changes nothing in
+     * a direct message: the dialogue's answer and chatter stay what they are */
+    struct command_where marked = waiting;
+    marked.addressed = true;
+    chatter_at(&marked, "已免费更换新轮胎");
+    chatter_at(&marked, "status light was not checked");
+    ok_at(&marked, "status C-4", CMD_STATUS, 4);
+    marked.dialogue = false;
+    chatter_at(&marked, "hello");
+    ok_at(&marked, "ack C-1", CMD_ACK, 1);
 }
 
 static void test_names_and_mentions(void **state)
