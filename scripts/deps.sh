@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what dealerbot needs to build, test and run, from Debian packages only.
 # Idempotent: installs nothing when everything is there; runs `apt-get update` once at most.
-#   scripts/deps.sh          build + test + run dependencies
+#   scripts/deps.sh          build + test + run dependencies (dpkg-dev: dpkg-shlibdeps for the
+#                            .deb; groff-base and systemd: the man page and unit checks)
 #   scripts/deps.sh --fuzz   also clang and its sanitizer runtimes (for the `fuzz` preset)
 set -euo pipefail
 
@@ -12,6 +13,7 @@ packages=(
     python3 tzdata curl ca-certificates
     libssl-dev prosody
     profanity tmux          # tests/integration/test_profanity.py types into a real client
+    dpkg-dev groff-base systemd
 )
 if [[ "${1:-}" == "--fuzz" ]]; then
     packages+=(clang libclang-rt-14-dev)

@@ -7,7 +7,9 @@
 
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
-/* Parses argv and runs the command. Returns the process exit code. */
-int cli_main(int argc, char **argv);
+/* Parses argv and runs the command. `revision` is the source revision the binary was built
+ * from ("a1b2c3d4e5f6", "...-dirty" or "unknown"), printed by --version. Returns the process
+ * exit code. */
+int cli_main(int argc, char **argv, const char *revision);
 
 #endif

@@ -60,7 +60,8 @@ struct config {
     char *language;           /* "zh-CN" | "en" */
     char *timezone;           /* IANA name, e.g. "Asia/Shanghai" */
     char *log_level;          /* "debug" | "info" | "warn" | "error" */
-    char *messages_dir;       /* directory of the chat templates zh-CN.msg and en.msg */
+    char *messages_dir;       /* directory of the chat templates zh-CN.msg and en.msg; never
+                               * NULL after load (default: the installed ones) */
 
     struct {
         char *listen;         /* "host:port" */
@@ -130,10 +131,13 @@ struct config {
 /* Parses and validates `path`. On success returns 0 and *out = a new config (free with
  * config_free). On failure returns DBOT_ERR_INVALID / DBOT_ERR_IO / DBOT_ERR_NOMEM and fills
  * diag with one line naming file, line and key. Relative paths inside the file (database,
- * *_file) are taken relative to the current directory, as written. */
+ * messages_dir, *_file, ca_file, penalties.catalogue) are taken from the folder of the file
+ * (made absolute), never from the working directory; they are stored resolved. Without
+ * messages_dir, the installed texts (layout_messages_dir()) are used. */
 int config_load(const char *path, struct config **out, struct dbot_diag *diag);
 
-/* Parses from a string (tests); `name` stands in for the file name in messages. */
+/* Parses from a string (tests); `name` stands in for the file name in messages. There is no
+ * file, so relative paths stay as written (relative to the working directory). */
 int config_load_string(const char *text, const char *name, struct config **out,
                        struct dbot_diag *diag);
 

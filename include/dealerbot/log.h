@@ -1,7 +1,8 @@
 /*
  * log.h — the one logging entry point.
  *
- * Lines go to stderr as "2026-11-23T14:30:00.123Z LEVEL module: message". The level filter is
+ * Lines go to stderr as "2026-11-23T14:30:00.123Z LEVEL module: message" (under systemd, into
+ * the journal: "<6>INFO module: message", see log.c). The level filter is
  * checked before formatting. Libraries (lws, sqlite) are routed here by their owners.
  * Never pass a secret (token, password) to a log call. Main-thread only.
  */

@@ -3,21 +3,26 @@
  * the short commands (check-config, dealers, people, complaint add, db). `run` is in run.c.
  *
  * Every command loads the configuration first (-c FILE, else $DEALERBOT_CONFIG, else
- * config/dealerbot.conf); commands that touch data open the store, which migrates it.
+ * config/dealerbot.conf when it exists, else the installed etc/dealerbot/dealerbot.conf);
+ * commands that touch data check that the database's folder is writable and open the store,
+ * which migrates it.
  */
 #include "dealerbot/cli.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dealerbot/cli_run.h"
 #include "dealerbot/complaint.h"
 #include "dealerbot/config.h"
 #include "dealerbot/engine.h"
 #include "dealerbot/import.h"
+#include "dealerbot/layout.h"
 #include "dealerbot/log.h"
 #include "dealerbot/messages.h"
 #include "dealerbot/scorecard.h"
@@ -47,9 +52,10 @@ static const char usage_main[] =
     "\n"
     "options:\n"
     "  -c, --config FILE        configuration file (default $DEALERBOT_CONFIG, then\n"
-    "                           config/dealerbot.conf)\n"
+    "                           config/dealerbot.conf, then /etc/dealerbot/dealerbot.conf);\n"
+    "                           relative paths in it are taken from its folder\n"
     "  -h, --help               this help; COMMAND --help for a command's\n"
-    "  -V, --version            print the version\n"
+    "  -V, --version            print the version and the source revision\n"
     "\n"
     "Exit status: 0 success, 1 error (one line on stderr), 2 usage error.\n";
 
@@ -60,10 +66,12 @@ static const char usage_run[] =
     "set, the chat connection. SIGTERM or SIGINT stops it cleanly (exit 0).\n";
 
 static const char usage_check[] =
-    "usage: dealerbot [-c FILE] check-config\n"
+    "usage: dealerbot [-c FILE] check-config [-q|--quiet]\n"
     "\n"
     "Validates the configuration file and prints the effective configuration with defaults\n"
-    "filled in and secrets masked. Exit 1 with a one-line reason when it is invalid.\n"
+    "filled in, relative paths resolved and secrets masked. Exit 1 with a one-line reason when\n"
+    "it is invalid or the database's folder is not writable. --quiet prints nothing on\n"
+    "success (for ExecStartPre= in the systemd unit).\n"
     "With a chat platform set it also loads the chat texts (messages_dir): a broken file\n"
     "fails with its file and line, and keys one language lacks are listed as comments\n"
     "(the other language's text is used for them).\n";
@@ -150,10 +158,39 @@ struct ctx {
     struct store *st;
 };
 
+/*
+ * The file to load: -c, else $DEALERBOT_CONFIG, else config/dealerbot.conf (a checkout), else
+ * the installed one. NULL, after one line saying where it looked, when none of the fallbacks
+ * exists. `buf` holds the installed path.
+ */
+static const char *config_path(const struct ctx *c, char *buf, size_t len)
+{
+    if (c->config_path)
+        return c->config_path;
+    const char *env = getenv("DEALERBOT_CONFIG");
+    const char *path = config_default_path();
+    if ((env && *env) || access(path, F_OK) == 0)
+        return path;
+    layout_config_file(buf, len);
+    if (access(buf, F_OK) == 0)
+        return buf;
+    char cwd[1024];
+    if (!getcwd(cwd, sizeof cwd))
+        snprintf(cwd, sizeof cwd, "the working directory");
+    fprintf(stderr,
+            "dealerbot: no configuration file: looked for %s (in %s) and %s; name one with "
+            "-c FILE or $DEALERBOT_CONFIG\n",
+            path, cwd, buf);
+    return NULL;
+}
+
 static int ctx_config(struct ctx *c)
 {
     struct dbot_diag diag = {0};
-    const char *path = c->config_path ? c->config_path : config_default_path();
+    char installed[4096];
+    const char *path = config_path(c, installed, sizeof installed);
+    if (!path)
+        return CLI_FAIL;
     if (config_load(path, &c->cfg, &diag) != 0) {
         fprintf(stderr, "dealerbot: %s\n", diag.msg);
         return CLI_FAIL;
@@ -164,9 +201,47 @@ static int ctx_config(struct ctx *c)
     return CLI_OK;
 }
 
-static int ctx_store(struct ctx *c)
+/*
+ * The database must be creatable and writable: its folder exists and this user may write in
+ * it (SQLite puts its -wal and -shm files beside the database), and an existing file is
+ * writable. One line naming the path when not; a read-only file system (ProtectSystem=strict
+ * outside StateDirectory=) says so through errno.
+ */
+static int check_database(const char *db)
 {
-    int rc = ctx_config(c);
+    char dir[4096];
+    int n = snprintf(dir, sizeof dir, "%s", db);
+    if (n < 0 || (size_t)n >= sizeof dir) {
+        fprintf(stderr, "dealerbot: database: path too long\n");
+        return CLI_FAIL;
+    }
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        memcpy(dir, ".", 2);
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    if (access(dir, F_OK) != 0) {
+        fprintf(stderr, "dealerbot: database %s: its folder %s does not exist\n", db, dir);
+        return CLI_FAIL;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "dealerbot: database %s: its folder %s is not writable: %s\n", db, dir,
+                strerror(errno));
+        return CLI_FAIL;
+    }
+    if (access(db, F_OK) == 0 && access(db, R_OK | W_OK) != 0) {
+        fprintf(stderr, "dealerbot: database %s is not writable: %s\n", db, strerror(errno));
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
+/* Opens (and migrates) the store of the loaded configuration. */
+static int ctx_open_store(struct ctx *c)
+{
+    int rc = check_database(c->cfg->database);
     if (rc)
         return rc;
     struct dbot_diag diag = {0};
@@ -175,6 +250,12 @@ static int ctx_store(struct ctx *c)
         return CLI_FAIL;
     }
     return CLI_OK;
+}
+
+static int ctx_store(struct ctx *c)
+{
+    int rc = ctx_config(c);
+    return rc ? rc : ctx_open_store(c);
 }
 
 static void ctx_cleanup(struct ctx *c)
@@ -671,6 +752,8 @@ static int cmd_db(struct ctx *c, int argc, char **argv)
         return usage_error(usage_db, "%s", backup ? "backup takes exactly one FILE"
                                                   : "migrate takes no arguments");
     int rc = ctx_config(c);
+    if (rc == CLI_OK)
+        rc = check_database(c->cfg->database);
     if (rc)
         return rc;
     struct dbot_diag diag = {0};
@@ -702,7 +785,7 @@ static void print_missing(const char *lang, const char *key, void *arg)
 
 /* The chat texts load (a syntax error fails check-config with its file and line); keys one
  * language lacks are listed as comments before the configuration. */
-static int check_messages(const struct config *cfg)
+static int check_messages(const struct config *cfg, bool quiet)
 {
     struct messages *m = NULL;
     struct dbot_diag diag = {{0}};
@@ -710,7 +793,8 @@ static int check_messages(const struct config *cfg)
         fprintf(stderr, "dealerbot: %s\n", diag.msg);
         return CLI_FAIL;
     }
-    messages_missing(m, print_missing, NULL);
+    if (!quiet)
+        messages_missing(m, print_missing, NULL);
     messages_free(m);
     return CLI_OK;
 }
@@ -719,27 +803,41 @@ static int check_messages(const struct config *cfg)
 
 static int cmd_simple(struct ctx *c, const char *name, const char *usage, int argc, char **argv)
 {
+    bool check = strcmp(name, "check-config") == 0, quiet = false;
     if (argc > 0 && is_help(argv[0])) {
         fputs(usage, stdout);
         return CLI_OK;
     }
+    if (check && argc > 0 && (!strcmp(argv[0], "-q") || !strcmp(argv[0], "--quiet"))) {
+        quiet = true;
+        argc--;
+        argv++;
+    }
     if (argc > 0)
         return usage_error(usage, "unexpected argument '%s'", argv[0]);
-    if (strcmp(name, "check-config") == 0) {
+    if (check) {
         int rc = ctx_config(c);
-        if (rc == CLI_OK && strcmp(c->cfg->chat.platform, "none") != 0)
-            rc = check_messages(c->cfg);
         if (rc == CLI_OK)
+            rc = check_database(c->cfg->database);
+        if (rc == CLI_OK && strcmp(c->cfg->chat.platform, "none") != 0)
+            rc = check_messages(c->cfg, quiet);
+        if (rc == CLI_OK && !quiet)
             config_print(c->cfg, stdout);
         return rc;
     }
-    int rc = ctx_store(c);
+    /* Everything that can be checked before the database is touched: a start that fails on
+     * a missing chat text leaves no new database behind. */
+    int rc = ctx_config(c);
+    if (rc == CLI_OK && strcmp(c->cfg->chat.platform, "none") != 0)
+        rc = check_messages(c->cfg, true);
+    if (rc == CLI_OK)
+        rc = ctx_open_store(c);
     if (rc)
         return rc;
     return cli_run(c->cfg, c->st);
 }
 
-int cli_main(int argc, char **argv)
+int cli_main(int argc, char **argv, const char *revision)
 {
     struct ctx c = {0};
     /* Options may stand before or after the command word; collect the rest in order. */
@@ -764,7 +862,7 @@ int cli_main(int argc, char **argv)
             rc = CLI_OK;
             goto out;
         } else if (n == 0 && (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0)) {
-            printf("dealerbot %s\n", DBOT_VERSION);
+            printf("dealerbot %s (revision %s)\n", DBOT_VERSION, revision ? revision : "unknown");
             rc = CLI_OK;
             goto out;
         } else {

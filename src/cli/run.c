@@ -4,14 +4,20 @@
  * The signal handlers only set a flag and call lws_cancel_service(), which writes to lws's
  * wake-up pipe (async-signal-safe) so that lws_service() returns and the loop sees the flag.
  * Everything else — the store, the commits, the answers — happens on this thread.
+ *
+ * Under systemd (Type=notify) the service manager hears READY=1 once the store is open and
+ * migrated and the HTTP API listens (so `systemctl start` returns when /healthz answers), and
+ * STOPPING=1 when a stop signal arrived.
  */
 #include "dealerbot/cli_run.h"
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libwebsockets.h>
 
@@ -20,6 +26,7 @@
 #include "dealerbot/http.h"
 #include "dealerbot/import.h"
 #include "dealerbot/log.h"
+#include "dealerbot/notify.h"
 #include "dealerbot/scheduler.h"
 
 #define MOD "run"
@@ -216,6 +223,14 @@ int cli_run(const struct config *cfg, struct store *st)
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, &old_pipe);
 
+    char status[160];
+    snprintf(status, sizeof status, "READY=1\nSTATUS=listening on %s%s%s:%d\nMAINPID=%ld",
+             v6 ? "[" : "", iface[0] ? iface : "*", v6 ? "]" : "", http_server_port(srv),
+             (long)getpid());
+    if (notify_send(status) != 0)
+        log_warn(MOD, "cannot tell the service manager that the daemon is ready "
+                      "($NOTIFY_SOCKET)");
+
     int exit_code = 0;
     while (!stop_requested) {
         if (lws_service(ctx, 0) < 0) {
@@ -225,6 +240,7 @@ int cli_run(const struct config *cfg, struct store *st)
         }
     }
     log_info(MOD, "stopping");
+    notify_send("STOPPING=1");
 
     /* Finish what is in hand: commit the queue, then let the loop write the answers. */
     http_server_stop(srv);

@@ -45,6 +45,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dealerbot/layout.h"
 #include "dealerbot/timeutil.h"
 #include "dealerbot/utf8.h"
 
@@ -54,6 +55,7 @@
 #define PATH_MAX_KEY 256 /* longest dotted key path we build for messages */
 #define QUOTE_MAX 80     /* longest value quoted back in a message */
 #define DAYS(n) (86400.0 * (n))
+#define CONFIG_PATH_MAX 4096 /* longest path a relative path in the file may resolve to */
 
 enum key_type {
     KT_STRING,
@@ -83,6 +85,8 @@ enum key_scope {
 #define K_XMPP 0x2u     /* required when chat.platform = "xmpp" */
 #define K_RANGE 0x4u    /* lo..hi applies */
 #define K_WRAP 0x8u     /* KT_HOURS: the end may be before the start (wraps midnight) */
+#define K_PATH 0x10u    /* KT_STRING: a file or directory path, taken relative to the folder of
+                         * the config file when relative (KT_SECRET_FILE always is one) */
 
 /* An extra check on a string value. Returns NULL when fine, else a short reason. */
 typedef const char *(*check_fn)(const char *value);
@@ -134,7 +138,8 @@ static const char *check_no_slash(const char *v);
 /* clang-format off */
 static const struct key keys[] = {
     {.path = "database", TOP(database), .type = KT_STRING, .def = "var/dealerbot.db",
-     .doc = "SQLite database file, created on first run (relative to the working directory)"},
+     .flags = K_PATH,
+     .doc = "SQLite database file, created on first run; its folder must be writable"},
     {.path = "language", TOP(language), .type = KT_STRING, .def = "zh-CN", .choices = languages,
      .doc = "default language of replies and notices: zh-CN | en"},
     {.path = "timezone", TOP(timezone), .type = KT_STRING, .def = "Asia/Shanghai",
@@ -142,8 +147,9 @@ static const struct key keys[] = {
      .doc = "IANA time zone for local times and evaluate_at (a file under " ZONEINFO_DIR ")"},
     {.path = "log_level", TOP(log_level), .type = KT_STRING, .def = "info", .choices = log_levels,
      .doc = "least severe log level written: debug | info | warn | error"},
-    {.path = "messages_dir", TOP(messages_dir), .type = KT_STRING, .def = "config/messages",
-     .doc = "directory of the zh-CN.msg/en.msg chat templates"},
+    {.path = "messages_dir", TOP(messages_dir), .type = KT_STRING, .flags = K_PATH,
+     .doc = "directory of the zh-CN.msg/en.msg chat templates (default: the installed "
+            "share/dealerbot/messages)"},
 
     {.path = "http.listen", TOP(http.listen), .type = KT_STRING, .def = "127.0.0.1:8080",
      .check = check_listen,
@@ -189,7 +195,7 @@ static const struct key keys[] = {
      .doc = "multi-user chat service the rooms live on (required for xmpp)"},
     {.path = "chat.xmpp.nick", TOP(chat.xmpp.nick), .type = KT_STRING, .def = "dealerbot",
      .check = check_no_slash, .doc = "the bot's nickname in rooms"},
-    {.path = "chat.xmpp.ca_file", TOP(chat.xmpp.ca_file), .type = KT_STRING,
+    {.path = "chat.xmpp.ca_file", TOP(chat.xmpp.ca_file), .type = KT_STRING, .flags = K_PATH,
      .check = check_readable,
      .doc = "PEM file of CA certificates for wss:// (optional; the system's when unset)"},
     {.path = "chat.xmpp.allow_plain", TOP(chat.xmpp.allow_plain), .type = KT_BOOL,
@@ -261,7 +267,7 @@ static const struct key keys[] = {
     {.path = "penalties.close_points", TOP(penalties.close_points), .type = KT_INT, .def = "3",
      RANGE(0, 1000), .doc = "penalty points for a missed closing deadline"},
     {.path = "penalties.catalogue", TOP(penalties.catalogue), .type = KT_STRING,
-     .check = check_readable,
+     .flags = K_PATH, .check = check_readable,
      .doc = "penalty catalogue, a CSV file (optional)"},
 
     {.path = "broadcasts.remind_after", TOP(broadcasts.remind_after_s), .type = KT_DURATION,
@@ -573,6 +579,7 @@ static const char *expected(enum key_type t)
 
 struct loader {
     const char *name; /* file name for messages */
+    const char *base; /* folder relative paths are taken from; NULL: the working directory */
     struct config *cfg;
     struct dbot_diag *diag;
     bool seen[N_KEYS];     /* SC_TOP keys given in the file */
@@ -730,6 +737,18 @@ static int store_string(struct loader *ld, const struct key *k, void *base, cons
     const char *why = string_problem(v);
     if (why)
         FAIL(ld, DBOT_ERR_INVALID, s, "%s: %s", kp, why);
+
+    /* A relative path means: next to the config file, wherever the daemon was started. */
+    char joined[CONFIG_PATH_MAX];
+    if ((k->type == KT_SECRET_FILE || (k->flags & K_PATH)) && v[0] != '/' && ld->base) {
+        size_t bl = strlen(ld->base);
+        int n = snprintf(joined, sizeof joined, "%s%s%s", ld->base,
+                         bl && ld->base[bl - 1] == '/' ? "" : "/", v);
+        if (n < 0 || (size_t)n >= sizeof joined)
+            FAIL(ld, DBOT_ERR_INVALID, s, "%s: path too long (at most %d bytes)", kp,
+                 CONFIG_PATH_MAX - 1);
+        v = joined;
+    }
 
     if (k->choices) {
         bool ok = false;
@@ -1422,6 +1441,14 @@ static int finish(struct loader *ld, bool sla_seen)
                     "missing required key %s, needed when chat.platform = \"xmpp\"", k->path);
     }
 
+    if (!cfg->messages_dir) {
+        /* The texts installed beside the binary (share/dealerbot/messages). */
+        char dir[CONFIG_PATH_MAX];
+        layout_messages_dir(dir, sizeof dir);
+        if (!(cfg->messages_dir = strdup(dir)))
+            return dbot_diag_set(ld->diag, DBOT_ERR_NOMEM, "%s: out of memory", ld->name);
+    }
+
     if (cfg->default_calendar && !config_calendar(cfg, cfg->default_calendar)) {
         size_t i = (size_t)(key_by_path("sla.calendar") - keys);
         FAIL_AT(ld, DBOT_ERR_INVALID, ld->line[i],
@@ -1432,7 +1459,8 @@ static int finish(struct loader *ld, bool sla_seen)
     return 0;
 }
 
-static int load(config_t *lc, const char *name, struct config **out, struct dbot_diag *diag)
+static int load(config_t *lc, const char *name, const char *base, struct config **out,
+                struct dbot_diag *diag)
 {
     struct loader *ld = calloc(1, sizeof *ld);
     struct config *cfg = calloc(1, sizeof *cfg);
@@ -1443,6 +1471,7 @@ static int load(config_t *lc, const char *name, struct config **out, struct dbot
         goto out;
     }
     ld->name = name;
+    ld->base = base;
     ld->cfg = cfg;
     ld->diag = diag;
 
@@ -1459,6 +1488,28 @@ out:
     config_free(cfg);
     free(ld);
     return rc;
+}
+
+/* The absolute folder of the file `path` (the working directory for a bare name). */
+static int config_dir_of(const char *path, char *buf, size_t len)
+{
+    char dir[CONFIG_PATH_MAX];
+    int n = snprintf(dir, sizeof dir, "%s", path);
+    if (n < 0 || (size_t)n >= sizeof dir)
+        return DBOT_ERR_INVALID;
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        memcpy(dir, ".", 2);
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    char *abs = realpath(dir, NULL);
+    if (!abs)
+        return errno == ENOMEM ? DBOT_ERR_NOMEM : DBOT_ERR_IO;
+    n = snprintf(buf, len, "%s", abs);
+    free(abs);
+    return n < 0 || (size_t)n >= len ? DBOT_ERR_INVALID : 0;
 }
 
 static int syntax_error(const config_t *lc, const char *name, struct dbot_diag *diag)
@@ -1487,17 +1538,16 @@ int config_load(const char *path, struct config **out, struct dbot_diag *diag)
     if (!regular)
         return dbot_diag_set(diag, DBOT_ERR_IO, "%s: not a regular file", path);
 
+    /* @include paths and the relative paths in the file are taken from the file's own
+     * folder, made absolute so that check-config shows where they really are. */
+    char base[CONFIG_PATH_MAX];
+    int rc = config_dir_of(path, base, sizeof base);
+    if (rc)
+        return dbot_diag_set(diag, rc, "%s: cannot resolve its folder: %s", path,
+                             dbot_strerror(rc));
     config_t lc;
     config_init(&lc);
-    /* @include paths are taken relative to the file's own directory. */
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash) {
-        *slash = '\0';
-        config_set_include_dir(&lc, *dir ? dir : "/");
-    }
-    int rc;
+    config_set_include_dir(&lc, base);
     if (config_read_file(&lc, path) != CONFIG_TRUE) {
         if (config_error_type(&lc) == CONFIG_ERR_FILE_IO && !config_error_file(&lc))
             rc = dbot_diag_set(diag, DBOT_ERR_IO, "%s: cannot read: %s", path,
@@ -1505,7 +1555,7 @@ int config_load(const char *path, struct config **out, struct dbot_diag *diag)
         else
             rc = syntax_error(&lc, path, diag);
     } else {
-        rc = load(&lc, path, out, diag);
+        rc = load(&lc, path, base, out, diag);
     }
     config_destroy(&lc);
     return rc;
@@ -1525,7 +1575,7 @@ int config_load_string(const char *text, const char *name, struct config **out,
     if (config_read_string(&lc, text) != CONFIG_TRUE)
         rc = syntax_error(&lc, name, diag);
     else
-        rc = load(&lc, name, out, diag);
+        rc = load(&lc, name, NULL, out, diag);
     config_destroy(&lc);
     return rc;
 }

@@ -145,7 +145,8 @@ class Bot:
                               % (" ".join(args), p.returncode, expect, err.strip()))
         return p.returncode, out, err
 
-    def start(self):
+    def start(self, env=None):
+        """env: more environment variables for the daemon (NOTIFY_SOCKET, ...)."""
         check(self.proc is None, "bot already running")
         log = open(self.log_path, "ab")
         log.write(b"$ dealerbot run\n")
@@ -155,7 +156,8 @@ class Bot:
             self.runs = getattr(self, "runs", 0) + 1
             self.vg_log = os.path.join(self.dir, "valgrind.%d.log" % self.runs)
             cmd = VALGRIND_ARGS + ["--log-file=" + self.vg_log] + cmd
-        self.proc = subprocess.Popen(cmd, cwd=self.dir, stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, cwd=self.dir, stdout=log, stderr=subprocess.STDOUT,
+                                     env=dict(os.environ, **env) if env else None)
         log.close()
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:

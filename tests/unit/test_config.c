@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "dealerbot/config.h"
+#include "dealerbot/layout.h"
 
 #include "unit_util.h"
 
@@ -1114,30 +1115,44 @@ static char *slurp(const char *path)
     return buf;
 }
 
-/* Loads `path` with the working directory set to a temp dir holding var/api.token, which is
- * where the example and the demo config look for the token. */
+/*
+ * Copies `path` into <tmp>/etc/ and loads it with the working directory "/": its relative paths
+ * must be taken from that folder, never from the working directory. The token and the demo
+ * password are where the example (etc/var/) and the demo config (var/, as ../var) look for
+ * them; etc/demo and etc/messages link to the repository's (the demo config names them).
+ */
 static struct config *load_in_tempdir(struct fx *fx, const char *path)
 {
-    char var[160], tok[200];
-    snprintf(var, sizeof var, "%s/var", fx->dir);
-    mkdir(var, 0700);
-    snprintf(tok, sizeof tok, "%s/api.token", var);
-    write_file(tok, TOKEN "\n");
-    snprintf(tok, sizeof tok, "%s/xmpp.password", var);
-    write_file(tok, "demo-bot-pass\n");
-    /* files the demo config names relative to the repository (config/demo/...) */
-    char src[1024], link_path[200];
-    snprintf(src, sizeof src, "%s/config", source_dir());
-    snprintf(link_path, sizeof link_path, "%s/config", fx->dir);
-    if (access(link_path, F_OK) != 0)
-        assert_int_equal(symlink(src, link_path), 0);
+    char etc[160], var[200], file[256], src[1024], link_path[256];
+    snprintf(etc, sizeof etc, "%s/etc", fx->dir);
+    mkdir(etc, 0700);
+    static const char *const vars[] = {"var", "etc/var"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(var, sizeof var, "%s/%s", fx->dir, vars[i]);
+        mkdir(var, 0700);
+        snprintf(file, sizeof file, "%s/api.token", var);
+        write_file(file, TOKEN "\n");
+        snprintf(file, sizeof file, "%s/xmpp.password", var);
+        write_file(file, "demo-bot-pass\n");
+    }
+    static const char *const links[] = {"demo", "messages"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(src, sizeof src, "%s/config/%s", source_dir(), links[i]);
+        snprintf(link_path, sizeof link_path, "%s/%s", etc, links[i]);
+        if (access(link_path, F_OK) != 0)
+            assert_int_equal(symlink(src, link_path), 0);
+    }
+    char *text = slurp(path);
+    snprintf(file, sizeof file, "%s/dealerbot.conf", etc);
+    write_file(file, text);
+    free(text);
 
     int cwd = open(".", O_RDONLY | O_DIRECTORY);
     assert_true(cwd >= 0);
-    assert_int_equal(chdir(fx->dir), 0);
+    assert_int_equal(chdir("/"), 0);
     struct config *cfg = NULL;
     struct dbot_diag d = {{0}};
-    int rc = config_load(path, &cfg, &d);
+    int rc = config_load(file, &cfg, &d);
     assert_int_equal(fchdir(cwd), 0);
     close(cwd);
     if (rc != 0)
@@ -1314,6 +1329,96 @@ static void test_demo_config_loads(void **state)
     assert_non_null(config_policy(cfg, "default"));
     assert_string_equal(cfg->chat.platform, "xmpp");
     assert_string_equal(cfg->chat.xmpp.password, "demo-bot-pass");
+    /* scripts/run.sh keeps its state in the checkout's var/, beside config/ */
+    char want[256];
+    snprintf(want, sizeof want, "%s/etc/../var/dealerbot.db", fx->dir);
+    assert_string_equal(cfg->database, want);
+    snprintf(want, sizeof want, "%s/etc/messages", fx->dir);
+    assert_string_equal(cfg->messages_dir, want);
+    snprintf(want, sizeof want, "%s/etc/demo/penalties.csv", fx->dir);
+    assert_string_equal(cfg->penalties.catalogue, want);
+    config_free(cfg);
+}
+
+/*
+ * Relative paths in a file are taken from the file's folder, whatever the working directory
+ * (systemd starts the daemon in /); absolute ones stay as written; a config given as a string
+ * (no file) keeps them relative to the working directory. Without messages_dir the installed
+ * texts are used.
+ */
+static void test_relative_paths_follow_the_file(void **state)
+{
+    struct fx *fx = *state;
+    char sub[128], path[192], text[1024], want[256];
+    snprintf(sub, sizeof sub, "%s/conf.d", fx->dir);
+    mkdir(sub, 0700);
+    snprintf(path, sizeof path, "%s/tok", sub);
+    write_file(path, TOKEN "\n");
+    snprintf(path, sizeof path, "%s/cat.csv", sub);
+    write_file(path, "code,violation,points\n");
+    snprintf(path, sizeof path, "%s/dealerbot.conf", sub);
+    snprintf(text, sizeof text,
+             "database = \"state/x.db\";\n"
+             "http = { token_file = \"tok\"; };\n"
+             "chat = { xmpp = { ca_file = \"%s\"; }; };\n"
+             "penalties = { catalogue = \"./cat.csv\"; };\n",
+             fx->ca_file);
+    write_file(path, text);
+
+    int cwd = open(".", O_RDONLY | O_DIRECTORY);
+    assert_true(cwd >= 0);
+    assert_int_equal(chdir("/"), 0);
+    struct config *cfg = NULL;
+    struct dbot_diag d = {{0}};
+    int rc = config_load(path, &cfg, &d);
+    /* the same file named relative to the working directory */
+    struct config *cfg2 = NULL;
+    assert_int_equal(chdir(fx->dir), 0);
+    int rc2 = config_load("conf.d/dealerbot.conf", &cfg2, &d);
+    assert_int_equal(fchdir(cwd), 0);
+    close(cwd);
+    if (rc != 0 || rc2 != 0)
+        fail_msg("rejected: %s", d.msg);
+
+    snprintf(want, sizeof want, "%s/state/x.db", sub);
+    assert_string_equal(cfg->database, want);
+    assert_string_equal(cfg2->database, want);
+    snprintf(want, sizeof want, "%s/tok", sub);
+    assert_string_equal(cfg->http.token_file, want);
+    assert_string_equal(cfg->http.token, TOKEN);
+    assert_string_equal(cfg->chat.xmpp.ca_file, fx->ca_file); /* absolute: as written */
+    snprintf(want, sizeof want, "%s/./cat.csv", sub);
+    assert_string_equal(cfg->penalties.catalogue, want);
+    /* check-config shows where they are */
+    char *printed = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&printed, &len);
+    assert_non_null(m);
+    config_print(cfg, m);
+    fclose(m);
+    snprintf(want, sizeof want, "database = \"%s/state/x.db\";", sub);
+    assert_non_null(strstr(printed, want));
+    free(printed);
+
+    /* the installed texts when messages_dir is left out */
+    char dir[4096];
+    layout_messages_dir(dir, sizeof dir);
+    assert_string_equal(cfg->messages_dir, dir);
+    assert_non_null(strstr(dir, "/dealerbot/messages"));
+    config_free(cfg);
+    config_free(cfg2);
+
+    /* a missing relative file is named by its resolved path */
+    snprintf(text, sizeof text, "http = { token_file = \"nope\"; };\n");
+    write_file(path, text);
+    assert_int_equal(config_load(path, &cfg, &d), DBOT_ERR_IO);
+    snprintf(want, sizeof want, "%s/nope", sub);
+    if (!strstr(d.msg, want))
+        fail_msg("message \"%s\" does not name %s", d.msg, want);
+
+    /* no file, no folder: as written */
+    cfg = load_ok(TOKEN_LINE "database = \"var/y.db\";\n");
+    assert_string_equal(cfg->database, "var/y.db");
     config_free(cfg);
 }
 
@@ -1372,6 +1477,7 @@ int main(void)
         cmocka_unit_test(test_secrets_masked),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_example_documents_every_key),
+        cmocka_unit_test(test_relative_paths_follow_the_file),
         cmocka_unit_test(test_demo_config_loads),
         cmocka_unit_test(test_default_path),
         cmocka_unit_test(test_free_null_and_print_null),
