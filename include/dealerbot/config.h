@@ -115,6 +115,7 @@ struct config {
         int64_t solution_points;
         int64_t close_points;
         char *catalogue;          /* CSV path, optional (NULL) */
+        int64_t appeal_window_s;  /* a ledger entry may be appealed this long after it */
     } penalties;
 
     struct {

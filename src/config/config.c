@@ -269,6 +269,10 @@ static const struct key keys[] = {
     {.path = "penalties.catalogue", TOP(penalties.catalogue), .type = KT_STRING,
      .flags = K_PATH, .check = check_readable,
      .doc = "penalty catalogue, a CSV file (optional)"},
+    {.path = "penalties.appeal_window", TOP(penalties.appeal_window_s), .type = KT_DURATION,
+     .def = "7d", RANGE(0, DAYS(365)),
+     .doc = "a manager of the penalised dealer may appeal a ledger entry (P-5) this long after "
+            "it was recorded (0: no appeals)"},
 
     {.path = "broadcasts.remind_after", TOP(broadcasts.remind_after_s), .type = KT_DURATION,
      .def = "24h", RANGE(1, DAYS(90)),

@@ -1,6 +1,9 @@
 /*
- * cmd_penalties.c — penalty (a catalogue penalty on a dealer, by a supervisor or admin) and
- * penalties (a dealer's ledger over the scorecard window).
+ * cmd_penalties.c — penalty (a catalogue penalty on a dealer, by a supervisor or admin),
+ * penalties (a dealer's ledger over the scorecard window, each entry with its id P-5 and
+ * state), and the appeals on an entry: appeal (a manager of the penalised dealer, within
+ * penalties.appeal_window, once), uphold and waive (a supervisor or admin). A refusal on an
+ * entry is answered in one line and recorded in the entry's history; nothing else changes.
  */
 #include "commands_int.h"
 
@@ -109,18 +112,22 @@ static int ledger_line(const struct penalty_entry *p, void *arg)
 {
     struct ledger *l = arg;
     struct ctx *x = l->x;
-    char when[ENG_TIME_MAX], pts[16], id[32];
+    char when[ENG_TIME_MAX], pts[16], id[32], pid[32], skey[32];
     const char *none = eng__label(x->e, x->lang, "value_none");
     eng__when(p->at, l->tz, when, sizeof when);
     snprintf(pts, sizeof pts, "%d", p->points);
+    snprintf(pid, sizeof pid, "P-%lld", (long long)p->id);
+    snprintf(skey, sizeof skey, "pstate_%s", p->state ? p->state : "standing");
     struct msg_var v[] = {{"time", when},
                           {"code", p->code},
                           {"points", pts},
                           {"id", p->complaint_id ? complaint_id_format(p->complaint_id, id,
                                                                        sizeof id)
                                                  : none},
-                          {"note", p->note ? p->note : none}};
-    char *s = eng__text(x->e, x->lang, "penalties_item", v, 5);
+                          {"note", p->note ? p->note : none},
+                          {"pid", pid},
+                          {"state", eng__label(x->e, x->lang, skey)}};
+    char *s = eng__text(x->e, x->lang, "penalties_item", v, 7);
     int err = cmd__append(&l->text, &l->len, s);
     free(s);
     l->n++;
@@ -173,4 +180,157 @@ int cmd__penalties(struct ctx *x, const struct command *cmd)
     free(l.text);
     dealer_cleanup(&d);
     return err;
+}
+
+/* ---- appeals: appeal, uphold, waive P-5 ---- */
+
+/* Answers a refusal on entry h (NULL: no entry to record it on) and records it there. */
+static int pen_refuse(struct ctx *x, const struct penalty_head *h, const char *pid,
+                      const char *key, const struct msg_var *extra, size_t n_extra)
+{
+    struct msg_var v[4] = {{"pid", pid}};
+    size_t n = 1;
+    for (size_t i = 0; i < n_extra && n < 4; i++)
+        v[n++] = extra[i];
+    int err = 0;
+    if (h) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "%s: %s", x->word, key);
+        err = store_penalty_history_add(x->e->store, h->id, x->who.jid, "refused", detail,
+                                        x->now);
+    }
+    if (err == 0)
+        err = cmd__reply(x, h ? h->complaint_id : 0, key, v, n);
+    log_info(MOD, "%s %s by %s refused: %s", x->word, pid, x->who.jid, key);
+    return err;
+}
+
+/* appeal P-5 <reason>: a manager of the penalised dealer, within the window, once. */
+static int appeal(struct ctx *x, const struct command *cmd, const struct penalty_head *h,
+                  const char *pid)
+{
+    struct engine *e = x->e;
+    if (!x->who.dealer || strcasecmp(x->who.dealer, h->dealer) != 0)
+        return pen_refuse(x, h, pid, "pen_not_manager", NULL, 0);
+    if (x->who.role != ROLE_MANAGER)
+        return pen_refuse(x, h, pid, "pen_not_manager", NULL, 0);
+    if (strcmp(h->state, "appealed") == 0)
+        return pen_refuse(x, h, pid, "pen_appealed_before", NULL, 0);
+    if (strcmp(h->state, "standing") != 0) {
+        char skey[32];
+        snprintf(skey, sizeof skey, "pstate_%s", h->state);
+        struct msg_var v[] = {{"state", eng__label(e, x->lang, skey)}};
+        return pen_refuse(x, h, pid, "pen_decided", v, 1);
+    }
+    int64_t window = e->cfg->penalties.appeal_window_s;
+    if (x->now - h->at > window) {
+        char span[64];
+        eng__span(x->lang, window, span, sizeof span);
+        struct msg_var v[] = {{"window", span}};
+        return pen_refuse(x, h, pid, "pen_window", v, 1);
+    }
+    if (!cmd->text) {
+        struct msg_var v[] = {{"command", x->word}};
+        return pen_refuse(x, h, pid, "pen_need_reason", v, 1);
+    }
+    int err = store_penalty_appeal(e->store, h->id, cmd->text, x->who.jid, x->now);
+    if (err == DBOT_ERR_CONFLICT)
+        return pen_refuse(x, h, pid, "pen_appealed_before", NULL, 0);
+    if (err == 0)
+        err = store_penalty_history_add(e->store, h->id, x->who.jid, "appeal", cmd->text,
+                                        x->now);
+    struct dealer d = {0};
+    if (err == 0)
+        err = store_dealer_get(e->store, h->dealer, &d);
+    if (err == 0) {
+        char pts[16];
+        snprintf(pts, sizeof pts, "%d", h->points);
+        struct msg_var v[] = {{"pid", pid},          {"dealer_code", d.code},
+                              {"dealer_name", d.name}, {"code", h->code},
+                              {"points", pts},       {"who", cmd__display(&x->who)},
+                              {"reason", cmd->text}};
+        err = eng__say(e, h->complaint_id, true, e->cfg->chat.staff_room, cmd__room_lang(x),
+                       "pen_appeal_staff", v, sizeof v / sizeof v[0], "notice", x->now);
+    }
+    if (err == 0) {
+        struct msg_var v[] = {{"pid", pid}};
+        err = cmd__reply(x, h->complaint_id, "pen_appeal_ok", v, 1);
+        log_info(MOD, "%s appealed by %s", pid, x->who.jid);
+    }
+    dealer_cleanup(&d);
+    return err;
+}
+
+/* uphold P-5 [note] / waive P-5 <reason>: a supervisor or admin decides. */
+static int decide(struct ctx *x, const struct command *cmd, const struct penalty_head *h,
+                  const char *pid)
+{
+    struct engine *e = x->e;
+    bool waive = cmd->kind == CMD_WAIVE;
+    if (!cmd__is_supervisor(&x->who)) {
+        struct msg_var v[] = {{"command", x->word}};
+        int err = store_penalty_history_add(e->store, h->id, x->who.jid, "refused",
+                                            "not allowed", x->now);
+        return err ? err : cmd__reply(x, 0, "err_not_allowed", v, 1);
+    }
+    if (strcmp(h->state, "upheld") == 0 || strcmp(h->state, "waived") == 0) {
+        char skey[32];
+        snprintf(skey, sizeof skey, "pstate_%s", h->state);
+        struct msg_var v[] = {{"state", eng__label(e, x->lang, skey)}};
+        return pen_refuse(x, h, pid, "pen_decided", v, 1);
+    }
+    if (!waive && strcmp(h->state, "appealed") != 0)
+        return pen_refuse(x, h, pid, "pen_not_appealed", NULL, 0);
+    if (waive && !cmd->text) {
+        struct msg_var v[] = {{"command", x->word}};
+        return pen_refuse(x, h, pid, "pen_need_reason", v, 1);
+    }
+    int err = store_penalty_decide(e->store, h->id, waive, cmd->text, x->who.jid, x->now);
+    if (err == DBOT_ERR_CONFLICT)
+        return pen_refuse(x, h, pid, "pen_not_appealed", NULL, 0);
+    if (err == 0)
+        err = store_penalty_history_add(e->store, h->id, x->who.jid, waive ? "waive" : "uphold",
+                                        cmd->text, x->now);
+    int64_t total = 0;
+    if (err == 0)
+        err = store_penalty_total(e->store, h->dealer, penalty_since(x), &total);
+    if (err == 0) {
+        char pts[16], tot[24], room[DEALER_ROOM_MAX];
+        snprintf(pts, sizeof pts, "%d", h->points);
+        snprintf(tot, sizeof tot, "%lld", (long long)total);
+        const char *none = eng__label(e, cmd__room_lang(x), "value_none");
+        struct msg_var v[] = {{"pid", pid},
+                              {"dealer_code", h->dealer},
+                              {"code", h->code},
+                              {"points", pts},
+                              {"who", cmd__display(&x->who)},
+                              {waive ? "reason" : "note", cmd->text ? cmd->text : none},
+                              {"total", tot}};
+        size_t n = waive ? 7 : 6;
+        const char *key = waive ? "pen_waived" : "pen_upheld";
+        dealer_room_name(h->dealer, room, sizeof room);
+        err = eng__say(e, h->complaint_id, true, room, cmd__room_lang(x), key, v, n, "notice",
+                       x->now);
+        if (err == 0 && !(x->m->group && strcmp(x->m->room, room) == 0))
+            err = cmd__reply(x, h->complaint_id, key, v, n);
+        log_info(MOD, "%s %s by %s", pid, waive ? "waived" : "upheld", x->who.jid);
+    }
+    return err;
+}
+
+int cmd__appeal(struct ctx *x, const struct command *cmd)
+{
+    char pid[32];
+    snprintf(pid, sizeof pid, "P-%lld", (long long)cmd->penalty);
+    struct penalty_head h;
+    int err = store_penalty_get(x->e->store, cmd->penalty, &h);
+    if (err == DBOT_ERR_NOTFOUND)
+        return pen_refuse(x, NULL, pid, "pen_unknown", NULL, 0);
+    if (err)
+        return err;
+    /* A dealer's people see their own entries only: another dealer's id answers like an
+     * unknown one (ids are no oracle), and the attempt is in that entry's history. */
+    if (x->who.dealer && strcasecmp(x->who.dealer, h.dealer) != 0)
+        return pen_refuse(x, &h, pid, "pen_unknown", NULL, 0);
+    return cmd->kind == CMD_APPEAL ? appeal(x, cmd, &h, pid) : decide(x, cmd, &h, pid);
 }

@@ -303,6 +303,9 @@ static const cmd_handler_fn handlers[] = {
     [CMD_UNDERPERFORMERS] = cmd__underperformers,
     [CMD_PENALTY] = cmd__penalty,
     [CMD_PENALTIES] = cmd__penalties,
+    [CMD_APPEAL] = cmd__appeal,
+    [CMD_UPHOLD] = cmd__appeal,
+    [CMD_WAIVE] = cmd__appeal,
 };
 
 static int dispatch(struct ctx *x, const struct command *cmd)

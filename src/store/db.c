@@ -287,6 +287,28 @@ static const char *const migrations[] = {
     /* 14: the inbox of seen message ids is pruned by age (a platform delivers a message again
      * within minutes — a resumed stream, a rejoin — not weeks later) */
     "CREATE INDEX inbox_received ON inbox(received_at);",
+
+    /* 21: appeals — a ledger entry is standing, under appeal, upheld or waived (a waived entry
+     * stops counting but stays); who appealed and decided with their words; every appeal,
+     * decision and refusal on an entry in its history. */
+    "ALTER TABLE penalties ADD COLUMN state TEXT NOT NULL DEFAULT 'standing'"
+    "  CHECK (state = 'standing' OR state = 'appealed' OR state = 'upheld'"
+    "   OR state = 'waived');"
+    "ALTER TABLE penalties ADD COLUMN appeal_reason TEXT;"
+    "ALTER TABLE penalties ADD COLUMN appealed_by TEXT;"
+    "ALTER TABLE penalties ADD COLUMN appealed_at INTEGER;"
+    "ALTER TABLE penalties ADD COLUMN decision_note TEXT;"
+    "ALTER TABLE penalties ADD COLUMN decided_by TEXT;"
+    "ALTER TABLE penalties ADD COLUMN decided_at INTEGER;"
+    "CREATE INDEX penalties_state ON penalties(state) WHERE state = 'appealed';"
+    "CREATE TABLE penalty_history ("
+    "  id INTEGER PRIMARY KEY,"
+    "  penalty_id INTEGER NOT NULL REFERENCES penalties(id),"
+    "  at INTEGER NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  detail TEXT);"
+    "CREATE INDEX penalty_history_penalty ON penalty_history(penalty_id, id);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -420,8 +442,9 @@ static const char *const sql_text[SQL__COUNT] = {
         "INSERT INTO penalties (dealer_code, code, points, complaint_id, note, actor, at)"
         " VALUES ((SELECT code FROM dealers WHERE code = ?1), ?2, ?3, ?4, ?5, ?6, ?7)",
     [SQL_PENALTY_EACH] =
-        "SELECT id, dealer_code, code, points, complaint_id, note, actor, at FROM penalties"
+        "SELECT id, dealer_code, code, points, complaint_id, note, actor, at, state FROM penalties"
         " WHERE (?1 IS NULL OR dealer_code = ?1 COLLATE NOCASE) AND at >= ?2"
+        " AND (?4 IS NULL OR state = ?4)"
         " ORDER BY at, id LIMIT ?3",
     [SQL_SATISFACTION_SET] =
         "UPDATE complaints SET satisfaction = ?2, satisfaction_comment = ?3,"
@@ -508,7 +531,7 @@ static const char *const sql_text[SQL__COUNT] = {
         "SELECT code FROM dealers WHERE region = ?1 COLLATE NOCASE ORDER BY code",
     [SQL_PENALTY_TOTAL] =
         "SELECT coalesce(sum(points), 0) FROM penalties"
-        " WHERE dealer_code = ?1 COLLATE NOCASE AND at >= ?2",
+        " WHERE dealer_code = ?1 COLLATE NOCASE AND at >= ?2 AND state <> 'waived'",
     [SQL_COMPLAINT_LIST] =
         "SELECT " STORE_COMPLAINT_COLUMNS " FROM complaints"
         " WHERE (?1 IS NULL OR dealer_code = ?1 COLLATE NOCASE)"
@@ -560,7 +583,22 @@ static const char *const sql_text[SQL__COUNT] = {
         " FROM complaints INDEXED BY complaints_window"
         " WHERE received_at >= ?1 AND received_at < ?2 AND state <> 'cancelled'",
     [SQL_SCORECARD_PENALTIES] =
-        "SELECT dealer_code, points FROM penalties WHERE at >= ?1 AND at < ?2",
+        "SELECT dealer_code, points FROM penalties WHERE at >= ?1 AND at < ?2"
+        " AND state <> 'waived'",
+    [SQL_PENALTY_GET] =
+        "SELECT id, dealer_code, code, points, complaint_id, at, state FROM penalties"
+        " WHERE id = ?1",
+    [SQL_PENALTY_APPEAL] =
+        "UPDATE penalties SET state = 'appealed', appeal_reason = ?2, appealed_by = ?3,"
+        " appealed_at = ?4 WHERE id = ?1 AND state = 'standing'",
+    [SQL_PENALTY_DECIDE] =
+        "UPDATE penalties SET state = ?2, decision_note = ?3, decided_by = ?4, decided_at = ?5"
+        " WHERE id = ?1 AND (state = 'appealed' OR (?2 = 'waived' AND state = 'standing'))",
+    [SQL_PENALTY_HISTORY_ADD] =
+        "INSERT INTO penalty_history (penalty_id, at, actor, kind, detail)"
+        " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [SQL_PENALTY_HISTORY_EACH] =
+        "SELECT at, actor, kind, detail FROM penalty_history WHERE penalty_id = ?1 ORDER BY id",
 };
 
 int store__err(struct store *st, int rc, const char *what)
