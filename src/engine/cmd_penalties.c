@@ -200,124 +200,49 @@ static int pen_refuse(struct ctx *x, const struct penalty_head *h, const char *p
                                         x->now);
     }
     if (err == 0)
-        err = cmd__reply(x, h ? h->complaint_id : 0, key, v, n);
+        err = cmd__reply(x, 0, key, v, n);
     log_info(MOD, "%s %s by %s refused: %s", x->word, pid, x->who.jid, key);
     return err;
 }
 
-/* appeal P-5 <reason>: a manager of the penalised dealer, within the window, once. */
-static int appeal(struct ctx *x, const struct command *cmd, const struct penalty_head *h,
-                  const char *pid)
+/* The answer to a refusal the shared checks gave (already in the entry's history). */
+static int pen_refused(struct ctx *x, const struct penalty_head *h, const char *pid,
+                       enum penalty_refusal why)
 {
-    struct engine *e = x->e;
-    if (!x->who.dealer || strcasecmp(x->who.dealer, h->dealer) != 0)
-        return pen_refuse(x, h, pid, "pen_not_manager", NULL, 0);
-    if (x->who.role != ROLE_MANAGER)
-        return pen_refuse(x, h, pid, "pen_not_manager", NULL, 0);
-    if (strcmp(h->state, "appealed") == 0)
-        return pen_refuse(x, h, pid, "pen_appealed_before", NULL, 0);
-    if (strcmp(h->state, "standing") != 0) {
-        char skey[32];
+    char skey[32], span[64];
+    struct msg_var v[2] = {{"pid", pid}};
+    const char *key = "pen_unknown";
+    size_t n = 1;
+    switch (why) {
+    case PR_WINDOW:
+        key = "pen_window";
+        eng__span(x->lang, x->e->cfg->penalties.appeal_window_s, span, sizeof span);
+        v[n++] = (struct msg_var){"window", span};
+        break;
+    case PR_APPEALED_BEFORE:
+        key = "pen_appealed_before";
+        break;
+    case PR_DECIDED:
+        key = "pen_decided";
         snprintf(skey, sizeof skey, "pstate_%s", h->state);
-        struct msg_var v[] = {{"state", eng__label(e, x->lang, skey)}};
-        return pen_refuse(x, h, pid, "pen_decided", v, 1);
+        v[n++] = (struct msg_var){"state", eng__label(x->e, x->lang, skey)};
+        break;
+    case PR_NOT_APPEALED:
+        key = "pen_not_appealed";
+        break;
+    case PR_NEED_REASON:
+        key = "pen_need_reason";
+        v[n++] = (struct msg_var){"command", x->word};
+        break;
+    case PR_UNKNOWN:
+    case PR_NONE:
+        break;
     }
-    int64_t window = e->cfg->penalties.appeal_window_s;
-    if (x->now - h->at > window) {
-        char span[64];
-        eng__span(x->lang, window, span, sizeof span);
-        struct msg_var v[] = {{"window", span}};
-        return pen_refuse(x, h, pid, "pen_window", v, 1);
-    }
-    if (!cmd->text) {
-        struct msg_var v[] = {{"command", x->word}};
-        return pen_refuse(x, h, pid, "pen_need_reason", v, 1);
-    }
-    int err = store_penalty_appeal(e->store, h->id, cmd->text, x->who.jid, x->now);
-    if (err == DBOT_ERR_CONFLICT)
-        return pen_refuse(x, h, pid, "pen_appealed_before", NULL, 0);
-    if (err == 0)
-        err = store_penalty_history_add(e->store, h->id, x->who.jid, "appeal", cmd->text,
-                                        x->now);
-    struct dealer d = {0};
-    if (err == 0)
-        err = store_dealer_get(e->store, h->dealer, &d);
-    if (err == 0) {
-        char pts[16];
-        snprintf(pts, sizeof pts, "%d", h->points);
-        struct msg_var v[] = {{"pid", pid},          {"dealer_code", d.code},
-                              {"dealer_name", d.name}, {"code", h->code},
-                              {"points", pts},       {"who", cmd__display(&x->who)},
-                              {"reason", cmd->text}};
-        err = eng__say(e, h->complaint_id, true, e->cfg->chat.staff_room, cmd__room_lang(x),
-                       "pen_appeal_staff", v, sizeof v / sizeof v[0], "notice", x->now);
-    }
-    if (err == 0) {
-        struct msg_var v[] = {{"pid", pid}};
-        err = cmd__reply(x, h->complaint_id, "pen_appeal_ok", v, 1);
-        log_info(MOD, "%s appealed by %s", pid, x->who.jid);
-    }
-    dealer_cleanup(&d);
-    return err;
+    return cmd__reply(x, 0, key, v, n);
 }
 
-/* uphold P-5 [note] / waive P-5 <reason>: a supervisor or admin decides. */
-static int decide(struct ctx *x, const struct command *cmd, const struct penalty_head *h,
-                  const char *pid)
-{
-    struct engine *e = x->e;
-    bool waive = cmd->kind == CMD_WAIVE;
-    if (!cmd__is_supervisor(&x->who)) {
-        struct msg_var v[] = {{"command", x->word}};
-        int err = store_penalty_history_add(e->store, h->id, x->who.jid, "refused",
-                                            "not allowed", x->now);
-        return err ? err : cmd__reply(x, 0, "err_not_allowed", v, 1);
-    }
-    if (strcmp(h->state, "upheld") == 0 || strcmp(h->state, "waived") == 0) {
-        char skey[32];
-        snprintf(skey, sizeof skey, "pstate_%s", h->state);
-        struct msg_var v[] = {{"state", eng__label(e, x->lang, skey)}};
-        return pen_refuse(x, h, pid, "pen_decided", v, 1);
-    }
-    if (!waive && strcmp(h->state, "appealed") != 0)
-        return pen_refuse(x, h, pid, "pen_not_appealed", NULL, 0);
-    if (waive && !cmd->text) {
-        struct msg_var v[] = {{"command", x->word}};
-        return pen_refuse(x, h, pid, "pen_need_reason", v, 1);
-    }
-    int err = store_penalty_decide(e->store, h->id, waive, cmd->text, x->who.jid, x->now);
-    if (err == DBOT_ERR_CONFLICT)
-        return pen_refuse(x, h, pid, "pen_not_appealed", NULL, 0);
-    if (err == 0)
-        err = store_penalty_history_add(e->store, h->id, x->who.jid, waive ? "waive" : "uphold",
-                                        cmd->text, x->now);
-    int64_t total = 0;
-    if (err == 0)
-        err = store_penalty_total(e->store, h->dealer, penalty_since(x), &total);
-    if (err == 0) {
-        char pts[16], tot[24], room[DEALER_ROOM_MAX];
-        snprintf(pts, sizeof pts, "%d", h->points);
-        snprintf(tot, sizeof tot, "%lld", (long long)total);
-        const char *none = eng__label(e, cmd__room_lang(x), "value_none");
-        struct msg_var v[] = {{"pid", pid},
-                              {"dealer_code", h->dealer},
-                              {"code", h->code},
-                              {"points", pts},
-                              {"who", cmd__display(&x->who)},
-                              {waive ? "reason" : "note", cmd->text ? cmd->text : none},
-                              {"total", tot}};
-        size_t n = waive ? 7 : 6;
-        const char *key = waive ? "pen_waived" : "pen_upheld";
-        dealer_room_name(h->dealer, room, sizeof room);
-        err = eng__say(e, h->complaint_id, true, room, cmd__room_lang(x), key, v, n, "notice",
-                       x->now);
-        if (err == 0 && !(x->m->group && strcmp(x->m->room, room) == 0))
-            err = cmd__reply(x, h->complaint_id, key, v, n);
-        log_info(MOD, "%s %s by %s", pid, waive ? "waived" : "upheld", x->who.jid);
-    }
-    return err;
-}
-
+/* appeal P-5 <reason> (a manager of the penalised dealer), uphold P-5 [note] and
+ * waive P-5 <reason> (a supervisor or admin). */
 int cmd__appeal(struct ctx *x, const struct command *cmd)
 {
     char pid[32];
@@ -332,5 +257,48 @@ int cmd__appeal(struct ctx *x, const struct command *cmd)
      * unknown one (ids are no oracle), and the attempt is in that entry's history. */
     if (x->who.dealer && strcasecmp(x->who.dealer, h.dealer) != 0)
         return pen_refuse(x, &h, pid, "pen_unknown", NULL, 0);
-    return cmd->kind == CMD_APPEAL ? appeal(x, cmd, &h, pid) : decide(x, cmd, &h, pid);
+    enum penalty_action a = cmd->kind == CMD_APPEAL  ? PENALTY_APPEAL
+                            : cmd->kind == CMD_UPHOLD ? PENALTY_UPHOLD
+                                                      : PENALTY_WAIVE;
+    if (a == PENALTY_APPEAL && (!x->who.dealer || x->who.role != ROLE_MANAGER))
+        return pen_refuse(x, &h, pid, "pen_not_manager", NULL, 0);
+    if (a != PENALTY_APPEAL && !cmd__is_supervisor(&x->who)) {
+        struct msg_var v[] = {{"command", x->word}};
+        err = store_penalty_history_add(x->e->store, h.id, x->who.jid, "refused",
+                                        "not allowed", x->now);
+        return err ? err : cmd__reply(x, 0, "err_not_allowed", v, 1);
+    }
+    enum penalty_refusal why;
+    err = eng__penalty_act(x->e, a, &h, cmd->text, x->who.jid, cmd__display(&x->who),
+                           cmd__room_lang(x), x->now, &why);
+    if (err)
+        return err;
+    if (why != PR_NONE)
+        return pen_refused(x, &h, pid, why);
+    if (a == PENALTY_APPEAL) {
+        struct msg_var v[] = {{"pid", pid}};
+        return cmd__reply(x, 0, "pen_appeal_ok", v, 1);
+    }
+    /* The decision was posted in the dealer room; the sender elsewhere hears it too. */
+    char room[DEALER_ROOM_MAX];
+    dealer_room_name(h.dealer, room, sizeof room);
+    if (x->m->group && strcmp(x->m->room, room) == 0)
+        return 0;
+    int64_t total = 0;
+    err = store_penalty_total(x->e->store, h.dealer, penalty_since(x), &total);
+    if (err)
+        return err;
+    char pts[16], tot[24];
+    snprintf(pts, sizeof pts, "%d", h.points);
+    snprintf(tot, sizeof tot, "%lld", (long long)total);
+    bool waive = a == PENALTY_WAIVE;
+    const char *none = eng__label(x->e, x->lang, "value_none");
+    struct msg_var v[] = {{"pid", pid},
+                          {"dealer_code", h.dealer},
+                          {"code", h.code},
+                          {"points", pts},
+                          {"who", cmd__display(&x->who)},
+                          {waive ? "reason" : "note", cmd->text ? cmd->text : none},
+                          {"total", tot}};
+    return cmd__reply(x, 0, waive ? "pen_waived" : "pen_upheld", v, waive ? 7 : 6);
 }

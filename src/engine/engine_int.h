@@ -67,6 +67,13 @@ struct sla_row;
 void eng__after_commit(struct engine *e);
 void eng__forget(struct engine *e);
 
+/* appeals.c: appeal, uphold or waive entry h for `actor` (a JID or "api"; `who` is how the
+ * rooms name it), inside the open transaction, after the caller checked who may. A refusal
+ * sets *why, is recorded in the entry's history and changes nothing else. */
+int eng__penalty_act(struct engine *e, enum penalty_action a, const struct penalty_head *h,
+                     const char *text, const char *actor, const char *who, const char *lang,
+                     int64_t now, enum penalty_refusal *why);
+
 /* Gives the batch warnings a new complaint of `category` at `dealer` (the store's spelling)
  * brings about (current transaction). */
 int eng__batch_check(struct engine *e, const char *category, const char *dealer, int64_t now);
