@@ -41,6 +41,8 @@ enum route {
     ROUTE_UNDERPERFORMERS, /* /api/v1/underperformers */
     ROUTE_UNDER_ACTION,    /* /api/v1/underperformers/evaluate */
     ROUTE_SCORECARDS,      /* /api/v1/scorecards */
+    ROUTE_PENALTIES,       /* /api/v1/penalties */
+    ROUTE_PENALTY_ACTION,  /* /api/v1/penalties/{id}/appeal|uphold|waive */
 };
 
 #define HTTP_ARG_MAX 128   /* the {id} / {code} path segment */
@@ -156,6 +158,10 @@ void http__dealer_put(struct conn *c);        /* body complete */
 
 /* GET /api/v1/scorecards?window=90d|month=YYYY-MM|quarter=YYYYQn[&dealer=CODE] */
 void http__scorecards_get(struct conn *c);
+
+/* ---- api_penalties.c ---- */
+void http__penalties_get(struct conn *c);
+void http__penalty_action(struct conn *c);  /* body complete; c->arg is "{id}/{action}" */
 
 /* ---- json_out.c: our structs -> new json_t (NULL on allocation failure) ---- */
 

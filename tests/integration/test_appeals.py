@@ -6,6 +6,9 @@
   told, the points still count) or waives (the dealer room is told, the points leave the
   scorecard and the underperformer evaluation: a dealer over penalty_points_max only because
   of the waived entry leaves the group at the next evaluation), the entry stays listed;
+- the API: GET /api/v1/penalties?dealer=&state= with each entry's history, POST
+  /api/v1/penalties/{id}/appeal|uphold|waive acting as "api" under the same rules (409 with
+  the refusal, 404 for an unknown id, 422 for a missing reason or a bad body);
 - every refusal answers one line, changes nothing, and is in the entry's history: unknown
   id, another dealer's entry (answered like an unknown one), an agent appealing, an appeal
   without a reason, a second appeal, an appeal after penalties.appeal_window, upholding an
@@ -170,6 +173,67 @@ def test_appeal_uphold_waive(t):
     eq(history(b, 2), ["appeal", "uphold", "refused"], "P-2's history")
     eq(history(b, 3), ["refused"], "P-3's history")
     time.sleep(0.3)
+
+
+def test_api(t):
+    p, b = setup(t, sla=CONF)
+    b.wait_log("penalty catalogue: 4 rule(s)")
+    room, staff = p.room(ROOM), p.room(STAFF)
+    wang = person(p, "wang", ROOM)
+    liu = person(p, "liu", STAFF)
+    for code in ("P-102", "P-101"):
+        liu.send_chat(BOT, "/penalty SH001 " + code)
+        liu.wait_for_message(lambda m: from_bot_direct(m) and m.body.startswith("📌"), 5)
+
+    r = b.get("/api/v1/penalties?dealer=sh001")
+    eq(r.status, 200, "GET: %r" % r)
+    eq([(e["id"], e["code"], e["points"], e["state"], e["history"]) for e in r.json["penalties"]],
+       [("P-1", "P-102", 2, "standing", []), ("P-2", "P-101", 1, "standing", [])], "the ledger")
+    eq(b.get("/api/v1/penalties?dealer=BJ002").json["penalties"], [], "another dealer's")
+
+    # the appeal, on the dealer's behalf: the staff room hears of it from "api"
+    r = b.post("/api/v1/penalties/P-1/appeal", {"reason": "客户已确认"})
+    eq((r.status, r.json), (200, {"id": "P-1", "state": "appealed"}), "appeal")
+    liu.wait_for_message(lambda m: from_bot_in(staff)(m) and m.body == render(
+        "pen_appeal_staff", pid="P-1", dealer_code="SH001", dealer_name="上海浦东汽车",
+        code="P-102", points=2, who="api", reason="客户已确认"), 5)
+
+    # refusals: one answer, nothing changes, in the entry's history
+    r = b.post("/api/v1/penalties/1/appeal", {"reason": "again"})
+    eq((r.status, r.json["refusal"], r.json["state"]), (409, "appealed_before", "appealed"),
+       "a second appeal")
+    r = b.post("/api/v1/penalties/P-1/waive", {"reason": "  "})
+    eq((r.status, r.json["error"]), (422, "missing field: reason"), "a waiver without a reason")
+    eq(b.post("/api/v1/penalties/P-99/uphold", {}).status, 404, "unknown id")
+    r = b.post("/api/v1/penalties/P-2/uphold", {})
+    eq((r.status, r.json["refusal"]), (409, "not_appealed"), "uphold a standing entry")
+    eq(b.post("/api/v1/penalties/P-1/delete", {}).status, 404, "unknown action")
+    eq(b.post("/api/v1/penalties/P-1/waive", {"why": "x"}).status, 422, "unknown field")
+    eq(b.post("/api/v1/penalties/P-1/waive", {"reason": 5}).status, 422, "not a string")
+    eq(b.get("/api/v1/penalties?state=gone").status, 400, "unknown state")
+    eq(b.get("/api/v1/penalties/P-1/appeal").status, 405, "GET on an action")
+    eq(states(b), {1: "appealed", 2: "standing"}, "nothing changed")
+
+    # waived: the dealer room is told, the points leave the scorecard
+    time.sleep(1.1)
+    eq(points(b), 3, "3 points before")
+    r = b.post("/api/v1/penalties/P-1/waive", {"reason": "录入错误"})
+    eq((r.status, r.json), (200, {"id": "P-1", "state": "waived"}), "waive")
+    wang.wait_for_message(lambda m: from_bot_in(room)(m) and m.body == render(
+        "pen_waived", pid="P-1", dealer_code="SH001", code="P-102", points=2, who="api",
+        reason="录入错误", total=1), 5)
+    eq(points(b), 1, "1 point after")
+    liu.send_chat(BOT, "/uphold P-1")
+    liu.wait_for_message(lambda m: from_bot_direct(m) and m.body == render(
+        "pen_decided", pid="P-1", state=ZH["pstate_waived"]), 5)
+    r = b.get("/api/v1/penalties?state=waived")
+    eq([e["id"] for e in r.json["penalties"]], ["P-1"], "the waived ones")
+    h = r.json["penalties"][0]["history"]
+    eq([(s["kind"], s["actor"]) for s in h],
+       [("appeal", "api"), ("refused", "api"), ("refused", "api"), ("waive", "api"),
+        ("refused", "liu@localhost")], "the history")
+    eq((h[0]["detail"], h[1]["detail"], h[3]["detail"]),
+       ("客户已确认", "appeal: appealed_before", "录入错误"), "with the words")
 
 
 if __name__ == "__main__":
