@@ -31,6 +31,7 @@
  *                   notice> [ack] <text>
  *   /penalty|/处罚 <dealer> <code> [C-1] [note]   /penalties|/处罚记录 [dealer]
  *   /appeal|/申诉 P-5 [reason]   /uphold|/维持 P-5 [note]   /waive|/撤销 P-5 [reason]
+ *   /commend|/表扬 C-1 <note>           /ledger|/台账 [dealer]
  *   (the reason an appeal and a waiver need is the engine's check, so that the refusal is
  *   recorded on the entry; unprefixed in a room they are commands before a P- id)
  * Separators are runs of ' ', '\t', U+3000 and line ends. A Chinese alias may be glued to its
@@ -75,6 +76,8 @@ enum cmd_kind {
     CMD_APPEAL,    /* appeals on ledger entries (P-5); added after: stable too */
     CMD_UPHOLD,
     CMD_WAIVE,
+    CMD_COMMEND,   /* commend C-1 <note>: a reward for the dealer */
+    CMD_LEDGER,    /* the ledger: penalties and rewards with the balance */
 };
 
 enum cmd_error {

@@ -119,6 +119,13 @@ struct config {
     } penalties;
 
     struct {
+        int64_t commend_points;      /* a commendation (commend C-12 <note>) */
+        int64_t first_time_points;   /* closed with the report approved first time, in time
+                                        at every milestone; 0: off */
+        int64_t satisfaction_points; /* a return-visit score of 5; 0: off */
+    } rewards;
+
+    struct {
         int64_t remind_after_s;   /* remind non-confirmers after this; report after 2x */
     } broadcasts;
 

@@ -277,6 +277,32 @@ typedef int (*store_penalty_step_fn)(const struct penalty_step *s, void *arg);
 int store_penalty_history_each(struct store *st, int64_t id, store_penalty_step_fn fn,
                                void *arg);
 
+/* ---- rewards (commendations, automatic rewards) beside the penalties ---- */
+
+struct reward_entry {
+    int64_t id;
+    const char *dealer;
+    const char *kind;      /* "commend", "first_time" or "satisfaction" */
+    int points;
+    int64_t complaint_id;  /* 0 when none */
+    const char *note;      /* NULL when none */
+    const char *actor;     /* a JID, or "bot" */
+    int64_t at;
+};
+/* Adds a reward to a dealer's ledger (the dealer must exist: DBOT_ERR_NOTFOUND). */
+int store_reward_add(struct store *st, const char *dealer, const char *kind, int points,
+                     int64_t complaint_id, const char *note, const char *actor, int64_t now);
+typedef int (*store_reward_fn)(const struct reward_entry *e, void *arg);
+/* Walks the rewards of `dealer` (NULL: all) since `since`, oldest first, at most `limit`
+ * (<= 0: 1000). Strings are borrowed for the call. */
+int store_reward_each(struct store *st, const char *dealer, int64_t since, int64_t limit,
+                      store_reward_fn fn, void *arg);
+/* The dealer's reward points since `since`. */
+int store_reward_total(struct store *st, const char *dealer, int64_t since, int64_t *points);
+/* How many rewards of `kind` complaint `id` has had (0 or 1: an automatic reward is given
+ * once). */
+int store_reward_count(struct store *st, int64_t complaint_id, const char *kind, int64_t *n);
+
 /* ---- the network programme ---- */
 
 /* Records the return visit's score (1..5) and comment (NULL allowed) on a complaint.

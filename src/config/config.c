@@ -274,6 +274,16 @@ static const struct key keys[] = {
      .doc = "a manager of the penalised dealer may appeal a ledger entry (P-5) this long after "
             "it was recorded (0: no appeals)"},
 
+    {.path = "rewards.commend_points", TOP(rewards.commend_points), .type = KT_INT, .def = "2",
+     RANGE(0, 1000), .doc = "reward points for a commendation (commend C-12 NOTE)"},
+    {.path = "rewards.first_time_points", TOP(rewards.first_time_points), .type = KT_INT,
+     .def = "0", RANGE(0, 1000),
+     .doc = "reward points for a complaint closed with its report approved the first time and "
+            "every milestone met in time (0: off)"},
+    {.path = "rewards.satisfaction_points", TOP(rewards.satisfaction_points), .type = KT_INT,
+     .def = "0", RANGE(0, 1000),
+     .doc = "reward points for a return-visit score of 5 (0: off)"},
+
     {.path = "broadcasts.remind_after", TOP(broadcasts.remind_after_s), .type = KT_DURATION,
      .def = "24h", RANGE(1, DAYS(90)),
      .doc = "a broadcast asking for a read confirmation reminds those who have not confirmed "

@@ -51,6 +51,8 @@ static const struct {
     [CMD_APPEAL] = {"appeal", "申诉", 'P'},
     [CMD_UPHOLD] = {"uphold", "维持", 'P'},
     [CMD_WAIVE] = {"waive", "撤销", 'P'},
+    [CMD_COMMEND] = {"commend", "表扬", 'C'},
+    [CMD_LEDGER] = {"ledger", "台账", 0},
 };
 #define NCOMMANDS (sizeof names / sizeof names[0])
 
@@ -916,6 +918,9 @@ static int parse_args(enum cmd_kind k, struct cursor *c, struct command *cmd,
         return rc ? rc : expect_end(c, k, err, diag);
     case CMD_LIST:
         return parse_list(c, cmd, err, diag);
+    case CMD_COMMEND:
+        rc = need_ticket(c, k, &cmd->ticket, err, diag);
+        return rc ? rc : need_text(c, k, "a note", &cmd->text, err, diag);
     case CMD_REJECT:
     case CMD_REOPEN:
         rc = need_ticket(c, k, &cmd->ticket, err, diag);
@@ -928,6 +933,7 @@ static int parse_args(enum cmd_kind k, struct cursor *c, struct command *cmd,
         return parse_read(c, cmd, err, diag);
     case CMD_SCORECARD:
     case CMD_PENALTIES:
+    case CMD_LEDGER:
         if (next_token(c, &tok, &len)) {
             rc = take_dealer(tok, len, k, &cmd->dealer, err, diag);
             if (rc)

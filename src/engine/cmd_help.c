@@ -58,6 +58,8 @@ int cmd__help(struct ctx *x, const struct command *cmd)
         err = cmd__append(&text, &len, eng__label(e, x->lang, "help_appeal"));
     if (err == 0 && cmd__is_supervisor(&x->who))
         err = cmd__append(&text, &len, eng__label(e, x->lang, "help_decide"));
+    if (err == 0 && cmd__is_supervisor(&x->who))
+        err = cmd__append(&text, &len, eng__label(e, x->lang, "help_commend"));
     if (err == 0 && !x->who.dealer)
         err = cmd__append(&text, &len, eng__label(e, x->lang, "help_broadcast"));
     if (err == 0)

@@ -87,7 +87,7 @@ static const char *const scm_keys[SCM__COUNT] = {
     "scm_complaints",     "scm_per_1000",  "scm_ack_compliance", "scm_solution_compliance",
     "scm_close_compliance", "scm_ack_p50", "scm_ack_p90",        "scm_close_p50",
     "scm_close_p90",      "scm_reopened",  "scm_rejected",       "scm_penalty_points",
-    "scm_satisfaction",   "scm_answers",
+    "scm_satisfaction",   "scm_answers",   "scm_reward_points",
 };
 
 /* /scorecard [dealer]: the dealer's figures over underperformers.window beside the network's

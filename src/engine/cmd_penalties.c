@@ -134,7 +134,31 @@ static int ledger_line(const struct penalty_entry *p, void *arg)
     return err;
 }
 
-/* /penalties [dealer]: a dealer's ledger over the window; dealers see their own. */
+static int reward_line(const struct reward_entry *p, void *arg)
+{
+    struct ledger *l = arg;
+    struct ctx *x = l->x;
+    char when[ENG_TIME_MAX], pts[16], id[32], rk[32];
+    const char *none = eng__label(x->e, x->lang, "value_none");
+    eng__when(p->at, l->tz, when, sizeof when);
+    snprintf(pts, sizeof pts, "%d", p->points);
+    snprintf(rk, sizeof rk, "rkind_%s", p->kind ? p->kind : "commend");
+    struct msg_var v[] = {{"time", when},
+                          {"kind", eng__label(x->e, x->lang, rk)},
+                          {"points", pts},
+                          {"id", p->complaint_id ? complaint_id_format(p->complaint_id, id,
+                                                                       sizeof id)
+                                                 : none},
+                          {"note", p->note ? p->note : none}};
+    char *s = eng__text(x->e, x->lang, "rewards_item", v, 5);
+    int err = cmd__append(&l->text, &l->len, s);
+    free(s);
+    l->n++;
+    return err;
+}
+
+/* /penalties or /ledger [dealer]: a dealer's ledger over the window — penalties, rewards and
+ * the balance; dealers see their own. */
 int cmd__penalties(struct ctx *x, const struct command *cmd)
 {
     struct engine *e = x->e;
@@ -161,6 +185,12 @@ int cmd__penalties(struct ctx *x, const struct command *cmd)
     struct ledger l = {.x = x, .tz = d.timezone};
     if (err == 0)
         err = store_penalty_each(e->store, d.code, penalty_since(x), 20, ledger_line, &l);
+    struct ledger r = {.x = x, .tz = d.timezone};
+    int64_t rewards = 0;
+    if (err == 0)
+        err = store_reward_total(e->store, d.code, penalty_since(x), &rewards);
+    if (err == 0)
+        err = store_reward_each(e->store, d.code, penalty_since(x), 20, reward_line, &r);
     if (err == 0) {
         char tot[24], cnt[24];
         snprintf(tot, sizeof tot, "%lld", (long long)total);
@@ -173,11 +203,32 @@ int cmd__penalties(struct ctx *x, const struct command *cmd)
         free(head);
         if (err == 0 && l.text)
             err = cmd__append(&body, &blen, l.text);
+        if (err == 0 && r.n) {
+            snprintf(cnt, sizeof cnt, "%d", r.n);
+            char rew[24];
+            snprintf(rew, sizeof rew, "%lld", (long long)rewards);
+            struct msg_var rv[] = {{"count", cnt}, {"rewards", rew}};
+            char *rh = eng__text(e, x->lang, "rewards_head", rv, 2);
+            err = cmd__append(&body, &blen, rh);
+            free(rh);
+            if (err == 0)
+                err = cmd__append(&body, &blen, r.text);
+        }
+        if (err == 0) {
+            char rew[24], bal[24];
+            snprintf(rew, sizeof rew, "%lld", (long long)rewards);
+            snprintf(bal, sizeof bal, "%+lld", (long long)(rewards - total));
+            struct msg_var bv[] = {{"penalties", tot}, {"rewards", rew}, {"balance", bal}};
+            char *bl = eng__text(e, x->lang, "ledger_balance", bv, 3);
+            err = cmd__append(&body, &blen, bl);
+            free(bl);
+        }
         if (err == 0)
             err = cmd__reply_text(x, 0, body);
         free(body);
     }
     free(l.text);
+    free(r.text);
     dealer_cleanup(&d);
     return err;
 }
@@ -301,4 +352,65 @@ int cmd__appeal(struct ctx *x, const struct command *cmd)
                           {waive ? "reason" : "note", cmd->text ? cmd->text : none},
                           {"total", tot}};
     return cmd__reply(x, 0, waive ? "pen_waived" : "pen_upheld", v, waive ? 7 : 6);
+}
+
+/* ---- commendations ---- */
+
+/* commend C-12 <note>: a reward for the dealer of the complaint, by a supervisor or admin;
+ * posted in the dealer room and the staff room. A cancelled complaint is refused. */
+int cmd__commend(struct ctx *x, const struct command *cmd)
+{
+    struct engine *e = x->e;
+    if (!cmd__is_supervisor(&x->who)) {
+        struct msg_var v[] = {{"command", x->word}};
+        return cmd__reply(x, 0, "err_not_allowed", v, 1);
+    }
+    struct complaint c;
+    int err = cmd__load(x, cmd->ticket, &c);
+    if (err)
+        return err > 0 ? 0 : err;
+    if (c.state == STATE_CANCELLED) {
+        err = cmd__event(x, c.id, "refused", "commend refused: cancelled");
+        if (err == 0) {
+            struct msg_var v[] = {{"id", x->cid}};
+            err = cmd__reply(x, c.id, "err_commend_cancelled", v, 1);
+        }
+        complaint_cleanup(&c);
+        return err;
+    }
+    int64_t points = e->cfg->rewards.commend_points, total = 0;
+    struct dealer d = {0};
+    err = store_reward_add(e->store, c.dealer, "commend", (int)points, c.id, cmd->text,
+                           x->who.jid, x->now);
+    if (err == 0)
+        err = store_reward_total(e->store, c.dealer, penalty_since(x), &total);
+    if (err == 0)
+        err = cmd__event(x, c.id, "commend", cmd->text);
+    if (err == 0)
+        err = store_dealer_get(e->store, c.dealer, &d);
+    if (err == 0) {
+        char pts[24], tot[24], room[DEALER_ROOM_MAX];
+        snprintf(pts, sizeof pts, "%lld", (long long)points);
+        snprintf(tot, sizeof tot, "%lld", (long long)total);
+        struct msg_var v[] = {{"id", x->cid},     {"dealer_code", d.code},
+                              {"dealer_name", d.name}, {"points", pts},
+                              {"total", tot},     {"who", cmd__display(&x->who)},
+                              {"note", cmd->text}};
+        size_t n = sizeof v / sizeof v[0];
+        dealer_room_name(d.code, room, sizeof room);
+        err = eng__say(e, c.id, true, room, cmd__room_lang(x), "commended", v, n, "notice",
+                       x->now);
+        if (err == 0)
+            err = eng__say(e, c.id, true, e->cfg->chat.staff_room, cmd__room_lang(x),
+                           "commended", v, n, "notice", x->now);
+        bool in_room = x->m->group && (strcmp(x->m->room, room) == 0 ||
+                                       strcmp(x->m->room, e->cfg->chat.staff_room) == 0);
+        if (err == 0 && !in_room)
+            err = cmd__reply(x, c.id, "commended", v, n);
+        log_info(MOD, "%s: commendation +%lld for %s by %s", x->cid, (long long)points, d.code,
+                 x->who.jid);
+    }
+    dealer_cleanup(&d);
+    complaint_cleanup(&c);
+    return err;
 }

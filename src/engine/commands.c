@@ -306,6 +306,8 @@ static const cmd_handler_fn handlers[] = {
     [CMD_APPEAL] = cmd__appeal,
     [CMD_UPHOLD] = cmd__appeal,
     [CMD_WAIVE] = cmd__appeal,
+    [CMD_COMMEND] = cmd__commend,
+    [CMD_LEDGER] = cmd__penalties,
 };
 
 static int dispatch(struct ctx *x, const struct command *cmd)

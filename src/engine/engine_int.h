@@ -67,6 +67,13 @@ struct sla_row;
 void eng__after_commit(struct engine *e);
 void eng__forget(struct engine *e);
 
+/* rewards.c: the automatic rewards, each at most once per complaint and only when its points
+ * are configured: c was just approved and closed at `now` (first time, every deadline met),
+ * or its return visit scored `score`. Inside the open transaction. */
+int eng__reward_closed(struct engine *e, const struct complaint *c, int64_t now);
+int eng__reward_satisfaction(struct engine *e, const struct complaint *c, int score,
+                             int64_t now);
+
 /* appeals.c: appeal, uphold or waive entry h for `actor` (a JID or "api"; `who` is how the
  * rooms name it), inside the open transaction, after the caller checked who may. A refusal
  * sets *why, is recorded in the entry's history and changes nothing else. */

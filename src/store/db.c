@@ -288,7 +288,7 @@ static const char *const migrations[] = {
      * within minutes — a resumed stream, a rejoin — not weeks later) */
     "CREATE INDEX inbox_received ON inbox(received_at);",
 
-    /* 21: appeals — a ledger entry is standing, under appeal, upheld or waived (a waived entry
+    /* 21: appeals and rewards — a ledger entry is standing, under appeal, upheld or waived (a waived entry
      * stops counting but stays); who appealed and decided with their words; every appeal,
      * decision and refusal on an entry in its history. */
     "ALTER TABLE penalties ADD COLUMN state TEXT NOT NULL DEFAULT 'standing'"
@@ -308,7 +308,20 @@ static const char *const migrations[] = {
     "  actor TEXT NOT NULL,"
     "  kind TEXT NOT NULL,"
     "  detail TEXT);"
-    "CREATE INDEX penalty_history_penalty ON penalty_history(penalty_id, id);",
+    "CREATE INDEX penalty_history_penalty ON penalty_history(penalty_id, id);"
+    /* and rewards beside the penalties: a commendation by brand staff, or an automatic one
+     * (a complaint closed right first time, a return-visit score of 5) */
+    "CREATE TABLE rewards ("
+    "  id INTEGER PRIMARY KEY,"
+    "  dealer_code TEXT NOT NULL REFERENCES dealers(code),"
+    "  kind TEXT NOT NULL,"
+    "  points INTEGER NOT NULL,"
+    "  complaint_id INTEGER REFERENCES complaints(id),"
+    "  note TEXT,"
+    "  actor TEXT NOT NULL,"
+    "  at INTEGER NOT NULL);"
+    "CREATE INDEX rewards_dealer ON rewards(dealer_code COLLATE NOCASE, at);"
+    "CREATE INDEX rewards_at ON rewards(at);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -597,6 +610,21 @@ static const char *const sql_text[SQL__COUNT] = {
     [SQL_PENALTY_HISTORY_ADD] =
         "INSERT INTO penalty_history (penalty_id, at, actor, kind, detail)"
         " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [SQL_REWARD_ADD] =
+        "INSERT INTO rewards (dealer_code, kind, points, complaint_id, note, actor, at)"
+        " VALUES ((SELECT code FROM dealers WHERE code = ?1 COLLATE NOCASE), ?2, ?3, ?4, ?5, ?6,"
+        " ?7)",
+    [SQL_REWARD_EACH] =
+        "SELECT id, dealer_code, kind, points, complaint_id, note, actor, at FROM rewards"
+        " WHERE (?1 IS NULL OR dealer_code = ?1 COLLATE NOCASE) AND at >= ?2"
+        " ORDER BY at, id LIMIT ?3",
+    [SQL_REWARD_TOTAL] =
+        "SELECT coalesce(sum(points), 0) FROM rewards WHERE dealer_code = ?1 COLLATE NOCASE"
+        " AND at >= ?2",
+    [SQL_REWARD_FIND] =
+        "SELECT count(*) FROM rewards WHERE complaint_id = ?1 AND kind = ?2",
+    [SQL_SCORECARD_REWARDS] =
+        "SELECT dealer_code, points FROM rewards WHERE at >= ?1 AND at < ?2",
     [SQL_PENALTY_HISTORY_EACH] =
         "SELECT at, actor, kind, detail FROM penalty_history WHERE penalty_id = ?1 ORDER BY id",
 };

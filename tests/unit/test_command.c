@@ -739,7 +739,7 @@ static void test_report_field_check(void **state)
 static void test_names(void **state)
 {
     (void)state;
-    for (int k = CMD_HELP; k <= CMD_WAIVE; k++) {
+    for (int k = CMD_HELP; k <= CMD_LEDGER; k++) {
         const char *name = command_name((enum cmd_kind)k);
         char buf[64];
         enum cmd_kind got;
@@ -764,9 +764,9 @@ static void test_names(void **state)
     static const char *const zh[] = {"帮助", "受理", "方案", "结案", "状态",
                                      "列表", "通过", "驳回", "重开", "取消",
                                      "广播", "已读", "评分", "待改进", "处罚",
-                                     "处罚记录", "申诉", "维持", "撤销"};
-    assert_int_equal(sizeof zh / sizeof zh[0], CMD_WAIVE + 1);
-    for (int k = CMD_HELP; k <= CMD_WAIVE; k++) {
+                                     "处罚记录", "申诉", "维持", "撤销", "表扬", "台账"};
+    assert_int_equal(sizeof zh / sizeof zh[0], CMD_LEDGER + 1);
+    for (int k = CMD_HELP; k <= CMD_LEDGER; k++) {
         enum cmd_kind got;
         char buf[64];
         snprintf(buf, sizeof buf, "／%s", zh[k]);
@@ -785,6 +785,7 @@ static void test_names(void **state)
     assert_int_equal(CMD_PENALTIES, 15);
     assert_int_equal(CMD_APPEAL, 16);
     assert_int_equal(CMD_WAIVE, 18);
+    assert_int_equal(CMD_LEDGER, 20);
     command_cleanup(NULL);
 }
 
@@ -1072,6 +1073,30 @@ static void test_appeals(void **state)
     chatter_at(&in_room, "维持现状 C-1");
 }
 
+static void test_commend_ledger(void **state)
+{
+    (void)state;
+    struct command c;
+    ok("/commend C-12 回访及时，客户很满意", CMD_COMMEND, &c);
+    assert_int_equal(c.ticket, 12);
+    assert_string_equal(c.text, "回访及时，客户很满意");
+    command_cleanup(&c);
+    ok("/表扬C-3 处理得好", CMD_COMMEND, &c);
+    assert_int_equal(c.ticket, 3);
+    command_cleanup(&c);
+    bad("/commend C-3", CMDERR_MISSING_TEXT, "/commend");
+    bad("/commend", CMDERR_MISSING_TICKET, "/commend");
+    ok("/ledger", CMD_LEDGER, &c);
+    assert_null(c.dealer);
+    command_cleanup(&c);
+    ok("/台账 sh001", CMD_LEDGER, &c);
+    assert_string_equal(c.dealer, "SH001");
+    command_cleanup(&c);
+    ok_at(&in_room, "表扬 C-3 好", CMD_COMMEND, 3);
+    chatter_at(&in_room, "台账 SH001");
+    chatter_at(&in_room, "表扬一下");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1090,6 +1115,7 @@ int main(void)
         cmocka_unit_test(test_penalty),
         cmocka_unit_test(test_penalties),
         cmocka_unit_test(test_appeals),
+        cmocka_unit_test(test_commend_ledger),
         cmocka_unit_test(test_penalty_alias_prefix),
         cmocka_unit_test(test_unknown_and_word),
         cmocka_unit_test(test_limits_and_encoding),

@@ -7,7 +7,8 @@
  * the penalty catalogue and the dealers' ledgers; for schema 11 the SLA terms kept with a
  * complaint, and cancelled SLA events planned again (a rejected report); for schema 12 the
  * held SLA events; for schema 13 the directory changes that the daemon follows; for schema
- * 21 the appeals on ledger entries (standing, appealed, upheld, waived) and their history.
+ * 21 the appeals on ledger entries (standing, appealed, upheld, waived) and their history,
+ * and the rewards.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -262,6 +263,12 @@ static void test_migrate_from_every_version(void **state)
             assert_int_equal(store_penalty_decide(st, 1, true, "w", "s@example.com", 46200), 0);
             assert_int_equal(store_penalty_total(st, "D001", 0, &pts), 0);
             assert_int_equal(pts, 0);
+            /* and the rewards start empty and take rows about old complaints */
+            assert_int_equal(store_reward_total(st, "D001", 0, &pts), 0);
+            assert_int_equal(pts, 0);
+            assert_int_equal(store_reward_add(st, "D001", "commend", 2, 1, "n", "b", 46300), 0);
+            assert_int_equal(store_reward_total(st, "D001", 0, &pts), 0);
+            assert_int_equal(pts, 2);
 
             /* Schema 11: an old complaint has no SLA terms kept (the engine then plans from
              * the config as it is) and takes some. */
@@ -1914,6 +1921,54 @@ static void test_penalty_appeals(void **state)
     store_close(st);
 }
 
+static int count_reward(const struct reward_entry *e, void *arg)
+{
+    assert_non_null(e->kind);
+    assert_non_null(e->dealer);
+    (*(int *)arg)++;
+    return 0;
+}
+
+static void test_rewards(void **state)
+{
+    (void)state;
+    struct store *st = open_store();
+    add_dealer(st, "D001", "First");
+    add_dealer(st, "D002", "Second");
+    int64_t cid = insert_complaint(st, "crm-1", "D001");
+    assert_int_equal(store_reward_add(st, "D404", "commend", 2, 0, NULL, "boss@example.com",
+                                      1000),
+                     DBOT_ERR_NOTFOUND);
+    assert_int_equal(store_reward_add(st, "d001", "commend", 2, cid, "好", "boss@example.com",
+                                      1000),
+                     0);
+    assert_int_equal(store_reward_add(st, "D001", "satisfaction", 1, cid, NULL, "bot", 1100), 0);
+    assert_int_equal(store_reward_add(st, "D002", "commend", 3, 0, NULL, "bot", 1200), 0);
+    int64_t pts = 0, n = -1;
+    assert_int_equal(store_reward_total(st, "D001", 0, &pts), 0);
+    assert_int_equal(pts, 3);
+    assert_int_equal(store_reward_total(st, "D001", 1050, &pts), 0);
+    assert_int_equal(pts, 1);
+    assert_int_equal(store_reward_count(st, cid, "satisfaction", &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_reward_count(st, cid, "first_time", &n), 0);
+    assert_int_equal(n, 0);
+    int k = 0;
+    assert_int_equal(store_reward_each(st, "D001", 0, 0, count_reward, &k), 0);
+    assert_int_equal(k, 2);
+    k = 0;
+    assert_int_equal(store_reward_each(st, NULL, 0, 0, count_reward, &k), 0);
+    assert_int_equal(k, 3);
+    /* the scorecard's reward_points, in the window [from, to) */
+    struct scorecard_set set;
+    assert_int_equal(store_scorecards(st, 0, 1150, 1150, &set), 0);
+    assert_int_equal(set.n, 2);
+    assert_int_equal(set.dealers[0].raw.reward_points, 3);
+    assert_int_equal(set.dealers[1].raw.reward_points, 0);
+    scorecard_set_cleanup(&set);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1938,6 +1993,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_penalty_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_penalty_ledger, setup, teardown),
         cmocka_unit_test_setup_teardown(test_penalty_appeals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rewards, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
