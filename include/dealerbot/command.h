@@ -31,7 +31,7 @@
  *                   notice> [ack] <text>
  *   /penalty|/处罚 <dealer> <code> [C-1] [note]   /penalties|/处罚记录 [dealer]
  *   /appeal|/申诉 P-5 [reason]   /uphold|/维持 P-5 [note]   /waive|/撤销 P-5 [reason]
- *   /commend|/表扬 C-1 <note>           /ledger|/台账 [dealer]
+ *   /commend|/表扬 C-1 <note>           /ledger|/台账 [dealer]      /honour|/红榜
  *   (the reason an appeal and a waiver need is the engine's check, so that the refusal is
  *   recorded on the entry; unprefixed in a room they are commands before a P- id)
  * Separators are runs of ' ', '\t', U+3000 and line ends. A Chinese alias may be glued to its
@@ -78,6 +78,7 @@ enum cmd_kind {
     CMD_WAIVE,
     CMD_COMMEND,   /* commend C-1 <note>: a reward for the dealer */
     CMD_LEDGER,    /* the ledger: penalties and rewards with the balance */
+    CMD_HONOUR,    /* the honour roll of the month just ended, now */
 };
 
 enum cmd_error {

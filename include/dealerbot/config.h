@@ -126,6 +126,12 @@ struct config {
     } rewards;
 
     struct {
+        bool monthly;                /* the monthly dealer report and honour roll */
+        char *monthly_at;            /* "HH:MM" local, on the month's first working day */
+        int64_t honour_count;        /* dealers named on the honour roll */
+    } reports;
+
+    struct {
         int64_t remind_after_s;   /* remind non-confirmers after this; report after 2x */
     } broadcasts;
 

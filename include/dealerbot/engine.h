@@ -84,6 +84,20 @@ int engine_penalty_act(struct engine *e, enum penalty_action a, int64_t id, cons
                        const char *actor, int64_t now, enum penalty_refusal *why, char *state,
                        size_t state_len);
 
+/*
+ * The monthly dealer report (reports.c): when the latest monthly slot (the first working day
+ * of the month at reports.monthly_at) has passed and its month is not recorded, sends every
+ * dealer room its scorecard of the month just ended and the honour roll, and records the
+ * month (one transaction; late when more than a minute after the slot). A new database
+ * records the month just ended without sending it. *next gets the next slot. Nothing when
+ * reports.monthly is false.
+ */
+int engine_monthly_report(struct engine *e, int64_t now, int64_t *next);
+
+/* The honour roll of the month just ended, now, to every dealer room and the staff room (one
+ * transaction); *month gets "YYYY-MM". */
+int engine_honour_roll(struct engine *e, int64_t now, char *month, size_t len);
+
 /* Sets up the engine; with a chat platform configured, loads the chat texts from
  * cfg->messages_dir. Returns 0, or the messages_load() error with diag. */
 int engine_init(struct engine *e, const struct config *cfg, struct store *st,

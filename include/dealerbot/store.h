@@ -303,6 +303,16 @@ int store_reward_total(struct store *st, const char *dealer, int64_t since, int6
  * once). */
 int store_reward_count(struct store *st, int64_t complaint_id, const char *kind, int64_t *n);
 
+/* ---- the monthly dealer report ---- */
+
+/* How many months are recorded (sent or not). */
+int store_monthly_count(struct store *st, int64_t *n);
+/* Whether `month` ("YYYY-MM") is recorded: *has 0 or 1. */
+int store_monthly_has(struct store *st, const char *month, int64_t *has);
+/* Records `month` as sent (late or not) or, sent false, as the month a new database starts
+ * after. DBOT_ERR_CONFLICT when it is recorded already. */
+int store_monthly_add(struct store *st, const char *month, int64_t at, bool sent, bool late);
+
 /* ---- the network programme ---- */
 
 /* Records the return visit's score (1..5) and comment (NULL allowed) on a complaint.

@@ -284,6 +284,18 @@ static const struct key keys[] = {
      .def = "0", RANGE(0, 1000),
      .doc = "reward points for a return-visit score of 5 (0: off)"},
 
+    {.path = "reports.monthly", TOP(reports.monthly), .type = KT_BOOL, .def = "true",
+     .doc = "on the first working day of each month every dealer room gets its scorecard of "
+            "the month just ended, and all dealers the honour roll"},
+    {.path = "reports.monthly_at", TOP(reports.monthly_at), .type = KT_STRING, .def = "09:00",
+     .check = check_hhmm,
+     .doc = "the time of the monthly report, HH:MM in the configured timezone, on the first "
+            "working day of the default calendar (sla.calendar)"},
+    {.path = "reports.honour_count", TOP(reports.honour_count), .type = KT_INT, .def = "5",
+     RANGE(1, 100),
+     .doc = "dealers named on the honour roll (by close compliance, then satisfaction; only "
+            "dealers with at least underperformers.min_complaints complaints)"},
+
     {.path = "broadcasts.remind_after", TOP(broadcasts.remind_after_s), .type = KT_DURATION,
      .def = "24h", RANGE(1, DAYS(90)),
      .doc = "a broadcast asking for a read confirmation reminds those who have not confirmed "

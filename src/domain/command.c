@@ -53,6 +53,7 @@ static const struct {
     [CMD_WAIVE] = {"waive", "撤销", 'P'},
     [CMD_COMMEND] = {"commend", "表扬", 'C'},
     [CMD_LEDGER] = {"ledger", "台账", 0},
+    [CMD_HONOUR] = {"honour", "红榜", 0},
 };
 #define NCOMMANDS (sizeof names / sizeof names[0])
 
@@ -942,6 +943,8 @@ static int parse_args(enum cmd_kind k, struct cursor *c, struct command *cmd,
         return expect_end(c, k, err, diag);
     case CMD_UNDERPERFORMERS:
         return parse_underperformers(c, cmd, err, diag);
+    case CMD_HONOUR:
+        return expect_end(c, k, err, diag);
     case CMD_PENALTY:
         return parse_penalty(c, cmd, err, diag);
     case CMD_APPEAL:

@@ -66,6 +66,8 @@ int cmd__help(struct ctx *x, const struct command *cmd)
         err = cmd__append(&text, &len, eng__label(e, x->lang, "help_scorecard"));
     if (err == 0 && !x->who.dealer)
         err = cmd__append(&text, &len, eng__label(e, x->lang, "help_underperformers"));
+    if (err == 0 && !x->who.dealer)
+        err = cmd__append(&text, &len, eng__label(e, x->lang, "help_honour"));
     if (err == 0)
         err = cmd__append(&text, &len, eng__label(e, x->lang, "help_read"));
     if (err == 0)

@@ -252,3 +252,20 @@ int cmd__underperformers(struct ctx *x, const struct command *cmd)
     free(l.text);
     return err;
 }
+
+/* /honour: the honour roll of the month just ended, now, by brand staff. */
+int cmd__honour(struct ctx *x, const struct command *cmd)
+{
+    (void)cmd;
+    if (x->who.dealer) {
+        struct msg_var v[] = {{"command", x->word}};
+        return cmd__reply(x, 0, "err_not_allowed", v, 1);
+    }
+    char month[16];
+    int err = eng__honour_roll(x->e, x->now, month, sizeof month);
+    if (err == 0) {
+        struct msg_var v[] = {{"month", month}};
+        err = cmd__reply(x, 0, "honour_sent", v, 1);
+    }
+    return err;
+}

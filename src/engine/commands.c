@@ -308,6 +308,7 @@ static const cmd_handler_fn handlers[] = {
     [CMD_WAIVE] = cmd__appeal,
     [CMD_COMMEND] = cmd__commend,
     [CMD_LEDGER] = cmd__penalties,
+    [CMD_HONOUR] = cmd__honour,
 };
 
 static int dispatch(struct ctx *x, const struct command *cmd)

@@ -104,6 +104,7 @@ int cmd__penalty(struct ctx *x, const struct command *cmd);     /* cmd_penalties
 int cmd__penalties(struct ctx *x, const struct command *cmd);
 int cmd__appeal(struct ctx *x, const struct command *cmd);      /* appeal, uphold, waive */
 int cmd__commend(struct ctx *x, const struct command *cmd);
+int cmd__honour(struct ctx *x, const struct command *cmd);      /* cmd_network.c */
 int cmd__broadcast(struct ctx *x, const struct command *cmd);   /* cmd_network.c */
 int cmd__read(struct ctx *x, const struct command *cmd);
 int cmd__scorecard(struct ctx *x, const struct command *cmd);

@@ -74,6 +74,9 @@ int eng__reward_closed(struct engine *e, const struct complaint *c, int64_t now)
 int eng__reward_satisfaction(struct engine *e, const struct complaint *c, int score,
                              int64_t now);
 
+/* reports.c: engine_honour_roll inside the open transaction (the chat command). */
+int eng__honour_roll(struct engine *e, int64_t now, char *month, size_t len);
+
 /* appeals.c: appeal, uphold or waive entry h for `actor` (a JID or "api"; `who` is how the
  * rooms name it), inside the open transaction, after the caller checked who may. A refusal
  * sets *why, is recorded in the entry's history and changes nothing else. */

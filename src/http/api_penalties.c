@@ -5,6 +5,8 @@
  * chat — the window, once per entry, a reason for an appeal and a waiver, nothing on a
  * decided entry).
  *
+ * Also POST /api/v1/reports/honour: the honour roll of the month just ended, now.
+ *
  * Who the API acts as: the token is the brand's, so the API may do all three — an appeal
  * on behalf of the dealer (a brand portal passing it on; the manager check of chat does not
  * apply, every other rule does) and a decision as a supervisor would. Each is recorded with
@@ -226,4 +228,15 @@ void http__penalty_action(struct conn *c)
         return;
     }
     http__respond_json(c, 200, json_pack("{s:s,s:s}", "id", pid, "state", state));
+}
+
+void http__honour_post(struct conn *c)
+{
+    char month[16];
+    int rc = engine_honour_roll(c->srv->eng, timeutil_now(), month, sizeof month);
+    if (rc) {
+        http__respond_error(c, 500, "could not send the honour roll: %s", dbot_strerror(rc));
+        return;
+    }
+    http__respond_json(c, 200, json_pack("{s:s}", "month", month));
 }

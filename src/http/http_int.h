@@ -43,6 +43,7 @@ enum route {
     ROUTE_SCORECARDS,      /* /api/v1/scorecards */
     ROUTE_PENALTIES,       /* /api/v1/penalties */
     ROUTE_PENALTY_ACTION,  /* /api/v1/penalties/{id}/appeal|uphold|waive */
+    ROUTE_HONOUR,          /* /api/v1/reports/honour */
 };
 
 #define HTTP_ARG_MAX 128   /* the {id} / {code} path segment */
@@ -162,6 +163,7 @@ void http__scorecards_get(struct conn *c);
 /* ---- api_penalties.c ---- */
 void http__penalties_get(struct conn *c);
 void http__penalty_action(struct conn *c);  /* body complete; c->arg is "{id}/{action}" */
+void http__honour_post(struct conn *c);     /* body complete (ignored: {}) */
 
 /* ---- json_out.c: our structs -> new json_t (NULL on allocation failure) ---- */
 

@@ -83,6 +83,7 @@ static const struct route_def routes[] = {
     {ROUTE_SCORECARDS, "scorecards", M(LWSHUMETH_GET), "GET"},
     {ROUTE_PENALTIES, "penalties", M(LWSHUMETH_GET), "GET"},
     {ROUTE_PENALTY_ACTION, "penalty action", M(LWSHUMETH_POST), "POST"},
+    {ROUTE_HONOUR, "honour roll", M(LWSHUMETH_POST), "POST"},
 };
 
 static const struct route_def *route_def(enum route r)
@@ -115,6 +116,8 @@ static enum route match_route(const char *path, char *arg, size_t arg_len)
         return ROUTE_SCORECARDS;
     if (strcmp(path, "/api/v1/penalties") == 0)
         return ROUTE_PENALTIES;
+    if (strcmp(path, "/api/v1/reports/honour") == 0)
+        return ROUTE_HONOUR;
     if (strncmp(path, "/api/v1/penalties/", 18) == 0) { /* {id}/{action}, checked there */
         const char *rest = path + 18, *slash = strchr(rest, '/');
         size_t len = strlen(rest);
@@ -737,6 +740,8 @@ static int on_body_done(struct conn *c)
             http__underperformers_evaluate(c);
         else if (c->route == ROUTE_PENALTY_ACTION)
             http__penalty_action(c);
+        else if (c->route == ROUTE_HONOUR)
+            http__honour_post(c);
         else
             http__respond_error(c, 500, "internal error: unrouted request");
         free(c->body);

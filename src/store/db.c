@@ -321,7 +321,15 @@ static const char *const migrations[] = {
     "  actor TEXT NOT NULL,"
     "  at INTEGER NOT NULL);"
     "CREATE INDEX rewards_dealer ON rewards(dealer_code COLLATE NOCASE, at);"
-    "CREATE INDEX rewards_at ON rewards(at);",
+    "CREATE INDEX rewards_at ON rewards(at);"
+    /* and the monthly dealer report, recorded per month ("YYYY-MM", the month reported on)
+     * so that a restart never sends it twice and one missed while the bot was down is sent
+     * once, late; `sent` 0 marks the month a new database starts after */
+    "CREATE TABLE monthly_reports ("
+    "  month TEXT PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  sent INTEGER NOT NULL,"
+    "  late INTEGER NOT NULL DEFAULT 0);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -625,6 +633,10 @@ static const char *const sql_text[SQL__COUNT] = {
         "SELECT count(*) FROM rewards WHERE complaint_id = ?1 AND kind = ?2",
     [SQL_SCORECARD_REWARDS] =
         "SELECT dealer_code, points FROM rewards WHERE at >= ?1 AND at < ?2",
+    [SQL_MONTHLY_COUNT] = "SELECT count(*) FROM monthly_reports",
+    [SQL_MONTHLY_HAS] = "SELECT count(*) FROM monthly_reports WHERE month = ?1",
+    [SQL_MONTHLY_ADD] =
+        "INSERT INTO monthly_reports (month, at, sent, late) VALUES (?1, ?2, ?3, ?4)",
     [SQL_PENALTY_HISTORY_EACH] =
         "SELECT at, actor, kind, detail FROM penalty_history WHERE penalty_id = ?1 ORDER BY id",
 };

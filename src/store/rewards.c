@@ -1,6 +1,7 @@
 /*
  * rewards.c — the reward side of a dealer's ledger: commendations by brand staff and the
- * automatic rewards (a complaint closed right first time, a return-visit score of 5). Called
+ * automatic rewards (a complaint closed right first time, a return-visit score of 5); and the
+ * record of the monthly dealer reports sent, one row per month. Called
  * on the thread that owns the store; strings handed to callbacks are borrowed for the call.
  */
 #include "store/store_int.h"
@@ -92,4 +93,30 @@ int store_reward_count(struct store *st, int64_t complaint_id, const char *kind,
         err = store__err(st, rc, "reward count");
     sqlite3_reset(s);
     return err;
+}
+
+int store_monthly_count(struct store *st, int64_t *n)
+{
+    return store__one_int64(st, SQL_MONTHLY_COUNT, NULL, "monthly reports", n);
+}
+
+int store_monthly_has(struct store *st, const char *month, int64_t *has)
+{
+    return store__one_int64(st, SQL_MONTHLY_HAS, month, "monthly report", has);
+}
+
+int store_monthly_add(struct store *st, const char *month, int64_t at, bool sent, bool late)
+{
+    sqlite3_stmt *s = store__stmt(st, SQL_MONTHLY_ADD);
+    if (!s)
+        return DBOT_ERR_DB;
+    store__bind_text(s, 1, month);
+    sqlite3_bind_int64(s, 2, at);
+    sqlite3_bind_int(s, 3, sent);
+    sqlite3_bind_int(s, 4, late);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc == SQLITE_CONSTRAINT)
+        return DBOT_ERR_CONFLICT;
+    return rc == SQLITE_DONE ? 0 : store__err(st, rc, "monthly report add");
 }

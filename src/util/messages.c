@@ -180,6 +180,14 @@ static const struct msg_key {
     {"reward_auto", "id dealer_code kind points"},
     {"event_commend", ""},
     {"event_reward", ""},
+    {"monthly_report", "month dealer_code dealer_name complaints net_complaints complaints_rank "
+                       "close net_close close_rank satisfaction net_satisfaction "
+                       "satisfaction_rank penalty_points reward_points late"},
+    {"honour_head", "month late"},
+    {"honour_empty", "month late"},
+    {"honour_item", "rank dealer_name dealer_code close satisfaction complaints"},
+    {"help_honour", ""},
+    {"honour_sent", "month"},
     {"err_unknown_dealer", "code"},
 
     {"satisfaction_reopened", "id score comment close_due"},

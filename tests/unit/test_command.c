@@ -739,7 +739,7 @@ static void test_report_field_check(void **state)
 static void test_names(void **state)
 {
     (void)state;
-    for (int k = CMD_HELP; k <= CMD_LEDGER; k++) {
+    for (int k = CMD_HELP; k <= CMD_HONOUR; k++) {
         const char *name = command_name((enum cmd_kind)k);
         char buf[64];
         enum cmd_kind got;
@@ -764,9 +764,9 @@ static void test_names(void **state)
     static const char *const zh[] = {"帮助", "受理", "方案", "结案", "状态",
                                      "列表", "通过", "驳回", "重开", "取消",
                                      "广播", "已读", "评分", "待改进", "处罚",
-                                     "处罚记录", "申诉", "维持", "撤销", "表扬", "台账"};
-    assert_int_equal(sizeof zh / sizeof zh[0], CMD_LEDGER + 1);
-    for (int k = CMD_HELP; k <= CMD_LEDGER; k++) {
+                                     "处罚记录", "申诉", "维持", "撤销", "表扬", "台账", "红榜"};
+    assert_int_equal(sizeof zh / sizeof zh[0], CMD_HONOUR + 1);
+    for (int k = CMD_HELP; k <= CMD_HONOUR; k++) {
         enum cmd_kind got;
         char buf[64];
         snprintf(buf, sizeof buf, "／%s", zh[k]);
@@ -1095,6 +1095,10 @@ static void test_commend_ledger(void **state)
     ok_at(&in_room, "表扬 C-3 好", CMD_COMMEND, 3);
     chatter_at(&in_room, "台账 SH001");
     chatter_at(&in_room, "表扬一下");
+    ok("/红榜", CMD_HONOUR, &c);
+    command_cleanup(&c);
+    bad("/honour now", CMDERR_BAD_ARGUMENT, "/honour");
+    chatter_at(&in_room, "红榜 上海店");
 }
 
 int main(void)
