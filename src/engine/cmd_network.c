@@ -261,7 +261,7 @@ int cmd__honour(struct ctx *x, const struct command *cmd)
         struct msg_var v[] = {{"command", x->word}};
         return cmd__reply(x, 0, "err_not_allowed", v, 1);
     }
-    char month[16];
+    char month[24];
     int err = eng__honour_roll(x->e, x->now, month, sizeof month);
     if (err == 0) {
         struct msg_var v[] = {{"month", month}};

@@ -61,7 +61,7 @@ static int64_t month_slot(const struct config *cfg, int y, int m)
 {
     char date[16];
     int32_t day = 0;
-    snprintf(date, sizeof date, "%04d-%02d-01", y, m);
+    snprintf(date, sizeof date, "%04d-%02d-01", y % 10000, m % 100);
     if (sla_date_parse(date, &day) != 0)
         return 0;
     const struct calendar *cal = default_calendar(cfg);
@@ -122,7 +122,7 @@ static void latest_slot(const struct config *cfg, int64_t now, char *month, size
         *slot = month_slot(cfg, y, m);
     }
     prev_month(&y, &m); /* the slot of month m reports on month m - 1 */
-    snprintf(month, len, "%04d-%02d", y, m);
+    snprintf(month, len, "%04d-%02d", y % 10000, m % 100);
 }
 
 /* Appends s and a newline to a growing text; NULL s is DBOT_ERR_NOMEM. */
@@ -330,7 +330,7 @@ static int baseline(struct engine *e, const char *month, bool unused, int64_t no
 
 int engine_monthly_report(struct engine *e, int64_t now, int64_t *next)
 {
-    char month[16];
+    char month[24];
     int64_t slot = 0;
     latest_slot(e->cfg, now, month, sizeof month, &slot, next);
     if (!e->cfg->reports.monthly)
@@ -372,7 +372,7 @@ int engine_honour_roll(struct engine *e, int64_t now, char *month, size_t len)
     int y, m;
     local_month(now, &y, &m);
     prev_month(&y, &m);
-    snprintf(month, len, "%04d-%02d", y, m);
+    snprintf(month, len, "%04d-%02d", y % 10000, m % 100);
     return in_transaction(e, honour_now, month, false, now);
 }
 
@@ -381,6 +381,6 @@ int eng__honour_roll(struct engine *e, int64_t now, char *month, size_t len)
     int y, m;
     local_month(now, &y, &m);
     prev_month(&y, &m);
-    snprintf(month, len, "%04d-%02d", y, m);
+    snprintf(month, len, "%04d-%02d", y % 10000, m % 100);
     return honour_now(e, month, false, now);
 }

@@ -232,7 +232,7 @@ void http__penalty_action(struct conn *c)
 
 void http__honour_post(struct conn *c)
 {
-    char month[16];
+    char month[24];
     int rc = engine_honour_roll(c->srv->eng, timeutil_now(), month, sizeof month);
     if (rc) {
         http__respond_error(c, 500, "could not send the honour roll: %s", dbot_strerror(rc));
