@@ -115,13 +115,13 @@ struct command {
     enum cmd_kind kind;
     int64_t ticket;        /* C-123 -> 123; 0 when none given */
     char *text;            /* /plan solution, /reject and /reopen reason, /ack and /penalty note,
-                              /broadcast text, /cancel reason, /help topic; trimmed; NULL when
-                              none */
+                              /broadcast text, /cancel reason, /help topic, /appeal and /waive
+                              reason, /uphold and /commend note; trimmed; NULL when none */
     char *eta;             /* /ack eta=YYYY-MM-DD (a valid calendar date), NULL when none */
     char *cause, *fix, *prevent; /* /close report fields, trimmed, each passed
                                     report_field_check; NULL when missing (the engine asks) */
     bool overdue;          /* /list overdue */
-    char *dealer;          /* /list dealer=X, /scorecard X, /penalty X, /penalties X (dealer code
+    char *dealer;          /* /list dealer=X, /scorecard X, /penalty X, /penalties X, /ledger X (code
                               [A-Za-z0-9_-]{1,32}, upper-cased); NULL when none */
     char *audience;        /* /broadcast: "underperformers" | "all" | "region:<r>" (r as typed) |
                               "dealer:<CODE>" (upper-cased) */
