@@ -30,6 +30,10 @@
  *   /broadcast|/广播 <all|underperformers|region:R|dealer:X> <standard|penalty|training|risk|
  *                   notice> [ack] <text>
  *   /penalty|/处罚 <dealer> <code> [C-1] [note]   /penalties|/处罚记录 [dealer]
+ *   /appeal|/申诉 P-5 [reason]   /uphold|/维持 P-5 [note]   /waive|/撤销 P-5 [reason]
+ *   /commend|/表扬 C-1 <note>           /ledger|/台账 [dealer]      /honour|/红榜
+ *   (the reason an appeal and a waiver need is the engine's check, so that the refusal is
+ *   recorded on the entry; unprefixed in a room they are commands before a P- id)
  * Separators are runs of ' ', '\t', U+3000 and line ends. A Chinese alias may be glued to its
  * first argument ("/受理C-1"), since Chinese is written without spaces; the longest alias
  * wins, so "/处罚记录SH001" is /penalties, not /处罚 with "记录SH001". Ids accept
@@ -69,6 +73,12 @@ enum cmd_kind {
     CMD_UNDERPERFORMERS,
     CMD_PENALTY,
     CMD_PENALTIES, /* added last: the values above are stable */
+    CMD_APPEAL,    /* appeals on ledger entries (P-5); added after: stable too */
+    CMD_UPHOLD,
+    CMD_WAIVE,
+    CMD_COMMEND,   /* commend C-1 <note>: a reward for the dealer */
+    CMD_LEDGER,    /* the ledger: penalties and rewards with the balance */
+    CMD_HONOUR,    /* the honour roll of the month just ended, now */
 };
 
 enum cmd_error {
@@ -107,13 +117,13 @@ struct command {
     enum cmd_kind kind;
     int64_t ticket;        /* C-123 -> 123; 0 when none given */
     char *text;            /* /plan solution, /reject and /reopen reason, /ack and /penalty note,
-                              /broadcast text, /cancel reason, /help topic; trimmed; NULL when
-                              none */
+                              /broadcast text, /cancel reason, /help topic, /appeal and /waive
+                              reason, /uphold and /commend note; trimmed; NULL when none */
     char *eta;             /* /ack eta=YYYY-MM-DD (a valid calendar date), NULL when none */
     char *cause, *fix, *prevent; /* /close report fields, trimmed, each passed
                                     report_field_check; NULL when missing (the engine asks) */
     bool overdue;          /* /list overdue */
-    char *dealer;          /* /list dealer=X, /scorecard X, /penalty X, /penalties X (dealer code
+    char *dealer;          /* /list dealer=X, /scorecard X, /penalty X, /penalties X, /ledger X (code
                               [A-Za-z0-9_-]{1,32}, upper-cased); NULL when none */
     char *audience;        /* /broadcast: "underperformers" | "all" | "region:<r>" (r as typed) |
                               "dealer:<CODE>" (upper-cased) */
@@ -123,6 +133,7 @@ struct command {
     char *penalty_code;    /* /penalty <dealer> <code>: [A-Za-z0-9_.-]{1,32} as typed */
     bool pin_in;           /* /underperformers pin CODE in (true) | out (false); text is the
                               subcommand ("refresh", "pin", "unpin"), dealer the code */
+    int64_t penalty;       /* /appeal /uphold /waive P-5 -> 5 */
 };
 
 /*
@@ -189,5 +200,8 @@ int ticket_id_parse(const char *s, size_t len, int64_t *out);
 
 /* The same for a broadcast id "B-7". */
 int broadcast_id_parse(const char *s, size_t len, int64_t *out);
+
+/* The same for a penalty (ledger entry) id "P-5". */
+int penalty_id_parse(const char *s, size_t len, int64_t *out);
 
 #endif

@@ -136,7 +136,21 @@ struct config {
         int64_t solution_points;
         int64_t close_points;
         char *catalogue;          /* CSV path, optional (NULL) */
+        int64_t appeal_window_s;  /* a ledger entry may be appealed this long after it */
     } penalties;
+
+    struct {
+        int64_t commend_points;      /* a commendation (commend C-12 <note>) */
+        int64_t first_time_points;   /* closed with the report approved first time, in time
+                                        at every milestone; 0: off */
+        int64_t satisfaction_points; /* a return-visit score of 5; 0: off */
+    } rewards;
+
+    struct {
+        bool monthly;                /* the monthly dealer report and honour roll */
+        char *monthly_at;            /* "HH:MM" local, on the month's first working day */
+        int64_t honour_count;        /* dealers named on the honour roll */
+    } reports;
 
     struct {
         int64_t remind_after_s;   /* remind non-confirmers after this; report after 2x */

@@ -20,6 +20,7 @@
 #define DEALERBOT_ENGINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "dealerbot/chat.h"
@@ -119,6 +120,46 @@ struct under_result {
  * for (0: on demand). */
 int engine_underperformers_evaluate(struct engine *e, int64_t now, const char *actor,
                                     int64_t slot, struct under_result *res);
+
+/* Appeals on ledger entries (P-5): what is done and why it may be refused. */
+enum penalty_action { PENALTY_APPEAL, PENALTY_UPHOLD, PENALTY_WAIVE };
+enum penalty_refusal {
+    PR_NONE = 0,
+    PR_UNKNOWN,         /* no such entry */
+    PR_WINDOW,          /* appeal: later than penalties.appeal_window after the entry */
+    PR_APPEALED_BEFORE, /* appeal: the entry was appealed already (once per entry) */
+    PR_DECIDED,         /* the entry is upheld or waived */
+    PR_NOT_APPEALED,    /* uphold: the entry is not under appeal */
+    PR_NEED_REASON,     /* appeal and waive need a reason */
+};
+/* "unknown", "window", ... for logs and the API. */
+const char *penalty_refusal_name(enum penalty_refusal r);
+
+/*
+ * Appeals, upholds or waives ledger entry `id` for `actor` ("api" or a JID; who may is the
+ * caller's question: the chat handler asks the directory, the API may do all three), in one
+ * transaction: the state checks (window, once, decided, reason), the change with its history
+ * step, the staff room told of an appeal, the dealer room of a decision. A refusal (*why not
+ * PR_NONE, return 0) changes nothing but the entry's history. *state gets the entry's state
+ * after the call ("" for an unknown id), `state_len` bytes. DBOT_ERR_* on a store failure.
+ */
+int engine_penalty_act(struct engine *e, enum penalty_action a, int64_t id, const char *text,
+                       const char *actor, int64_t now, enum penalty_refusal *why, char *state,
+                       size_t state_len);
+
+/*
+ * The monthly dealer report (reports.c): when the latest monthly slot (the first working day
+ * of the month at reports.monthly_at) has passed and its month is not recorded, sends every
+ * dealer room its scorecard of the month just ended and the honour roll, and records the
+ * month (one transaction; late when more than a minute after the slot). A new database
+ * records the month just ended without sending it. *next gets the next slot. Nothing when
+ * reports.monthly is false.
+ */
+int engine_monthly_report(struct engine *e, int64_t now, int64_t *next);
+
+/* The honour roll of the month just ended, now, to every dealer room and the staff room (one
+ * transaction); *month gets "YYYY-MM". */
+int engine_honour_roll(struct engine *e, int64_t now, char *month, size_t len);
 
 /* Sets up the engine; with a chat platform configured, loads the chat texts from
  * cfg->messages_dir. Returns 0, or the messages_load() error with diag. */

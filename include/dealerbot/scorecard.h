@@ -80,6 +80,7 @@ enum scorecard_metric {
     SCM_PENALTY_POINTS,      /* count */
     SCM_SATISFACTION,        /* mean score 1..5 */
     SCM_ANSWERS,             /* count, not ranked */
+    SCM_REWARD_POINTS,       /* count of reward points (commendations, automatic rewards) */
     SCM__COUNT
 };
 
@@ -105,6 +106,7 @@ struct scorecard_counts {
     int64_t ack_p50, ack_p90, close_p50, close_p90; /* seconds; -1 when none measured */
     int64_t reopened, rejected, penalty_points;
     int64_t satisfaction_sum, answers;
+    int64_t reward_points;
 };
 
 /* One metric of one dealer, derived by scorecards_rank(). */

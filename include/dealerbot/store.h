@@ -232,6 +232,8 @@ struct penalty_entry {
     const char *note;      /* NULL when none */
     const char *actor;     /* a JID, or "bot" */
     int64_t at;
+    const char *state;     /* "standing", "appealed", "upheld" or "waived" (a waived entry
+                              counts nowhere: totals, scorecards) */
 };
 /* Adds to a dealer's ledger (the dealer must exist: DBOT_ERR_NOTFOUND). */
 int store_penalty_add(struct store *st, const char *dealer, const char *code, int points,
@@ -241,8 +243,84 @@ typedef int (*store_penalty_fn)(const struct penalty_entry *e, void *arg);
  * (<= 0: 1000). */
 int store_penalty_each(struct store *st, const char *dealer, int64_t since, int64_t limit,
                        store_penalty_fn fn, void *arg);
-/* The dealer's points since `since`. */
+/* The same, only entries in `state` (NULL: any). */
+int store_penalty_list(struct store *st, const char *dealer, const char *state, int64_t since,
+                       int64_t limit, store_penalty_fn fn, void *arg);
+/* The dealer's points since `since` (waived entries do not count). */
 int store_penalty_total(struct store *st, const char *dealer, int64_t since, int64_t *points);
+
+/* ---- appeals on ledger entries (P-5) ---- */
+
+#define PENALTY_STATE_MAX 12
+#define PENALTY_DEALER_MAX 64
+#define PENALTY_ENTRY_CODE_MAX 64
+/* One ledger entry as an appeal needs it (copied, no ownership). */
+struct penalty_head {
+    int64_t id;
+    char dealer[PENALTY_DEALER_MAX];
+    char code[PENALTY_ENTRY_CODE_MAX];
+    int points;
+    int64_t complaint_id; /* 0 when none */
+    int64_t at;
+    char state[PENALTY_STATE_MAX];
+};
+/* Reads entry `id`: 0, DBOT_ERR_NOTFOUND or DBOT_ERR_DB. */
+int store_penalty_get(struct store *st, int64_t id, struct penalty_head *out);
+/* Marks a standing entry under appeal. DBOT_ERR_CONFLICT when it is not standing (appealed
+ * before, decided), DBOT_ERR_NOTFOUND when there is none. */
+int store_penalty_appeal(struct store *st, int64_t id, const char *reason, const char *actor,
+                         int64_t now);
+/* Decides: `waive` true waives (an entry under appeal or standing), false upholds (an entry
+ * under appeal only). DBOT_ERR_CONFLICT when the state does not allow it. */
+int store_penalty_decide(struct store *st, int64_t id, bool waive, const char *note,
+                         const char *actor, int64_t now);
+/* Records a step (appeal, uphold, waive, refused) in the entry's history. */
+int store_penalty_history_add(struct store *st, int64_t id, const char *actor,
+                              const char *kind, const char *detail, int64_t now);
+struct penalty_step {
+    int64_t at;
+    const char *actor, *kind, *detail; /* borrowed for the callback; detail may be NULL */
+};
+typedef int (*store_penalty_step_fn)(const struct penalty_step *s, void *arg);
+/* Walks the history of entry `id`, oldest first. */
+int store_penalty_history_each(struct store *st, int64_t id, store_penalty_step_fn fn,
+                               void *arg);
+
+/* ---- rewards (commendations, automatic rewards) beside the penalties ---- */
+
+struct reward_entry {
+    int64_t id;
+    const char *dealer;
+    const char *kind;      /* "commend", "first_time" or "satisfaction" */
+    int points;
+    int64_t complaint_id;  /* 0 when none */
+    const char *note;      /* NULL when none */
+    const char *actor;     /* a JID, or "bot" */
+    int64_t at;
+};
+/* Adds a reward to a dealer's ledger (the dealer must exist: DBOT_ERR_NOTFOUND). */
+int store_reward_add(struct store *st, const char *dealer, const char *kind, int points,
+                     int64_t complaint_id, const char *note, const char *actor, int64_t now);
+typedef int (*store_reward_fn)(const struct reward_entry *e, void *arg);
+/* Walks the rewards of `dealer` (NULL: all) since `since`, oldest first, at most `limit`
+ * (<= 0: 1000). Strings are borrowed for the call. */
+int store_reward_each(struct store *st, const char *dealer, int64_t since, int64_t limit,
+                      store_reward_fn fn, void *arg);
+/* The dealer's reward points since `since`. */
+int store_reward_total(struct store *st, const char *dealer, int64_t since, int64_t *points);
+/* How many rewards of `kind` complaint `id` has had (0 or 1: an automatic reward is given
+ * once). */
+int store_reward_count(struct store *st, int64_t complaint_id, const char *kind, int64_t *n);
+
+/* ---- the monthly dealer report ---- */
+
+/* How many months are recorded (sent or not). */
+int store_monthly_count(struct store *st, int64_t *n);
+/* Whether `month` ("YYYY-MM") is recorded: *has 0 or 1. */
+int store_monthly_has(struct store *st, const char *month, int64_t *has);
+/* Records `month` as sent (late or not) or, sent false, as the month a new database starts
+ * after. DBOT_ERR_CONFLICT when it is recorded already. */
+int store_monthly_add(struct store *st, const char *month, int64_t at, bool sent, bool late);
 
 /* ---- the network programme ---- */
 

@@ -315,6 +315,32 @@ static const struct key keys[] = {
     {.path = "penalties.catalogue", TOP(penalties.catalogue), .type = KT_STRING,
      .flags = K_PATH, .check = check_readable,
      .doc = "penalty catalogue, a CSV file (optional)"},
+    {.path = "penalties.appeal_window", TOP(penalties.appeal_window_s), .type = KT_DURATION,
+     .def = "7d", RANGE(0, DAYS(365)),
+     .doc = "a manager of the penalised dealer may appeal a ledger entry (P-5) this long after "
+            "it was recorded (0: no appeals)"},
+
+    {.path = "rewards.commend_points", TOP(rewards.commend_points), .type = KT_INT, .def = "2",
+     RANGE(0, 1000), .doc = "reward points for a commendation (commend C-12 NOTE)"},
+    {.path = "rewards.first_time_points", TOP(rewards.first_time_points), .type = KT_INT,
+     .def = "0", RANGE(0, 1000),
+     .doc = "reward points for a complaint closed with its report approved the first time and "
+            "every milestone met in time (0: off)"},
+    {.path = "rewards.satisfaction_points", TOP(rewards.satisfaction_points), .type = KT_INT,
+     .def = "0", RANGE(0, 1000),
+     .doc = "reward points for a return-visit score of 5 (0: off)"},
+
+    {.path = "reports.monthly", TOP(reports.monthly), .type = KT_BOOL, .def = "true",
+     .doc = "on the first working day of each month every dealer room gets its scorecard of "
+            "the month just ended, and all dealers the honour roll"},
+    {.path = "reports.monthly_at", TOP(reports.monthly_at), .type = KT_STRING, .def = "09:00",
+     .check = check_hhmm,
+     .doc = "the time of the monthly report, HH:MM in the configured timezone, on the first "
+            "working day of the default calendar (sla.calendar)"},
+    {.path = "reports.honour_count", TOP(reports.honour_count), .type = KT_INT, .def = "5",
+     RANGE(1, 100),
+     .doc = "dealers named on the honour roll (by close compliance, then satisfaction; only "
+            "dealers with at least underperformers.min_complaints complaints)"},
 
     {.path = "broadcasts.remind_after", TOP(broadcasts.remind_after_s), .type = KT_DURATION,
      .def = "24h", RANGE(1, DAYS(90)),

@@ -48,6 +48,12 @@ static const struct {
     [CMD_UNDERPERFORMERS] = {"underperformers", "待改进", 0},
     [CMD_PENALTY] = {"penalty", "处罚", 0},
     [CMD_PENALTIES] = {"penalties", "处罚记录", 0}, /* extends 处罚: see glued_alias */
+    [CMD_APPEAL] = {"appeal", "申诉", 'P'},
+    [CMD_UPHOLD] = {"uphold", "维持", 'P'},
+    [CMD_WAIVE] = {"waive", "撤销", 'P'},
+    [CMD_COMMEND] = {"commend", "表扬", 'C'},
+    [CMD_LEDGER] = {"ledger", "台账", 0},
+    [CMD_HONOUR] = {"honour", "红榜", 0},
 };
 #define NCOMMANDS (sizeof names / sizeof names[0])
 
@@ -404,6 +410,11 @@ int ticket_id_parse(const char *s, size_t len, int64_t *out)
 int broadcast_id_parse(const char *s, size_t len, int64_t *out)
 {
     return id_parse(s, len, 'B', out);
+}
+
+int penalty_id_parse(const char *s, size_t len, int64_t *out)
+{
+    return id_parse(s, len, 'P', out);
 }
 
 static int digits_value(const char *s, size_t n)
@@ -869,6 +880,23 @@ static int parse_penalty(struct cursor *c, struct command *cmd, enum cmd_error *
     return take_rest(c, &cmd->text, diag);
 }
 
+/* /appeal|/uphold|/waive P-5 [text]: the text is optional here (an appeal or a waiver without
+ * one is refused by the engine, which records the refusal on the entry). */
+static int parse_appeal(struct cursor *c, enum cmd_kind k, struct command *cmd,
+                        enum cmd_error *err, struct dbot_diag *diag)
+{
+    const char *tok;
+    size_t len;
+    char q[QUOTE_MAX + 4];
+    if (!next_token(c, &tok, &len))
+        return fail(err, diag, CMDERR_BAD_ARGUMENT, "/%s needs a penalty id like P-5",
+                    names[k].en);
+    if (penalty_id_parse(tok, len, &cmd->penalty) != 0)
+        return fail(err, diag, CMDERR_BAD_ARGUMENT, "/%s: \"%s\" is not a penalty id like P-5",
+                    names[k].en, quote(tok, len, q, sizeof q));
+    return take_rest(c, &cmd->text, diag);
+}
+
 static int parse_args(enum cmd_kind k, struct cursor *c, struct command *cmd,
                       enum cmd_error *err, struct dbot_diag *diag)
 {
@@ -891,6 +919,9 @@ static int parse_args(enum cmd_kind k, struct cursor *c, struct command *cmd,
         return rc ? rc : expect_end(c, k, err, diag);
     case CMD_LIST:
         return parse_list(c, cmd, err, diag);
+    case CMD_COMMEND:
+        rc = need_ticket(c, k, &cmd->ticket, err, diag);
+        return rc ? rc : need_text(c, k, "a note", &cmd->text, err, diag);
     case CMD_REJECT:
     case CMD_REOPEN:
         rc = need_ticket(c, k, &cmd->ticket, err, diag);
@@ -903,6 +934,7 @@ static int parse_args(enum cmd_kind k, struct cursor *c, struct command *cmd,
         return parse_read(c, cmd, err, diag);
     case CMD_SCORECARD:
     case CMD_PENALTIES:
+    case CMD_LEDGER:
         if (next_token(c, &tok, &len)) {
             rc = take_dealer(tok, len, k, &cmd->dealer, err, diag);
             if (rc)
@@ -911,8 +943,14 @@ static int parse_args(enum cmd_kind k, struct cursor *c, struct command *cmd,
         return expect_end(c, k, err, diag);
     case CMD_UNDERPERFORMERS:
         return parse_underperformers(c, cmd, err, diag);
+    case CMD_HONOUR:
+        return expect_end(c, k, err, diag);
     case CMD_PENALTY:
         return parse_penalty(c, cmd, err, diag);
+    case CMD_APPEAL:
+    case CMD_UPHOLD:
+    case CMD_WAIVE:
+        return parse_appeal(c, k, cmd, err, diag);
     }
     return dbot_diag_set(diag, DBOT_ERR_INTERNAL, "unhandled command kind %d", (int)k);
 }
@@ -1111,7 +1149,8 @@ int command_parse(const char *text, size_t len, const struct command_where *wher
             return 1;
         if (w->group && !id_follows(text, len, wend, names[kind].id))
             return 1;
-        if (glued && !id_follows(text, len, wend, 'C') && !id_follows(text, len, wend, 'B'))
+        if (glued && !id_follows(text, len, wend, 'C') && !id_follows(text, len, wend, 'B') &&
+            !id_follows(text, len, wend, 'P'))
             return 1;
     } else if (!known && w->group && !addressed) {
         return 1; /* "/foo" in a room: another bot's, or a client's own command */

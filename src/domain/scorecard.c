@@ -33,6 +33,7 @@ static const struct scorecard_metric_info metrics[SCM__COUNT] = {
     [SCM_PENALTY_POINTS] = {"penalty_points", "penalty_points", SCU_COUNT, SCB_LOWER},
     [SCM_SATISFACTION] = {"satisfaction", "satisfaction", SCU_SCORE, SCB_HIGHER},
     [SCM_ANSWERS] = {"answers", "answers", SCU_COUNT, SCB_NONE},
+    [SCM_REWARD_POINTS] = {"reward_points", "reward_points", SCU_COUNT, SCB_HIGHER},
 };
 
 const struct scorecard_metric_info *scorecard_metric_info(enum scorecard_metric m)
@@ -187,6 +188,7 @@ static void derive_dealer(struct scorecard *sc, int64_t span)
     set_value(&sc->m[SCM_REJECTED], true, (double)r->rejected);
     set_value(&sc->m[SCM_PENALTY_POINTS], true, (double)r->penalty_points);
     set_value(&sc->m[SCM_ANSWERS], true, (double)r->answers);
+    set_value(&sc->m[SCM_REWARD_POINTS], true, (double)r->reward_points);
 }
 
 /* The network: totals of the dealers' counts (its P50/P90 stay as the store measured them),
@@ -198,6 +200,7 @@ static void derive_network(struct scorecard_set *set, int64_t span)
     int64_t known_complaints = 0, known_units = 0;
     t.complaints = t.acked = t.closed = 0;
     t.reopened = t.rejected = t.penalty_points = t.satisfaction_sum = t.answers = 0;
+    t.reward_points = 0;
     memset(t.on_time, 0, sizeof t.on_time);
     memset(t.counted, 0, sizeof t.counted);
     for (size_t i = 0; i < set->n; i++) {
@@ -215,6 +218,7 @@ static void derive_network(struct scorecard_set *set, int64_t span)
         t.penalty_points += r->penalty_points;
         t.satisfaction_sum += r->satisfaction_sum;
         t.answers += r->answers;
+        t.reward_points += r->reward_points;
         if (d->sales_volume > 0) {
             known_complaints += r->complaints;
             known_units += d->sales_volume;
@@ -233,6 +237,7 @@ static void derive_network(struct scorecard_set *set, int64_t span)
     set_value(&net->m[SCM_REJECTED], any, any ? (double)t.rejected / n : 0);
     set_value(&net->m[SCM_PENALTY_POINTS], any, any ? (double)t.penalty_points / n : 0);
     set_value(&net->m[SCM_ANSWERS], any, any ? (double)t.answers / n : 0);
+    set_value(&net->m[SCM_REWARD_POINTS], any, any ? (double)t.reward_points / n : 0);
 }
 
 struct ranked {

@@ -54,12 +54,20 @@ int cmd__help(struct ctx *x, const struct command *cmd)
         err = cmd__append(&text, &len, eng__label(e, x->lang, "help_penalty"));
     if (err == 0)
         err = cmd__append(&text, &len, eng__label(e, x->lang, "help_penalties"));
+    if (err == 0 && x->who.dealer && x->who.role == ROLE_MANAGER)
+        err = cmd__append(&text, &len, eng__label(e, x->lang, "help_appeal"));
+    if (err == 0 && cmd__is_supervisor(&x->who))
+        err = cmd__append(&text, &len, eng__label(e, x->lang, "help_decide"));
+    if (err == 0 && cmd__is_supervisor(&x->who))
+        err = cmd__append(&text, &len, eng__label(e, x->lang, "help_commend"));
     if (err == 0 && !x->who.dealer)
         err = cmd__append(&text, &len, eng__label(e, x->lang, "help_broadcast"));
     if (err == 0)
         err = cmd__append(&text, &len, eng__label(e, x->lang, "help_scorecard"));
     if (err == 0 && !x->who.dealer)
         err = cmd__append(&text, &len, eng__label(e, x->lang, "help_underperformers"));
+    if (err == 0 && !x->who.dealer)
+        err = cmd__append(&text, &len, eng__label(e, x->lang, "help_honour"));
     if (err == 0)
         err = cmd__append(&text, &len, eng__label(e, x->lang, "help_read"));
     if (err == 0)

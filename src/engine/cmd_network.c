@@ -87,7 +87,7 @@ static const char *const scm_keys[SCM__COUNT] = {
     "scm_complaints",     "scm_per_1000",  "scm_ack_compliance", "scm_solution_compliance",
     "scm_close_compliance", "scm_ack_p50", "scm_ack_p90",        "scm_close_p50",
     "scm_close_p90",      "scm_reopened",  "scm_rejected",       "scm_penalty_points",
-    "scm_satisfaction",   "scm_answers",
+    "scm_satisfaction",   "scm_answers",   "scm_reward_points",
 };
 
 /* The /scorecard text of dealer d beside the network (a new string in *out). Reads only the
@@ -371,5 +371,22 @@ int cmd__underperformers(struct ctx *x, const struct command *cmd)
     free(head);
     free(body);
     free(l.text);
+    return err;
+}
+
+/* /honour: the honour roll of the month just ended, now, by brand staff. */
+int cmd__honour(struct ctx *x, const struct command *cmd)
+{
+    (void)cmd;
+    if (x->who.dealer) {
+        struct msg_var v[] = {{"command", x->word}};
+        return cmd__reply(x, 0, "err_not_allowed", v, 1);
+    }
+    char month[24];
+    int err = eng__honour_roll(x->e, x->now, month, sizeof month);
+    if (err == 0) {
+        struct msg_var v[] = {{"month", month}};
+        err = cmd__reply(x, 0, "honour_sent", v, 1);
+    }
     return err;
 }

@@ -66,7 +66,9 @@ static int do_approve(struct ctx *x, const struct complaint *c, const struct com
     if (err == 0)
         err = store_sla_cancel(x->e->store, c->id, MS_ALL, x->now);
     struct msg_var v[] = {{"id", x->cid}, {"who", cmd__display(&x->who)}};
-    return err ? err : cmd__announce(x, c, "approved", v, 2);
+    if (err == 0)
+        err = cmd__announce(x, c, "approved", v, 2);
+    return err ? err : eng__reward_closed(x->e, c, x->now);
 }
 
 static int do_reject(struct ctx *x, const struct complaint *c, const struct command *cmd,

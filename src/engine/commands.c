@@ -303,6 +303,12 @@ static const cmd_handler_fn handlers[] = {
     [CMD_UNDERPERFORMERS] = cmd__underperformers,
     [CMD_PENALTY] = cmd__penalty,
     [CMD_PENALTIES] = cmd__penalties,
+    [CMD_APPEAL] = cmd__appeal,
+    [CMD_UPHOLD] = cmd__appeal,
+    [CMD_WAIVE] = cmd__appeal,
+    [CMD_COMMEND] = cmd__commend,
+    [CMD_LEDGER] = cmd__penalties,
+    [CMD_HONOUR] = cmd__honour,
 };
 
 static int dispatch(struct ctx *x, const struct command *cmd)

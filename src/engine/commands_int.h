@@ -7,7 +7,7 @@
  *   cmd_close.c       close: the report and the guided dialogue that collects it
  *   cmd_status.c      status and list
  *   cmd_network.c     the network programme: broadcast, read, scorecard, underperformers
- *   cmd_penalties.c   penalty and the penalty ledger
+ *   cmd_penalties.c   penalty, the penalty ledger, and appeals (appeal, uphold, waive)
  *   cmd_help.c        help
  * Every function here runs on the main thread inside the open store transaction of the
  * message; what it writes (state, timeline, outbox) is committed or rolled back together.
@@ -102,6 +102,9 @@ int cmd__status(struct ctx *x, const struct complaint *c, const struct command *
 int cmd__list(struct ctx *x, const struct command *cmd);
 int cmd__penalty(struct ctx *x, const struct command *cmd);     /* cmd_penalties.c */
 int cmd__penalties(struct ctx *x, const struct command *cmd);
+int cmd__appeal(struct ctx *x, const struct command *cmd);      /* appeal, uphold, waive */
+int cmd__commend(struct ctx *x, const struct command *cmd);
+int cmd__honour(struct ctx *x, const struct command *cmd);      /* cmd_network.c */
 int cmd__broadcast(struct ctx *x, const struct command *cmd);   /* cmd_network.c */
 int cmd__read(struct ctx *x, const struct command *cmd);
 int cmd__scorecard(struct ctx *x, const struct command *cmd);

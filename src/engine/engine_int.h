@@ -72,6 +72,23 @@ struct sla_row;
 void eng__after_commit(struct engine *e);
 void eng__forget(struct engine *e);
 
+/* rewards.c: the automatic rewards, each at most once per complaint and only when its points
+ * are configured: c was just approved and closed at `now` (first time, every deadline met),
+ * or its return visit scored `score`. Inside the open transaction. */
+int eng__reward_closed(struct engine *e, const struct complaint *c, int64_t now);
+int eng__reward_satisfaction(struct engine *e, const struct complaint *c, int score,
+                             int64_t now);
+
+/* reports.c: engine_honour_roll inside the open transaction (the chat command). */
+int eng__honour_roll(struct engine *e, int64_t now, char *month, size_t len);
+
+/* appeals.c: appeal, uphold or waive entry h for `actor` (a JID or "api"; `who` is how the
+ * rooms name it), inside the open transaction, after the caller checked who may. A refusal
+ * sets *why, is recorded in the entry's history and changes nothing else. */
+int eng__penalty_act(struct engine *e, enum penalty_action a, const struct penalty_head *h,
+                     const char *text, const char *actor, const char *who, const char *lang,
+                     int64_t now, enum penalty_refusal *why);
+
 /* Gives the batch warnings a new complaint of `category` at `dealer` (the store's spelling)
  * brings about (current transaction). */
 int eng__batch_check(struct engine *e, const char *category, const char *dealer, int64_t now);

@@ -31,6 +31,8 @@ static int record(struct engine *e, int64_t id, int score, const char *comment, 
              comment ? comment : "");
     if (err == 0)
         err = store_timeline_add(e->store, id, now, "api", "satisfaction", detail, NULL);
+    if (err == 0)
+        err = eng__reward_satisfaction(e, &c, score, now);
 
     struct actor visit = {.kind = ACTOR_SYSTEM};
     enum complaint_state to;

@@ -1,6 +1,7 @@
 /*
  * scheduler.c — one timer for the earliest due SLA event and broadcast step, and one for the
- * daily evaluation of the underperformers group (see scheduler.h).
+ * daily evaluation of the underperformers group, and one for the monthly dealer report (see
+ * scheduler.h).
  */
 #include "dealerbot/scheduler.h"
 
@@ -29,7 +30,7 @@ struct scheduler {
     struct lws_context *ctx;
     struct engine *eng;
     struct daily_job *daily;      /* the evaluation being read on a reader, or NULL */
-    lws_sorted_usec_list_t sul_fire, sul_watch, sul_daily, sul_poll;
+    lws_sorted_usec_list_t sul_fire, sul_watch, sul_daily, sul_poll, sul_monthly;
     int64_t armed_for;            /* wall-clock µs the fire timer is set for; 0 = not armed */
     int64_t last_alarm;           /* wall-clock s of the last staff-room alarm */
     struct scheduler_stats stats;
@@ -223,6 +224,28 @@ static void on_daily(lws_sorted_usec_list_t *sul)
     arm_daily(s, err, now);
 }
 
+/* ---- the monthly dealer report ---- */
+
+/* Sends the month's report when its slot has passed and it was not sent (engine_monthly_report
+ * records it, so a restart does not repeat it and one missed while the bot was down goes out
+ * once, late, at start), then sleeps until the next slot (at most a day at a time, so that a
+ * change of the clock or the zone is seen). */
+static void on_monthly(lws_sorted_usec_list_t *sul)
+{
+    struct scheduler *s = lws_container_of(sul, struct scheduler, sul_monthly);
+    int64_t next = 0;
+    int err = engine_monthly_report(s->eng, timeutil_now(), &next);
+    int64_t delay = DAILY_RETRY_US;
+    if (err == 0) {
+        delay = next * 1000000 - timeutil_now_us();
+        if (delay < 0)
+            delay = 0;
+        if (delay > 86400LL * 1000000)
+            delay = 86400LL * 1000000;
+    }
+    lws_sul_schedule(s->ctx, 0, &s->sul_monthly, on_monthly, (lws_usec_t)delay);
+}
+
 int scheduler_start(struct lws_context *ctx, struct engine *eng, struct scheduler **out)
 {
     struct scheduler *s = calloc(1, sizeof *s);
@@ -238,6 +261,8 @@ int scheduler_start(struct lws_context *ctx, struct engine *eng, struct schedule
     lws_sul_schedule(ctx, 0, &s->sul_watch, on_watch, SCHED_WATCH_US);
     lws_sul_schedule(ctx, 0, &s->sul_daily, on_daily, 0); /* catches up at once if due */
     lws_sul_schedule(ctx, 0, &s->sul_poll, on_poll, POLL_US);
+    if (eng->cfg->reports.monthly)
+        lws_sul_schedule(ctx, 0, &s->sul_monthly, on_monthly, 0); /* catches up if due */
     *out = s;
     return 0;
 }
@@ -254,6 +279,7 @@ void scheduler_free(struct scheduler *s)
         s->daily->s = NULL;
         engine_read_cancel(s->eng, s->daily->job);
     }
+    lws_sul_cancel(&s->sul_monthly);
     free(s);
 }
 

@@ -41,6 +41,9 @@ enum route {
     ROUTE_UNDERPERFORMERS, /* /api/v1/underperformers */
     ROUTE_UNDER_ACTION,    /* /api/v1/underperformers/evaluate */
     ROUTE_SCORECARDS,      /* /api/v1/scorecards */
+    ROUTE_PENALTIES,       /* /api/v1/penalties */
+    ROUTE_PENALTY_ACTION,  /* /api/v1/penalties/{id}/appeal|uphold|waive */
+    ROUTE_HONOUR,          /* /api/v1/reports/honour */
 };
 
 #define HTTP_ARG_MAX 128   /* the {id} / {code} path segment */
@@ -197,6 +200,11 @@ void http__park(struct conn *c, struct park *p, int rc, struct reader_job *job);
  * else p->status with p->buf or p->msg) and frees p->buf; the owner frees its own struct
  * (which starts with p) after. */
 void http__park_finish(struct park *p, int rc, bool cancelled);
+
+/* ---- api_penalties.c ---- */
+void http__penalties_get(struct conn *c);
+void http__penalty_action(struct conn *c);  /* body complete; c->arg is "{id}/{action}" */
+void http__honour_post(struct conn *c);     /* body complete (ignored: {}) */
 
 /* ---- json_out.c: our structs -> new json_t (NULL on allocation failure) ---- */
 

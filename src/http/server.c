@@ -81,6 +81,9 @@ static const struct route_def routes[] = {
     {ROUTE_UNDERPERFORMERS, "underperformers", M(LWSHUMETH_GET), "GET"},
     {ROUTE_UNDER_ACTION, "underperformers action", M(LWSHUMETH_POST), "POST"},
     {ROUTE_SCORECARDS, "scorecards", M(LWSHUMETH_GET), "GET"},
+    {ROUTE_PENALTIES, "penalties", M(LWSHUMETH_GET), "GET"},
+    {ROUTE_PENALTY_ACTION, "penalty action", M(LWSHUMETH_POST), "POST"},
+    {ROUTE_HONOUR, "honour roll", M(LWSHUMETH_POST), "POST"},
 };
 
 static const struct route_def *route_def(enum route r)
@@ -111,6 +114,18 @@ static enum route match_route(const char *path, char *arg, size_t arg_len)
         return ROUTE_METRICS;
     if (strcmp(path, "/api/v1/scorecards") == 0)
         return ROUTE_SCORECARDS;
+    if (strcmp(path, "/api/v1/penalties") == 0)
+        return ROUTE_PENALTIES;
+    if (strcmp(path, "/api/v1/reports/honour") == 0)
+        return ROUTE_HONOUR;
+    if (strncmp(path, "/api/v1/penalties/", 18) == 0) { /* {id}/{action}, checked there */
+        const char *rest = path + 18, *slash = strchr(rest, '/');
+        size_t len = strlen(rest);
+        if (!slash || slash == rest || len >= arg_len || strchr(slash + 1, '/'))
+            return ROUTE_NONE;
+        memcpy(arg, rest, len + 1);
+        return ROUTE_PENALTY_ACTION;
+    }
     for (size_t i = 0; i < sizeof collections / sizeof collections[0]; i++) {
         size_t n = strlen(collections[i].prefix);
         if (strncmp(path, collections[i].prefix, n) != 0)
@@ -757,6 +772,7 @@ static int on_request(struct lws *wsi, struct conn *c, const char *path)
     case ROUTE_BROADCAST: http__broadcast_get(c); break;
     case ROUTE_UNDERPERFORMERS: http__underperformers_get(c); break;
     case ROUTE_SCORECARDS: http__scorecards_get(c); break;
+    case ROUTE_PENALTIES: http__penalties_get(c); break;
     default: http__respond_error(c, 500, "internal error: unrouted request"); break;
     }
     return 0;
@@ -845,6 +861,10 @@ static int on_body_done(struct conn *c)
             http__broadcasts_post(c);
         else if (c->route == ROUTE_UNDER_ACTION)
             http__underperformers_evaluate(c);
+        else if (c->route == ROUTE_PENALTY_ACTION)
+            http__penalty_action(c);
+        else if (c->route == ROUTE_HONOUR)
+            http__honour_post(c);
         else
             http__respond_error(c, 500, "internal error: unrouted request");
         free(c->body);

@@ -342,6 +342,49 @@ static const char *const migrations[] = {
     "   (SELECT coalesce(max(version), 0) + 1 FROM directory_changes))"
     "   ON CONFLICT(scope) DO UPDATE SET version = excluded.version;"
     " END;",
+
+    /* 17: appeals and rewards — a ledger entry is standing, under appeal, upheld or waived
+     * (a waived entry stops counting but stays); who appealed and decided with their words; every appeal,
+     * decision and refusal on an entry in its history. */
+    "ALTER TABLE penalties ADD COLUMN state TEXT NOT NULL DEFAULT 'standing'"
+    "  CHECK (state = 'standing' OR state = 'appealed' OR state = 'upheld'"
+    "   OR state = 'waived');"
+    "ALTER TABLE penalties ADD COLUMN appeal_reason TEXT;"
+    "ALTER TABLE penalties ADD COLUMN appealed_by TEXT;"
+    "ALTER TABLE penalties ADD COLUMN appealed_at INTEGER;"
+    "ALTER TABLE penalties ADD COLUMN decision_note TEXT;"
+    "ALTER TABLE penalties ADD COLUMN decided_by TEXT;"
+    "ALTER TABLE penalties ADD COLUMN decided_at INTEGER;"
+    "CREATE INDEX penalties_state ON penalties(state) WHERE state = 'appealed';"
+    "CREATE TABLE penalty_history ("
+    "  id INTEGER PRIMARY KEY,"
+    "  penalty_id INTEGER NOT NULL REFERENCES penalties(id),"
+    "  at INTEGER NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  detail TEXT);"
+    "CREATE INDEX penalty_history_penalty ON penalty_history(penalty_id, id);"
+    /* and rewards beside the penalties: a commendation by brand staff, or an automatic one
+     * (a complaint closed right first time, a return-visit score of 5) */
+    "CREATE TABLE rewards ("
+    "  id INTEGER PRIMARY KEY,"
+    "  dealer_code TEXT NOT NULL REFERENCES dealers(code),"
+    "  kind TEXT NOT NULL,"
+    "  points INTEGER NOT NULL,"
+    "  complaint_id INTEGER REFERENCES complaints(id),"
+    "  note TEXT,"
+    "  actor TEXT NOT NULL,"
+    "  at INTEGER NOT NULL);"
+    "CREATE INDEX rewards_dealer ON rewards(dealer_code COLLATE NOCASE, at);"
+    "CREATE INDEX rewards_at ON rewards(at);"
+    /* and the monthly dealer report, recorded per month ("YYYY-MM", the month reported on)
+     * so that a restart never sends it twice and one missed while the bot was down is sent
+     * once, late; `sent` 0 marks the month a new database starts after */
+    "CREATE TABLE monthly_reports ("
+    "  month TEXT PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  sent INTEGER NOT NULL,"
+    "  late INTEGER NOT NULL DEFAULT 0);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -475,8 +518,9 @@ static const char *const sql_text[SQL__COUNT] = {
         "INSERT INTO penalties (dealer_code, code, points, complaint_id, note, actor, at)"
         " VALUES ((SELECT code FROM dealers WHERE code = ?1), ?2, ?3, ?4, ?5, ?6, ?7)",
     [SQL_PENALTY_EACH] =
-        "SELECT id, dealer_code, code, points, complaint_id, note, actor, at FROM penalties"
+        "SELECT id, dealer_code, code, points, complaint_id, note, actor, at, state FROM penalties"
         " WHERE (?1 IS NULL OR dealer_code = ?1 COLLATE NOCASE) AND at >= ?2"
+        " AND (?4 IS NULL OR state = ?4)"
         " ORDER BY at, id LIMIT ?3",
     [SQL_SATISFACTION_SET] =
         "UPDATE complaints SET satisfaction = ?2, satisfaction_comment = ?3,"
@@ -563,7 +607,7 @@ static const char *const sql_text[SQL__COUNT] = {
         "SELECT code FROM dealers WHERE region = ?1 COLLATE NOCASE ORDER BY code",
     [SQL_PENALTY_TOTAL] =
         "SELECT coalesce(sum(points), 0) FROM penalties"
-        " WHERE dealer_code = ?1 COLLATE NOCASE AND at >= ?2",
+        " WHERE dealer_code = ?1 COLLATE NOCASE AND at >= ?2 AND state <> 'waived'",
     [SQL_COMPLAINT_LIST] =
         "SELECT " STORE_COMPLAINT_COLUMNS " FROM complaints"
         " WHERE (?1 IS NULL OR dealer_code = ?1 COLLATE NOCASE)"
@@ -624,7 +668,41 @@ static const char *const sql_text[SQL__COUNT] = {
         " FROM complaints INDEXED BY complaints_window"
         " WHERE received_at >= ?1 AND received_at < ?2 AND state <> 'cancelled'",
     [SQL_SCORECARD_PENALTIES] =
-        "SELECT dealer_code, points FROM penalties WHERE at >= ?1 AND at < ?2",
+        "SELECT dealer_code, points FROM penalties WHERE at >= ?1 AND at < ?2"
+        " AND state <> 'waived'",
+    [SQL_PENALTY_GET] =
+        "SELECT id, dealer_code, code, points, complaint_id, at, state FROM penalties"
+        " WHERE id = ?1",
+    [SQL_PENALTY_APPEAL] =
+        "UPDATE penalties SET state = 'appealed', appeal_reason = ?2, appealed_by = ?3,"
+        " appealed_at = ?4 WHERE id = ?1 AND state = 'standing'",
+    [SQL_PENALTY_DECIDE] =
+        "UPDATE penalties SET state = ?2, decision_note = ?3, decided_by = ?4, decided_at = ?5"
+        " WHERE id = ?1 AND (state = 'appealed' OR (?2 = 'waived' AND state = 'standing'))",
+    [SQL_PENALTY_HISTORY_ADD] =
+        "INSERT INTO penalty_history (penalty_id, at, actor, kind, detail)"
+        " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [SQL_REWARD_ADD] =
+        "INSERT INTO rewards (dealer_code, kind, points, complaint_id, note, actor, at)"
+        " VALUES ((SELECT code FROM dealers WHERE code = ?1 COLLATE NOCASE), ?2, ?3, ?4, ?5, ?6,"
+        " ?7)",
+    [SQL_REWARD_EACH] =
+        "SELECT id, dealer_code, kind, points, complaint_id, note, actor, at FROM rewards"
+        " WHERE (?1 IS NULL OR dealer_code = ?1 COLLATE NOCASE) AND at >= ?2"
+        " ORDER BY at, id LIMIT ?3",
+    [SQL_REWARD_TOTAL] =
+        "SELECT coalesce(sum(points), 0) FROM rewards WHERE dealer_code = ?1 COLLATE NOCASE"
+        " AND at >= ?2",
+    [SQL_REWARD_FIND] =
+        "SELECT count(*) FROM rewards WHERE complaint_id = ?1 AND kind = ?2",
+    [SQL_SCORECARD_REWARDS] =
+        "SELECT dealer_code, points FROM rewards WHERE at >= ?1 AND at < ?2",
+    [SQL_MONTHLY_COUNT] = "SELECT count(*) FROM monthly_reports",
+    [SQL_MONTHLY_HAS] = "SELECT count(*) FROM monthly_reports WHERE month = ?1",
+    [SQL_MONTHLY_ADD] =
+        "INSERT INTO monthly_reports (month, at, sent, late) VALUES (?1, ?2, ?3, ?4)",
+    [SQL_PENALTY_HISTORY_EACH] =
+        "SELECT at, actor, kind, detail FROM penalty_history WHERE penalty_id = ?1 ORDER BY id",
 };
 
 int store__err(struct store *st, int rc, const char *what)

@@ -4,6 +4,7 @@
  */
 #include "store/store_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,12 +115,19 @@ int store_penalty_add(struct store *st, const char *dealer, const char *code, in
 int store_penalty_each(struct store *st, const char *dealer, int64_t since, int64_t limit,
                        store_penalty_fn fn, void *arg)
 {
+    return store_penalty_list(st, dealer, NULL, since, limit, fn, arg);
+}
+
+int store_penalty_list(struct store *st, const char *dealer, const char *state, int64_t since,
+                       int64_t limit, store_penalty_fn fn, void *arg)
+{
     sqlite3_stmt *s = store__stmt(st, SQL_PENALTY_EACH);
     if (!s)
         return DBOT_ERR_DB;
     store__bind_text(s, 1, dealer);
     sqlite3_bind_int64(s, 2, since);
     sqlite3_bind_int64(s, 3, limit > 0 ? limit : 1000);
+    store__bind_text(s, 4, state);
     int rc, ret = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct penalty_entry e = {
@@ -131,6 +139,7 @@ int store_penalty_each(struct store *st, const char *dealer, int64_t since, int6
             .note = (const char *)sqlite3_column_text(s, 5),
             .actor = (const char *)sqlite3_column_text(s, 6),
             .at = sqlite3_column_int64(s, 7),
+            .state = (const char *)sqlite3_column_text(s, 8),
         };
         if ((ret = fn(&e, arg)) != 0)
             break;
@@ -156,4 +165,127 @@ int store_penalty_total(struct store *st, const char *dealer, int64_t since, int
         err = store__err(st, rc, "penalty total");
     sqlite3_reset(s);
     return err;
+}
+
+/* Copies a column's text into buf (truncated, always terminated). */
+static void col_copy(sqlite3_stmt *s, int col, char *buf, size_t len)
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+    snprintf(buf, len, "%s", t ? (const char *)t : "");
+}
+
+int store_penalty_get(struct store *st, int64_t id, struct penalty_head *out)
+{
+    sqlite3_stmt *s = store__stmt(st, SQL_PENALTY_GET);
+    if (!s)
+        return DBOT_ERR_DB;
+    sqlite3_bind_int64(s, 1, id);
+    int rc = sqlite3_step(s);
+    int err = 0;
+    if (rc == SQLITE_ROW) {
+        memset(out, 0, sizeof *out);
+        out->id = sqlite3_column_int64(s, 0);
+        col_copy(s, 1, out->dealer, sizeof out->dealer);
+        col_copy(s, 2, out->code, sizeof out->code);
+        out->points = sqlite3_column_int(s, 3);
+        out->complaint_id = sqlite3_column_int64(s, 4);
+        out->at = sqlite3_column_int64(s, 5);
+        col_copy(s, 6, out->state, sizeof out->state);
+    } else if (rc == SQLITE_DONE) {
+        err = DBOT_ERR_NOTFOUND;
+    } else {
+        err = store__err(st, rc, "penalty get");
+    }
+    sqlite3_reset(s);
+    return err;
+}
+
+/* Runs an UPDATE of one entry: 0 when it changed a row, else NOTFOUND (no entry) or CONFLICT
+ * (the entry's state does not allow it). */
+static int update_one(struct store *st, sqlite3_stmt *s, int64_t id, const char *what)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return store__err(st, rc, what);
+    if (sqlite3_changes(st->db) == 1)
+        return 0;
+    struct penalty_head h;
+    int err = store_penalty_get(st, id, &h);
+    return err ? err : DBOT_ERR_CONFLICT;
+}
+
+int store_penalty_appeal(struct store *st, int64_t id, const char *reason, const char *actor,
+                         int64_t now)
+{
+    if (!reason || !actor)
+        return DBOT_ERR_INVALID;
+    sqlite3_stmt *s = store__stmt(st, SQL_PENALTY_APPEAL);
+    if (!s)
+        return DBOT_ERR_DB;
+    sqlite3_bind_int64(s, 1, id);
+    store__bind_text(s, 2, reason);
+    store__bind_text(s, 3, actor);
+    sqlite3_bind_int64(s, 4, now);
+    return update_one(st, s, id, "penalty appeal");
+}
+
+int store_penalty_decide(struct store *st, int64_t id, bool waive, const char *note,
+                         const char *actor, int64_t now)
+{
+    if (!actor || (waive && !note))
+        return DBOT_ERR_INVALID;
+    sqlite3_stmt *s = store__stmt(st, SQL_PENALTY_DECIDE);
+    if (!s)
+        return DBOT_ERR_DB;
+    sqlite3_bind_int64(s, 1, id);
+    store__bind_text(s, 2, waive ? "waived" : "upheld");
+    store__bind_text(s, 3, note);
+    store__bind_text(s, 4, actor);
+    sqlite3_bind_int64(s, 5, now);
+    return update_one(st, s, id, "penalty decision");
+}
+
+int store_penalty_history_add(struct store *st, int64_t id, const char *actor,
+                              const char *kind, const char *detail, int64_t now)
+{
+    if (!actor || !kind)
+        return DBOT_ERR_INVALID;
+    sqlite3_stmt *s = store__stmt(st, SQL_PENALTY_HISTORY_ADD);
+    if (!s)
+        return DBOT_ERR_DB;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, now);
+    store__bind_text(s, 3, actor);
+    store__bind_text(s, 4, kind);
+    store__bind_text(s, 5, detail);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc == SQLITE_CONSTRAINT)
+        return DBOT_ERR_NOTFOUND; /* no such entry */
+    return rc == SQLITE_DONE ? 0 : store__err(st, rc, "penalty history add");
+}
+
+int store_penalty_history_each(struct store *st, int64_t id, store_penalty_step_fn fn,
+                               void *arg)
+{
+    sqlite3_stmt *s = store__stmt(st, SQL_PENALTY_HISTORY_EACH);
+    if (!s)
+        return DBOT_ERR_DB;
+    sqlite3_bind_int64(s, 1, id);
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct penalty_step p = {
+            .at = sqlite3_column_int64(s, 0),
+            .actor = (const char *)sqlite3_column_text(s, 1),
+            .kind = (const char *)sqlite3_column_text(s, 2),
+            .detail = (const char *)sqlite3_column_text(s, 3),
+        };
+        if ((ret = fn(&p, arg)) != 0)
+            break;
+    }
+    if (!ret && rc != SQLITE_DONE)
+        ret = store__err(st, rc, "penalty history");
+    sqlite3_reset(s);
+    return ret;
 }

@@ -317,6 +317,21 @@ static int read_penalties(struct store *st, struct build *b, int64_t from, int64
     }
     int err = rc == SQLITE_DONE ? 0 : store__err(st, rc, "scorecard penalties");
     sqlite3_reset(s);
+    if (err)
+        return err;
+    /* the rewards beside them (commendations, automatic rewards) */
+    if (!(s = store__stmt(st, SQL_SCORECARD_REWARDS)))
+        return DBOT_ERR_DB;
+    sqlite3_bind_int64(s, 1, from);
+    sqlite3_bind_int64(s, 2, to);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *code = (const char *)sqlite3_column_text(s, 0);
+        struct acc *a = dealer_of(b, code, code ? strlen(code) : 0);
+        if (a)
+            a->raw.reward_points += sqlite3_column_int64(s, 1);
+    }
+    err = rc == SQLITE_DONE ? 0 : store__err(st, rc, "scorecard rewards");
+    sqlite3_reset(s);
     return err;
 }
 

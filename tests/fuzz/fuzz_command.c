@@ -33,7 +33,7 @@ static void check_command(const struct command *c)
                         c->kind == CMD_REJECT || c->kind == CMD_REOPEN;
     bool needs_text = c->kind == CMD_PLAN || c->kind == CMD_REJECT || c->kind == CMD_REOPEN ||
                       c->kind == CMD_BROADCAST;
-    if ((unsigned)c->kind > CMD_PENALTIES || c->ticket < 0 || c->broadcast < 0)
+    if ((unsigned)c->kind > CMD_HONOUR || c->ticket < 0 || c->broadcast < 0)
         __builtin_trap();
     if (needs_ticket && c->ticket <= 0)
         __builtin_trap();

@@ -739,7 +739,7 @@ static void test_report_field_check(void **state)
 static void test_names(void **state)
 {
     (void)state;
-    for (int k = CMD_HELP; k <= CMD_PENALTIES; k++) {
+    for (int k = CMD_HELP; k <= CMD_HONOUR; k++) {
         const char *name = command_name((enum cmd_kind)k);
         char buf[64];
         enum cmd_kind got;
@@ -764,9 +764,9 @@ static void test_names(void **state)
     static const char *const zh[] = {"帮助", "受理", "方案", "结案", "状态",
                                      "列表", "通过", "驳回", "重开", "取消",
                                      "广播", "已读", "评分", "待改进", "处罚",
-                                     "处罚记录"};
-    assert_int_equal(sizeof zh / sizeof zh[0], CMD_PENALTIES + 1);
-    for (int k = CMD_HELP; k <= CMD_PENALTIES; k++) {
+                                     "处罚记录", "申诉", "维持", "撤销", "表扬", "台账", "红榜"};
+    assert_int_equal(sizeof zh / sizeof zh[0], CMD_HONOUR + 1);
+    for (int k = CMD_HELP; k <= CMD_HONOUR; k++) {
         enum cmd_kind got;
         char buf[64];
         snprintf(buf, sizeof buf, "／%s", zh[k]);
@@ -783,6 +783,9 @@ static void test_names(void **state)
     /* New kinds are added at the end: stored and logged values keep their numbers. */
     assert_int_equal(CMD_PENALTY, 14);
     assert_int_equal(CMD_PENALTIES, 15);
+    assert_int_equal(CMD_APPEAL, 16);
+    assert_int_equal(CMD_WAIVE, 18);
+    assert_int_equal(CMD_LEDGER, 20);
     command_cleanup(NULL);
 }
 
@@ -1036,6 +1039,79 @@ static void test_from_form(void **state)
     free(huge);
 }
 
+/* appeal / uphold / waive P-5 [text]: the id is required, the text optional (the engine
+ * refuses an appeal or a waiver without a reason and records the refusal on the entry). */
+static void test_appeals(void **state)
+{
+    (void)state;
+    struct command c;
+    ok("/appeal P-5 系统故障，已于时限内受理", CMD_APPEAL, &c);
+    assert_int_equal(c.penalty, 5);
+    assert_string_equal(c.text, "系统故障，已于时限内受理");
+    assert_int_equal(c.ticket, 0);
+    command_cleanup(&c);
+    ok("/申诉P-0012 理由", CMD_APPEAL, &c);
+    assert_int_equal(c.penalty, 12);
+    assert_string_equal(c.text, "理由");
+    assert_string_equal(last_word, "/申诉");
+    command_cleanup(&c);
+    ok("/uphold p-7", CMD_UPHOLD, &c);
+    assert_int_equal(c.penalty, 7);
+    assert_null(c.text);
+    command_cleanup(&c);
+    ok("/维持 Ｐ－７ 证据充分", CMD_UPHOLD, &c);
+    assert_int_equal(c.penalty, 7);
+    assert_string_equal(c.text, "证据充分");
+    command_cleanup(&c);
+    ok("/waive P-3", CMD_WAIVE, &c);
+    assert_int_equal(c.penalty, 3);
+    assert_null(c.text);
+    command_cleanup(&c);
+    ok("/撤销 P-3 录入错误", CMD_WAIVE, &c);
+    assert_string_equal(c.text, "录入错误");
+    command_cleanup(&c);
+    bad("/appeal", CMDERR_BAD_ARGUMENT, "/appeal needs a penalty id like P-5");
+    bad("/waive C-3 reason", CMDERR_BAD_ARGUMENT, "/waive: \"C-3\" is not a penalty id");
+    bad("/uphold P-0", CMDERR_BAD_ARGUMENT, "is not a penalty id");
+    bad("/申诉 5", CMDERR_BAD_ARGUMENT, "is not a penalty id");
+    /* In a room, unprefixed before a P- id; otherwise conversation. */
+    ok_at(&in_room, "appeal P-5 reason", CMD_APPEAL, 0);
+    ok_at(&in_room, "申诉 P-5 理由", CMD_APPEAL, 0);
+    ok_at(&in_room, "撤销 P-5 理由", CMD_WAIVE, 0);
+    ok_at(&in_room, "@dealerbot 维持 P-5", CMD_UPHOLD, 0);
+    chatter_at(&in_room, "appeal to the customer");
+    chatter_at(&in_room, "撤销了");
+    chatter_at(&in_room, "维持现状 C-1");
+}
+
+static void test_commend_ledger(void **state)
+{
+    (void)state;
+    struct command c;
+    ok("/commend C-12 回访及时，客户很满意", CMD_COMMEND, &c);
+    assert_int_equal(c.ticket, 12);
+    assert_string_equal(c.text, "回访及时，客户很满意");
+    command_cleanup(&c);
+    ok("/表扬C-3 处理得好", CMD_COMMEND, &c);
+    assert_int_equal(c.ticket, 3);
+    command_cleanup(&c);
+    bad("/commend C-3", CMDERR_MISSING_TEXT, "/commend");
+    bad("/commend", CMDERR_MISSING_TICKET, "/commend");
+    ok("/ledger", CMD_LEDGER, &c);
+    assert_null(c.dealer);
+    command_cleanup(&c);
+    ok("/台账 sh001", CMD_LEDGER, &c);
+    assert_string_equal(c.dealer, "SH001");
+    command_cleanup(&c);
+    ok_at(&in_room, "表扬 C-3 好", CMD_COMMEND, 3);
+    chatter_at(&in_room, "台账 SH001");
+    chatter_at(&in_room, "表扬一下");
+    ok("/红榜", CMD_HONOUR, &c);
+    command_cleanup(&c);
+    bad("/honour now", CMDERR_BAD_ARGUMENT, "/honour");
+    chatter_at(&in_room, "红榜 上海店");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1053,6 +1129,8 @@ int main(void)
         cmocka_unit_test(test_scorecard_underperformers),
         cmocka_unit_test(test_penalty),
         cmocka_unit_test(test_penalties),
+        cmocka_unit_test(test_appeals),
+        cmocka_unit_test(test_commend_ledger),
         cmocka_unit_test(test_penalty_alias_prefix),
         cmocka_unit_test(test_unknown_and_word),
         cmocka_unit_test(test_limits_and_encoding),

@@ -8,7 +8,9 @@
  * complaint, and cancelled SLA events planned again (a rejected report); for schema 12 the
  * held SLA events; for schema 13 the directory changes that the daemon follows; for schema
  * 15 constraints that cost no temporary b-tree per row,
- * 16 the rooms' platform addresses.
+ * 16 the rooms' platform addresses,
+ * 17 the appeals on ledger entries (standing, appealed, upheld, waived) and their history,
+ * and the rewards.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +26,7 @@
 #include <unistd.h>
 
 #include "dealerbot/store.h"
+#include "dealerbot/scorecard.h"
 #include "store/store_int.h" /* the store's own connection, for its per-connection pragmas */
 
 static char dir[256];
@@ -356,6 +359,21 @@ static void test_migrate_from_every_version(void **state)
             assert_int_equal(store_penalty_add(st, "d001", "SLA-ACK", 2, 1, NULL, "bot", 46000),
                              0);
             assert_int_equal(store_penalty_total(st, "D001", 0, &pts), 0);
+            assert_int_equal(pts, 2);
+
+            /* Schema 21: an entry from before stands and may be appealed once, then waived. */
+            struct penalty_head ph;
+            assert_int_equal(store_penalty_get(st, 1, &ph), 0);
+            assert_string_equal(ph.state, "standing");
+            assert_int_equal(store_penalty_appeal(st, 1, "r", "m@example.com", 46100), 0);
+            assert_int_equal(store_penalty_decide(st, 1, true, "w", "s@example.com", 46200), 0);
+            assert_int_equal(store_penalty_total(st, "D001", 0, &pts), 0);
+            assert_int_equal(pts, 0);
+            /* and the rewards start empty and take rows about old complaints */
+            assert_int_equal(store_reward_total(st, "D001", 0, &pts), 0);
+            assert_int_equal(pts, 0);
+            assert_int_equal(store_reward_add(st, "D001", "commend", 2, 1, "n", "b", 46300), 0);
+            assert_int_equal(store_reward_total(st, "D001", 0, &pts), 0);
             assert_int_equal(pts, 2);
 
             /* Schema 11: an old complaint has no SLA terms kept (the engine then plans from
@@ -1171,7 +1189,7 @@ static void test_outbox_kinds(void **state)
     store_close(st);
 }
 
-/* ---- schema 18: room addresses ---- */
+/* ---- schema 16: room addresses ---- */
 
 static int note_room(const char *room, const char *address, void *arg)
 {
@@ -1941,6 +1959,166 @@ static void test_penalty_ledger(void **state)
     store_close(st);
 }
 
+/* ---- schema 17: appeals on ledger entries ---- */
+
+struct steps_seen {
+    int n;
+    char kind[8][16];
+    char detail[8][48];
+};
+
+static int collect_step(const struct penalty_step *p, void *arg)
+{
+    struct steps_seen *w = arg;
+    assert_true(w->n < 8);
+    snprintf(w->kind[w->n], sizeof w->kind[0], "%s", p->kind);
+    snprintf(w->detail[w->n], sizeof w->detail[0], "%s", p->detail ? p->detail : "");
+    w->n++;
+    return 0;
+}
+
+static int count_entry(const struct penalty_entry *e, void *arg)
+{
+    (void)e;
+    (*(int *)arg)++;
+    return 0;
+}
+
+static void test_penalty_appeals(void **state)
+{
+    (void)state;
+    struct store *st = open_store();
+    add_dealer(st, "D001", "First");
+    int64_t cid = insert_complaint(st, "crm-1", "D001");
+    assert_int_equal(store_penalty_add(st, "D001", "SLA-ACK", 2, cid, NULL, "bot", 1000), 0);
+    assert_int_equal(store_penalty_add(st, "D001", "X-1", 5, 0, NULL, "boss@example.com", 1100),
+                     0);
+    assert_int_equal(store_penalty_add(st, "D001", "X-2", 1, 0, NULL, "boss@example.com", 1200),
+                     0);
+
+    struct penalty_head h;
+    assert_int_equal(store_penalty_get(st, 1, &h), 0);
+    assert_int_equal(h.id, 1);
+    assert_string_equal(h.dealer, "D001");
+    assert_string_equal(h.code, "SLA-ACK");
+    assert_int_equal(h.points, 2);
+    assert_int_equal(h.complaint_id, cid);
+    assert_int_equal(h.at, 1000);
+    assert_string_equal(h.state, "standing");
+    assert_int_equal(store_penalty_get(st, 99, &h), DBOT_ERR_NOTFOUND);
+
+    /* Upholding a standing entry is refused; an appeal without a reason is invalid. */
+    assert_int_equal(store_penalty_decide(st, 1, false, NULL, "sup@example.com", 1300),
+                     DBOT_ERR_CONFLICT);
+    assert_int_equal(store_penalty_appeal(st, 1, NULL, "m@example.com", 1300), DBOT_ERR_INVALID);
+    assert_int_equal(store_penalty_appeal(st, 99, "x", "m@example.com", 1300),
+                     DBOT_ERR_NOTFOUND);
+
+    /* Appeal once; a second appeal is a conflict. */
+    assert_int_equal(store_penalty_appeal(st, 1, "系统故障", "m@example.com", 1300), 0);
+    assert_int_equal(store_penalty_appeal(st, 1, "again", "m@example.com", 1301),
+                     DBOT_ERR_CONFLICT);
+    assert_int_equal(store_penalty_get(st, 1, &h), 0);
+    assert_string_equal(h.state, "appealed");
+    int n = 0;
+    assert_int_equal(store_penalty_list(st, "D001", "appealed", 0, 0, count_entry, &n), 0);
+    assert_int_equal(n, 1);
+
+    /* Upheld: still counts. Decided: neither appeal nor decision again. */
+    int64_t pts = 0;
+    assert_int_equal(store_penalty_decide(st, 1, false, NULL, "sup@example.com", 1400), 0);
+    assert_int_equal(store_penalty_total(st, "D001", 0, &pts), 0);
+    assert_int_equal(pts, 8);
+    assert_int_equal(store_penalty_decide(st, 1, true, "late", "sup@example.com", 1401),
+                     DBOT_ERR_CONFLICT);
+    assert_int_equal(store_penalty_appeal(st, 1, "x", "m@example.com", 1402), DBOT_ERR_CONFLICT);
+
+    /* Waived (an appeal or not): stops counting in the total and the scorecards, stays listed. */
+    assert_int_equal(store_penalty_decide(st, 2, true, NULL, "sup@example.com", 1500),
+                     DBOT_ERR_INVALID);
+    assert_int_equal(store_penalty_decide(st, 2, true, "录入错误", "sup@example.com", 1500), 0);
+    assert_int_equal(store_penalty_total(st, "D001", 0, &pts), 0);
+    assert_int_equal(pts, 3);
+    struct scorecard_set set;
+    assert_int_equal(store_scorecards(st, 0, 2000, 2000, &set), 0);
+    assert_int_equal(set.n, 1);
+    assert_int_equal(set.dealers[0].raw.penalty_points, 3);
+    scorecard_set_cleanup(&set);
+    n = 0;
+    assert_int_equal(store_penalty_each(st, "D001", 0, 0, count_entry, &n), 0);
+    assert_int_equal(n, 3);
+    n = 0;
+    assert_int_equal(store_penalty_list(st, NULL, "waived", 0, 0, count_entry, &n), 0);
+    assert_int_equal(n, 1);
+
+    /* The history, in order; an unknown entry takes none. */
+    assert_int_equal(store_penalty_history_add(st, 1, "m@example.com", "appeal", "系统故障", 1300),
+                     0);
+    assert_int_equal(store_penalty_history_add(st, 1, "m@example.com", "refused", "again", 1301),
+                     0);
+    assert_int_equal(store_penalty_history_add(st, 1, "sup@example.com", "uphold", NULL, 1400),
+                     0);
+    assert_int_equal(store_penalty_history_add(st, 99, "x@example.com", "refused", NULL, 1400),
+                     DBOT_ERR_NOTFOUND);
+    struct steps_seen w = {0};
+    assert_int_equal(store_penalty_history_each(st, 1, collect_step, &w), 0);
+    assert_int_equal(w.n, 3);
+    assert_string_equal(w.kind[0], "appeal");
+    assert_string_equal(w.detail[0], "系统故障");
+    assert_string_equal(w.kind[1], "refused");
+    assert_string_equal(w.kind[2], "uphold");
+    assert_string_equal(w.detail[2], "");
+    store_close(st);
+}
+
+static int count_reward(const struct reward_entry *e, void *arg)
+{
+    assert_non_null(e->kind);
+    assert_non_null(e->dealer);
+    (*(int *)arg)++;
+    return 0;
+}
+
+static void test_rewards(void **state)
+{
+    (void)state;
+    struct store *st = open_store();
+    add_dealer(st, "D001", "First");
+    add_dealer(st, "D002", "Second");
+    int64_t cid = insert_complaint(st, "crm-1", "D001");
+    assert_int_equal(store_reward_add(st, "D404", "commend", 2, 0, NULL, "boss@example.com",
+                                      1000),
+                     DBOT_ERR_NOTFOUND);
+    assert_int_equal(store_reward_add(st, "d001", "commend", 2, cid, "好", "boss@example.com",
+                                      1000),
+                     0);
+    assert_int_equal(store_reward_add(st, "D001", "satisfaction", 1, cid, NULL, "bot", 1100), 0);
+    assert_int_equal(store_reward_add(st, "D002", "commend", 3, 0, NULL, "bot", 1200), 0);
+    int64_t pts = 0, n = -1;
+    assert_int_equal(store_reward_total(st, "D001", 0, &pts), 0);
+    assert_int_equal(pts, 3);
+    assert_int_equal(store_reward_total(st, "D001", 1050, &pts), 0);
+    assert_int_equal(pts, 1);
+    assert_int_equal(store_reward_count(st, cid, "satisfaction", &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_reward_count(st, cid, "first_time", &n), 0);
+    assert_int_equal(n, 0);
+    int k = 0;
+    assert_int_equal(store_reward_each(st, "D001", 0, 0, count_reward, &k), 0);
+    assert_int_equal(k, 2);
+    k = 0;
+    assert_int_equal(store_reward_each(st, NULL, 0, 0, count_reward, &k), 0);
+    assert_int_equal(k, 3);
+    /* the scorecard's reward_points, in the window [from, to) */
+    struct scorecard_set set;
+    assert_int_equal(store_scorecards(st, 0, 1150, 1150, &set), 0);
+    assert_int_equal(set.n, 2);
+    assert_int_equal(set.dealers[0].raw.reward_points, 3);
+    assert_int_equal(set.dealers[1].raw.reward_points, 0);
+    scorecard_set_cleanup(&set);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1966,6 +2144,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_complaint_terms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_penalty_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_penalty_ledger, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_penalty_appeals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rewards, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
