@@ -12,6 +12,7 @@
 
 #include <assert.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,14 +271,8 @@ static int nomem(struct dbot_diag *diag)
  * character boundary, "..." appended when cut. For quoting user input in diag lines. */
 static const char *quote(const char *s, size_t len, char *buf, size_t size)
 {
-    size_t n = len;
-    bool cut = false;
-    if (n > QUOTE_MAX) {
-        n = QUOTE_MAX;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--;
-        cut = true;
-    }
+    bool cut;
+    size_t n = utf8_cut(s, len, SIZE_MAX, QUOTE_MAX, &cut);
     assert(size > QUOTE_MAX + 3);
     (void)size;
     memcpy(buf, s, n);
@@ -328,10 +323,7 @@ static void fill_word(char *word, size_t word_len, const char *s, size_t len)
 {
     if (!word || word_len == 0)
         return;
-    size_t n = len < word_len - 1 ? len : word_len - 1;
-    if (n < len)
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--;
+    size_t n = utf8_cut(s, len, SIZE_MAX, word_len - 1, NULL);
     if (!utf8_valid(s, n) || has_controls(s, n))
         n = 0;
     memcpy(word, s, n);

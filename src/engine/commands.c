@@ -13,6 +13,7 @@
 #include "engine_int.h"
 
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -25,6 +26,7 @@
 #include "dealerbot/scorecard.h"
 #include "dealerbot/sla.h"
 #include "dealerbot/timeutil.h"
+#include "dealerbot/utf8.h"
 
 #define MOD "engine"
 #define LIST_SHOWN 20      /* /list lines in one message */
@@ -89,17 +91,9 @@ static int event(struct ctx *x, int64_t complaint_id, const char *kind, const ch
 /* Copies at most `max` code points of s into buf (with "…" when cut). */
 static const char *shorten(const char *s, size_t max, char *buf, size_t len)
 {
-    size_t i = 0, cps = 0;
-    while (s[i] && cps < max) {
-        size_t step = 1;
-        while ((((unsigned char)s[i + step]) & 0xC0) == 0x80)
-            step++;
-        if (i + step + 4 >= len)
-            break;
-        i += step;
-        cps++;
-    }
-    snprintf(buf, len, "%.*s%s", (int)i, s, s[i] ? "…" : "");
+    bool cut;
+    size_t i = utf8_cut(s, strlen(s), max, len - 4, &cut); /* room for "…" and the NUL */
+    snprintf(buf, len, "%.*s%s", (int)i, s, cut ? "…" : "");
     for (char *p = buf; *p; p++)
         if (*p == '\n' || *p == '\t')
             *p = ' ';
@@ -264,11 +258,16 @@ static int do_ack(struct ctx *x, const struct complaint *c, const struct command
     int err = change(x, c, &ch);
     if (err)
         return err;
-    char detail[256];
-    snprintf(detail, sizeof detail, "%s%s%s%s", cmd->eta ? "eta " : "",
-             cmd->eta ? cmd->eta : "", cmd->eta && cmd->text ? "; " : "",
-             cmd->text ? cmd->text : "");
-    if ((err = event(x, c->id, "ack", detail[0] ? detail : NULL)) != 0)
+    /* the whole note goes into the timeline (a command is at most COMMAND_MAX_BYTES) */
+    size_t dlen = (cmd->eta ? strlen(cmd->eta) + 6 : 0) + (cmd->text ? strlen(cmd->text) : 0) + 1;
+    char *detail = malloc(dlen);
+    if (!detail)
+        return DBOT_ERR_NOMEM;
+    snprintf(detail, dlen, "%s%s%s%s", cmd->eta ? "eta " : "", cmd->eta ? cmd->eta : "",
+             cmd->eta && cmd->text ? "; " : "", cmd->text ? cmd->text : "");
+    err = event(x, c->id, "ack", detail[0] ? detail : NULL);
+    free(detail);
+    if (err)
         return err;
     if ((err = store_sla_cancel(x->e->store, c->id, 1u << MS_ACK, x->now)) != 0)
         return err;

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #include "dealerbot/csv.h"
 #include "dealerbot/directory.h"
 #include "dealerbot/timeutil.h"
+#include "dealerbot/utf8.h"
 
 
 /* What differs between the dealers file and the people file. */
@@ -293,11 +295,7 @@ static void trimmed(const char *s, char *buf, size_t cap)
     size_t n = strlen(s);
     while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
         n--;
-    if (n >= cap) {
-        n = cap - 1;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--; /* do not cut a UTF-8 sequence */
-    }
+    n = utf8_cut(s, n, SIZE_MAX, cap - 1, NULL);
     memcpy(buf, s, n);
     buf[n] = '\0';
 }

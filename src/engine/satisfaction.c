@@ -5,6 +5,7 @@
 #include "engine_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dealerbot/directory.h"
@@ -26,11 +27,17 @@ static int record(struct engine *e, int64_t id, int score, const char *comment, 
         return DBOT_ERR_CONFLICT;
     }
     err = store_satisfaction_set(e->store, id, score, comment, now);
-    char detail[160];
-    snprintf(detail, sizeof detail, "score %d%s%.120s", score, comment ? ": " : "",
-             comment ? comment : "");
-    if (err == 0)
+    /* the whole comment goes into the timeline (the API takes at most 2,000 characters) */
+    size_t dlen = 32 + (comment ? strlen(comment) : 0);
+    char *detail = err == 0 ? malloc(dlen) : NULL;
+    if (err == 0 && !detail)
+        err = DBOT_ERR_NOMEM;
+    if (err == 0) {
+        snprintf(detail, dlen, "score %d%s%s", score, comment ? ": " : "",
+                 comment ? comment : "");
         err = store_timeline_add(e->store, id, now, "api", "satisfaction", detail, NULL);
+    }
+    free(detail);
 
     struct actor visit = {.kind = ACTOR_SYSTEM};
     enum complaint_state to;

@@ -249,24 +249,6 @@ void http__respond_json(struct conn *c, int status, json_t *doc)
     answer_ready(c);
 }
 
-/* Replaces bytes that are not part of a well-formed UTF-8 sequence with '?', so that user
- * input echoed in an error line can always be put into JSON. */
-static void utf8_sanitize(char *s)
-{
-    size_t len = strlen(s);
-    for (size_t i = 0; i < len;) {
-        unsigned char b = (unsigned char)s[i];
-        size_t n = b < 0x80 ? 1 : (b & 0xe0) == 0xc0 ? 2 : (b & 0xf0) == 0xe0 ? 3
-                 : (b & 0xf8) == 0xf0 ? 4 : 0;
-        if (n && i + n <= len && utf8_valid(s + i, n)) {
-            i += n;
-        } else {
-            s[i] = '?';
-            i++;
-        }
-    }
-}
-
 void http__respond_error(struct conn *c, int status, const char *fmt, ...)
 {
     char msg[DBOT_DIAG_MAX];
@@ -274,7 +256,7 @@ void http__respond_error(struct conn *c, int status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    utf8_sanitize(msg);
+    utf8_scrub(msg);
     json_t *doc = json_object();
     if (doc && json_object_set_new(doc, "error", json_string(msg)) != 0) {
         json_decref(doc);

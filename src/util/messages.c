@@ -332,12 +332,7 @@ static long placeholder_at(const char *t)
 /* The length of s[0..max) cut back to a UTF-8 character boundary, for quoting in a diag. */
 static int quote_len(const char *s, size_t len)
 {
-    if (len <= QUOTE_MAX)
-        return (int)len;
-    size_t n = QUOTE_MAX;
-    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-        n--;
-    return (int)n;
+    return (int)utf8_cut(s, len, SIZE_MAX, QUOTE_MAX, NULL);
 }
 
 /*
@@ -422,9 +417,7 @@ static int unescape(char *s, const char *file, int line, const char *key, struct
                                  file, line, key);
         } else {
             /* Quote the whole character after the backslash, even a multi-byte one. */
-            int n = 1;
-            while (((unsigned char)r[n] & 0xC0) == 0x80)
-                n++;
+            int n = (int)utf8_cut(r, strlen(r), 1, SIZE_MAX, NULL);
             return dbot_diag_set(diag, DBOT_ERR_INVALID,
                                  "%s:%d: %s: unknown escape \\%.*s (use \\n or \\\\)", file, line,
                                  key, n, r);

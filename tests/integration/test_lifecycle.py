@@ -179,6 +179,22 @@ def test_full_path_in_chat(t):
         check(k in kinds, "timeline has %s: %r" % (k, kinds))
     acts = [e for e in c["timeline"] if e["kind"] == "ack"]
     eq(acts[0]["actor"], "wang@localhost", "the timeline names the real JID")
+    eq(acts[0].get("detail"), "eta 2026-12-01; 今天联系客户", "the /ack note")
+
+
+def test_long_ack_note_kept_whole(t):
+    """A note of any length a command may carry lands whole in the timeline (it was cut at
+    256 bytes, inside a character, and the API then showed it as not valid UTF-8)."""
+    p, b = setup(t)
+    wang = person(p, "wang", "dealer-sh001", "王经理")
+    room = p.room("dealer-sh001")
+    cid = file_complaint(b, "long-ack")
+    wait_state(b, cid, "notified")
+    note = "x" + "今天联系客户并安排到店检查" * 60  # 1 + 60 * 13 characters, 2,341 bytes
+    wang.send_groupchat(room, "/ack %s eta=2026-12-01 %s" % (cid, note))
+    said(wang, from_bot_in(room), render("ack_ok", id=cid, owner="王经理", eta="2026-12-01"))
+    acts = [e for e in state(b, cid)["timeline"] if e["kind"] == "ack"]
+    eq(acts[0].get("detail"), "eta 2026-12-01; " + note, "the whole note")
 
 
 def test_urgent_card_also_in_staff_room(t):
