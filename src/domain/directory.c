@@ -14,13 +14,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dealerbot/jid.h"
 #include "dealerbot/sla.h"
 #include "dealerbot/utf8.h"
 
 #define NAME_MAX_CP 128
 #define REGION_MAX_CP 64
 #define TIMEZONE_MAX 64
-#define JID_PART_MAX 1023
 #define SALES_VOLUME_MAX 1000000000LL
 #define CALENDAR_MAX (sizeof(((struct calendar *)0)->name) - 1) /* 31 */
 
@@ -331,7 +331,12 @@ int person_from_fields(const char *jid, const char *dealer, const char *role, co
     else
         return dbot_diag_set(diag, DBOT_ERR_INVALID, "language: must be zh-CN or en");
 
-    p.jid = span_dup(j);
+    /* the JID as servers compare it (Unicode case fold, nodeprep/nameprep) */
+    char folded[2 * JID_PART_MAX + 2];
+    if (jid_fold(j.s, j.len, folded, sizeof folded) != 0)
+        return dbot_diag_set(diag, DBOT_ERR_INVALID,
+                             "jid: not a valid JID (nodeprep/nameprep refuse it)");
+    p.jid = strdup(folded);
     p.dealer = brand ? NULL : span_dup(dl);
     p.name = span_dup(n);
     p.language = strdup(lang);
@@ -339,9 +344,6 @@ int person_from_fields(const char *jid, const char *dealer, const char *role, co
         person_cleanup(&p);
         return dbot_diag_set(diag, DBOT_ERR_NOMEM, "out of memory");
     }
-    for (char *s = p.jid; *s; s++)
-        if (*s >= 'A' && *s <= 'Z')
-            *s = (char)(*s - 'A' + 'a');
     *out = p;
     return 0;
 }

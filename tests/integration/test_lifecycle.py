@@ -66,13 +66,13 @@ def prefix(key, lang="zh-CN", **v):
 
 # ---- set-up ----
 
-def setup(t, extra_chat="", sla=SLA):
+def setup(t, extra_chat="", sla=SLA, people=PEOPLE, accounts=ACCOUNTS):
     p = xmpp.prosody(t)
-    p.register_many(ACCOUNTS)
+    p.register_many(accounts)
     chat = ('platform = "xmpp"; xmpp = { url = "%s"; jid = "%s"; password = "%s";'
             ' muc_service = "%s"; }; rate_global = 5000; rate_room = 5000; %s'
             % (p.ws_url, BOT, ACCOUNTS["dealerbot"], p.muc, extra_chat))
-    b = t.bot(start=False, dealers_csv=DEALERS, people_csv=PEOPLE, chat=chat, extra=sla)
+    b = t.bot(start=False, dealers_csv=DEALERS, people_csv=people, chat=chat, extra=sla)
     b.start()
     b.wait_log("session ready")
     b.wait_log("member(s) added", count=4)
@@ -195,6 +195,23 @@ def test_long_ack_note_kept_whole(t):
     said(wang, from_bot_in(room), render("ack_ok", id=cid, owner="王经理", eta="2026-12-01"))
     acts = [e for e in state(b, cid)["timeline"] if e["kind"] == "ack"]
     eq(acts[0].get("detail"), "eta 2026-12-01; " + note, "the whole note")
+
+
+def test_unicode_case_in_directory_jid(t):
+    """people.csv spells a JID with a non-ASCII capital (Émile@localhost); the server folds it
+    (nodeprep) and reports the sender as émile@localhost. The directory entry must match it:
+    with an ASCII-only fold it never did, and every command was refused as from a stranger."""
+    people = PEOPLE + "Émile@LocalHost,SH001,agent,Émile,en\n"
+    accounts = dict(ACCOUNTS, **{"émile": "emile-pw"})
+    p, b = setup(t, people=people, accounts=accounts)
+    emile = p.client("émile", "emile-pw")
+    emile.send_chat(BOT, "/help")
+    said(emile, from_bot_direct, render("help_head", "en", name="Émile"))
+    cid = file_complaint(b, "uni-1")
+    wait_state(b, cid, "notified")
+    emile.send_chat(BOT, "/ack " + cid)
+    wait_state(b, cid, "acknowledged")
+    eq(state(b, cid).get("owner"), "émile@localhost", "the owner is the folded JID")
 
 
 def test_urgent_card_also_in_staff_room(t):
