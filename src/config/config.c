@@ -45,6 +45,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dealerbot/saslprep.h"
 #include "dealerbot/timeutil.h"
 #include "dealerbot/utf8.h"
 
@@ -1420,6 +1421,27 @@ static int finish(struct loader *ld, bool sla_seen)
         if ((k->flags & K_XMPP) && xmpp && !*str_at(cfg, k))
             FAIL_AT(ld, DBOT_ERR_INVALID, 0,
                     "missing required key %s, needed when chat.platform = \"xmpp\"", k->path);
+    }
+
+    /* SCRAM sends the password through SASLprep (RFC 4013); one it refuses would fail every
+     * login, so refuse it here, without quoting it */
+    if (xmpp && cfg->chat.xmpp.password && *cfg->chat.xmpp.password) {
+        char *prepped = NULL;
+        int rc = sasl_prep(cfg->chat.xmpp.password, &prepped);
+        if (prepped) {
+            explicit_bzero(prepped, strlen(prepped));
+            free(prepped);
+        }
+        size_t i = (size_t)(key_by_path("chat.xmpp.password") - keys);
+        size_t j = (size_t)(key_by_path("chat.xmpp.password_file") - keys);
+        if (rc == DBOT_ERR_NOMEM)
+            FAIL_AT(ld, rc, 0, "out of memory");
+        if (rc)
+            FAIL_AT(ld, DBOT_ERR_INVALID, ld->seen[i] ? ld->line[i] : ld->line[j],
+                    "%s: SASLprep (RFC 4013) refuses this password (a control character, an "
+                    "unassigned code point or mixed right-to-left text), so no login could "
+                    "succeed",
+                    ld->seen[i] ? "chat.xmpp.password" : "chat.xmpp.password_file");
     }
 
     if (cfg->default_calendar && !config_calendar(cfg, cfg->default_calendar)) {

@@ -71,7 +71,7 @@ def setup(t, extra_chat="", sla=SLA, people=PEOPLE, accounts=ACCOUNTS):
     p.register_many(accounts)
     chat = ('platform = "xmpp"; xmpp = { url = "%s"; jid = "%s"; password = "%s";'
             ' muc_service = "%s"; }; rate_global = 5000; rate_room = 5000; %s'
-            % (p.ws_url, BOT, ACCOUNTS["dealerbot"], p.muc, extra_chat))
+            % (p.ws_url, BOT, accounts["dealerbot"], p.muc, extra_chat))
     b = t.bot(start=False, dealers_csv=DEALERS, people_csv=people, chat=chat, extra=sla)
     b.start()
     b.wait_log("session ready")
@@ -212,6 +212,18 @@ def test_unicode_case_in_directory_jid(t):
     emile.send_chat(BOT, "/ack " + cid)
     wait_state(b, cid, "acknowledged")
     eq(state(b, cid).get("owner"), "émile@localhost", "the owner is the folded JID")
+
+
+def test_non_ascii_bot_password(t):
+    """The bot's account has a non-ASCII password. SCRAM needs it SASLprepped the way the
+    server prepared it (here a full-width letter that NFKC maps to ASCII, and a no-break space
+    that becomes a space): the bot logs in and answers. It used to refuse the password at
+    every connect and reconnect for ever."""
+    pw = "密码\uff50\u00e4ss\u00a0w\u00f6rd"
+    p, b = setup(t, accounts=dict(ACCOUNTS, dealerbot=pw))
+    wang = person(p, "wang")
+    wang.send_chat(BOT, "/help")
+    said(wang, from_bot_direct, render("help_head", name="王经理"))
 
 
 def test_urgent_card_also_in_staff_room(t):
