@@ -158,6 +158,11 @@ static const struct key keys[] = {
      .doc = "file holding the API token on one line (give this or http.token)"},
     {.path = "http.max_body", TOP(http.max_body), .type = KT_INT, .def = "65536",
      RANGE(1024, 16777216), .doc = "largest request body accepted, in bytes (1024..16777216)"},
+    {.path = "http.timeout", TOP(http.timeout), .type = KT_INT, .def = "10", RANGE(1, 300),
+     .doc = "seconds a client may take to send its request headers, or stay idle (1..300)"},
+    {.path = "http.max_connections", TOP(http.max_connections), .type = KT_INT, .def = "256",
+     RANGE(4, 4096),
+     .doc = "open HTTP connections at most; more are refused at once (4..4096)"},
     {.path = "http.commit_window_us", TOP(http.commit_window_us), .type = KT_INT, .def = "0",
      RANGE(0, 100000),
      .doc = "group commit: how long an intake write may wait to share a transaction, in "

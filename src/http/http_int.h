@@ -103,6 +103,8 @@ struct http_server {
     struct intake_result results[HTTP_BATCH_MAX];
 
     int n_active;          /* transactions in hand */
+    int n_conns, max_conns; /* open connections, and the cap (http.max_connections) */
+    uint64_t n_refused;    /* connections refused at the cap */
     uint64_t n_batches, n_committed;
     uint64_t n_status[6];  /* answers written, by status class: [2] = 2xx ... [5] = 5xx */
     struct histogram commit_us; /* duration of each group commit */

@@ -30,6 +30,7 @@
  */
 #include "http_int.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -718,6 +719,24 @@ static int on_body_done(struct conn *c)
     return 0;
 }
 
+/*
+ * The connection cap (http.max_connections): lws asks before it accepts a connection; past the
+ * cap the new socket is closed at once, so a crowd of idle or slow clients cannot take every
+ * descriptor. Each of those is also bounded in time (http.timeout, set on the vhost).
+ */
+static int admit(struct lws *wsi)
+{
+    struct http_server *srv = lws_vhost_user(lws_get_vhost(wsi));
+    if (!srv || srv->n_conns < srv->max_conns)
+        return 0;
+    srv->n_refused++;
+    if ((srv->n_refused & (srv->n_refused - 1)) == 0) /* 1st, 2nd, 4th, 8th ...: no flood */
+        log_warn(MOD, "connection refused: %d open, http.max_connections reached (%" PRIu64
+                      " refused so far)",
+                 srv->n_conns, srv->n_refused);
+    return -1;
+}
+
 static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                          size_t len)
 {
@@ -741,6 +760,19 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         if (c)
             conn_detach(c);
         return 0;
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        return admit(wsi);
+    case LWS_CALLBACK_WSI_CREATE:
+    case LWS_CALLBACK_WSI_DESTROY: {
+        struct http_server *srv = lws_vhost_user(lws_get_vhost(wsi));
+        /* every accepted connection; the listening socket is destroyed (at shutdown)
+         * without a matching create here, hence the floor */
+        if (srv && reason == LWS_CALLBACK_WSI_CREATE)
+            srv->n_conns++;
+        else if (srv && srv->n_conns > 0)
+            srv->n_conns--;
+        return 0;
+    }
     default:
         return 0;
     }
@@ -839,6 +871,7 @@ int http_server_start(struct lws_context *ctx, const struct config *cfg, struct 
     srv->eng = eng;
     srv->max_body = cfg->http.max_body > 0 ? (size_t)cfg->http.max_body : 65536;
     srv->window_us = cfg->http.commit_window_us > 0 ? cfg->http.commit_window_us : 0;
+    srv->max_conns = (int)cfg->http.max_connections;
     srv->protocols[0].name = "dealerbot-http";
     srv->protocols[0].callback = callback_http;
     srv->protocols[0].per_session_data_size = sizeof(struct conn);
@@ -850,6 +883,10 @@ int http_server_start(struct lws_context *ctx, const struct config *cfg, struct 
     info.iface = srv->iface[0] ? srv->iface : NULL;
     info.protocols = srv->protocols;
     info.user = srv;
+    /* every wait on a client (its headers, an idle keep-alive, a write) ends after
+     * http.timeout seconds: a client that sends a byte a second is dropped */
+    info.timeout_secs = (unsigned int)cfg->http.timeout;
+    info.timeout_secs_ah_idle = (unsigned int)cfg->http.timeout;
     /* lws 4.1 with IPv6 compiled in binds an IPv4 address given as iface to the IPv6
      * wildcard — every interface. An IPv4 address therefore gets an IPv4-only vhost. */
     if (srv->iface[0] && !strchr(srv->iface, ':'))
