@@ -45,6 +45,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dealerbot/civil.h"
 #include "dealerbot/saslprep.h"
 #include "dealerbot/timeutil.h"
 #include "dealerbot/utf8.h"
@@ -470,10 +471,8 @@ static const char *check_readable(const char *v)
 
 static const char *check_hhmm(const char *v)
 {
-    if (strlen(v) != 5 || v[2] != ':' || v[0] < '0' || v[0] > '2' || v[1] < '0' || v[1] > '9' ||
-        v[3] < '0' || v[3] > '5' || v[4] < '0' || v[4] > '9')
-        return "expected HH:MM (00:00..23:59)";
-    if ((v[0] - '0') * 10 + (v[1] - '0') > 23)
+    int32_t secs;
+    if (strlen(v) != 5 || !civil_hhmm_parse(v, false, &secs))
         return "expected HH:MM (00:00..23:59)";
     return NULL;
 }

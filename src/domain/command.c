@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dealerbot/civil.h"
 #include "dealerbot/utf8.h"
 
 /* Bytes quoted from the message in a diag line, at most. */
@@ -388,28 +389,11 @@ int broadcast_id_parse(const char *s, size_t len, int64_t *out)
     return id_parse(s, len, 'B', out);
 }
 
-static int digits_value(const char *s, size_t n)
-{
-    int v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v;
-}
-
 /* "YYYY-MM-DD", a real Gregorian date with year 1970..9999. */
 static bool date_valid(const char *s, size_t len)
 {
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (len != 10 || s[4] != '-' || s[7] != '-')
-        return false;
-    int y = digits_value(s, 4), m = digits_value(s + 5, 2), d = digits_value(s + 8, 2);
-    if (y < 1970 || m < 1 || m > 12 || d < 1)
-        return false;
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return d <= mdays[m - 1] + (m == 2 && leap);
+    int y, m, d;
+    return civil_date_parse(s, len, &y, &m, &d) == 0 && y >= 1970;
 }
 
 /* [A-Za-z0-9_-]{1,32}, plus '.' when `dot`. */

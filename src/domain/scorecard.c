@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dealerbot/civil.h"
 #include "dealerbot/error.h"
 #include "dealerbot/timeutil.h"
 
@@ -309,17 +310,6 @@ const struct scorecard *scorecard_find(const struct scorecard_set *set, const ch
 
 /* ---- windows ---- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 /* The instant of local midnight starting the first day of month m (1..12) of year y. The
  * offset is read at the wall time taken as UTC, then again at the instant that gives; the
  * second reading wins, which is exact except within a DST change at midnight itself. */
@@ -329,7 +319,7 @@ static int64_t month_start(int64_t y, int m, sla_offset_fn off, void *arg)
         m -= 12;
         y++;
     }
-    int64_t local = days_from_civil(y, m, 1) * SECS_PER_DAY;
+    int64_t local = civil_days(y, m, 1) * SECS_PER_DAY;
     if (!off)
         return local;
     int64_t t = local - off(local, arg);

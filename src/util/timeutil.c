@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dealerbot/civil.h"
 #include "dealerbot/error.h"
 
 #define SECS_PER_DAY INT64_C(86400)
@@ -117,46 +118,6 @@ char *duration_format(int64_t secs, char *buf, size_t len)
     return buf;
 }
 
-/*
- * Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil):
- * shift the year to start in March so the leap day is the last day of the year, then count
- * 400-year eras of 146097 days.
- */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;                                  /* [0, 399] */
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1; /* [0, 365] */
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;          /* [0, 146096] */
-    return era * 146097 + doe - 719468;
-}
-
-/* The inverse of days_from_civil. */
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
-static bool is_leap(int64_t y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int days_in_month(int64_t y, int m)
-{
-    static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && is_leap(y) ? 29 : dim[m - 1];
-}
-
 /* Reads exactly n digits at *p into *out and advances *p. */
 static bool take_digits(const char **p, int n, int *out)
 {
@@ -226,12 +187,12 @@ int rfc3339_parse(const char *s, int64_t *out)
     if (*p != '\0')
         return DBOT_ERR_INVALID;
 
-    if (mon < 1 || mon > 12 || day < 1 || day > days_in_month(year, mon))
+    if (!civil_date_valid(year, mon, day))
         return DBOT_ERR_INVALID;
     if (hour > 23 || min > 59 || sec > 60)
         return DBOT_ERR_INVALID;
 
-    int64_t t = days_from_civil(year, mon, day) * SECS_PER_DAY + hour * 3600 + min * 60 + sec;
+    int64_t t = civil_days(year, mon, day) * SECS_PER_DAY + hour * 3600 + min * 60 + sec;
     *out = t - offset;
     return 0;
 }
