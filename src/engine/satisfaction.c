@@ -66,24 +66,27 @@ static int record(struct engine *e, int64_t id, int score, const char *comment, 
     return err;
 }
 
+struct record_call {
+    int64_t id, now;
+    int score;
+    const char *comment;
+    bool *reopened;
+};
+
+static int record_step(struct engine *e, void *arg)
+{
+    struct record_call *r = arg;
+    return record(e, r->id, r->score, r->comment, r->now, r->reopened);
+}
+
 int engine_satisfaction(struct engine *e, int64_t id, int score, const char *comment,
                         int64_t now, bool *reopened)
 {
     *reopened = false;
-    eng__forget(e);
-    int err = store_begin(e->store);
-    if (err == 0) {
-        err = record(e, id, score, comment, now, reopened);
-        if (err == 0)
-            err = store_commit(e->store);
-        else
-            store_rollback(e->store);
-    }
-    if (err) {
-        eng__forget(e);
+    struct record_call r = {
+        .id = id, .now = now, .score = score, .comment = comment, .reopened = reopened};
+    int err = eng__transact(e, record_step, &r);
+    if (err)
         *reopened = false;
-        return err;
-    }
-    eng__after_commit(e);
-    return 0;
+    return err;
 }
