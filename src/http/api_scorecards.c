@@ -28,7 +28,6 @@
 #include "dealerbot/timeutil.h"
 
 #define MOD "http"
-#define QUERY_FRAG_MAX 256
 
 static int32_t local_offset(int64_t t, void *arg)
 {
@@ -185,20 +184,10 @@ void http__scorecards_get(struct conn *c)
         http__respond_error(c, 500, "underperformers.window is not a usable window");
         return;
     }
-    for (int i = 0;; i++) {
-        char frag[QUERY_FRAG_MAX];
-        int flen = lws_hdr_fragment_length(c->wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
-        if (flen <= 0)
-            break;
-        if (flen >= (int)sizeof frag ||
-            lws_hdr_copy_fragment(c->wsi, frag, (int)sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i) < 0) {
-            http__respond_error(c, 400, "query parameter %d is too long", i + 1);
-            return;
-        }
-        char *eq = strchr(frag, '=');
-        const char *val = eq ? eq + 1 : "";
-        if (eq)
-            *eq = '\0';
+    char frag[QUERY_FRAG_MAX];
+    const char *val;
+    int qrc;
+    for (int i = 0; (qrc = http__query_param(c, i, frag, sizeof frag, &val)) > 0; i++) {
         if (strcmp(frag, "window") == 0 || strcmp(frag, "month") == 0 ||
             strcmp(frag, "quarter") == 0) {
             if (form) {
@@ -221,6 +210,8 @@ void http__scorecards_get(struct conn *c)
             return;
         }
     }
+    if (qrc < 0)
+        return; /* answered */
 
     struct scorecard_set all;
     int64_t t0 = timeutil_mono_us();

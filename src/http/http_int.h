@@ -123,6 +123,13 @@ void http__respond_json(struct conn *c, int status, json_t *doc);
 void http__respond_error(struct conn *c, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+#define QUERY_FRAG_MAX 256 /* one query parameter, key=value, in bytes */
+
+/* Reads the i-th query parameter ("key=value", lws has already URL-decoded it) into
+ * frag[0..cap): frag becomes the key, *val the value (after '=', "" when there is none).
+ * Returns 1, 0 when there is no i-th parameter, or -1 after answering 400 (too long). */
+int http__query_param(struct conn *c, int i, char *frag, size_t cap, const char **val);
+
 /* ---- server.c: group commit ---- */
 
 /* Queues a validated intake for the next group commit; takes ownership of *in (its fields are

@@ -250,6 +250,23 @@ void http__respond_json(struct conn *c, int status, json_t *doc)
     answer_ready(c);
 }
 
+int http__query_param(struct conn *c, int i, char *frag, size_t cap, const char **val)
+{
+    int flen = lws_hdr_fragment_length(c->wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+    if (flen <= 0)
+        return 0;
+    if ((size_t)flen >= cap ||
+        lws_hdr_copy_fragment(c->wsi, frag, (int)cap, WSI_TOKEN_HTTP_URI_ARGS, i) < 0) {
+        http__respond_error(c, 400, "query parameter %d is too long", i + 1);
+        return -1;
+    }
+    char *eq = strchr(frag, '=');
+    *val = eq ? eq + 1 : "";
+    if (eq)
+        *eq = '\0';
+    return 1;
+}
+
 void http__respond_error(struct conn *c, int status, const char *fmt, ...)
 {
     char msg[DBOT_DIAG_MAX];
