@@ -424,34 +424,6 @@ static int csv_field(FILE *fp, const char *s, bool first)
     return 0;
 }
 
-/* A number for CSV: "" when none; whole counts without decimals; times in hours. */
-static char *csv_value(enum scorecard_metric m, const struct scorecard_value *v, char *buf,
-                       size_t len)
-{
-    buf[0] = '\0';
-    if (!v->has)
-        return buf;
-    switch (scorecard_metric_info(m)->unit) {
-    case SCU_COUNT:
-        if (v->v > -1e15 && v->v < 1e15 && v->v == (double)(int64_t)v->v)
-            snprintf(buf, len, "%.0f", v->v);
-        else
-            snprintf(buf, len, "%.2f", v->v);
-        break;
-    case SCU_RATE:
-    case SCU_SCORE:
-        snprintf(buf, len, "%.2f", v->v);
-        break;
-    case SCU_PERCENT:
-        snprintf(buf, len, "%.1f", v->v);
-        break;
-    case SCU_SECONDS:
-        snprintf(buf, len, "%.2f", v->v / 3600.0);
-        break;
-    }
-    return buf;
-}
-
 static int csv_scorecards(const struct scorecard_set *set, const struct scorecard_window *w,
                            const struct scorecard *only)
 {
@@ -495,8 +467,8 @@ static int csv_scorecards(const struct scorecard_set *set, const struct scorecar
         for (int m = 0; m < SCM__COUNT; m++) {
             enum scorecard_metric em = (enum scorecard_metric)m;
             const struct scorecard_value *v = &sc->m[m];
-            err |= csv_field(stdout, csv_value(em, v, num, sizeof num), false);
-            err |= csv_field(stdout, csv_value(em, &set->network.m[m], num, sizeof num), false);
+            err |= csv_field(stdout, scorecard_value_csv(em, v, num, sizeof num), false);
+            err |= csv_field(stdout, scorecard_value_csv(em, &set->network.m[m], num, sizeof num), false);
             if (scorecard_metric_info(em)->better == SCB_NONE)
                 continue;
             num[0] = '\0';

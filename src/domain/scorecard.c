@@ -411,11 +411,13 @@ char *scorecard_duration_format(int64_t secs, char *buf, size_t len)
     return buf;
 }
 
-char *scorecard_value_format(enum scorecard_metric m, const struct scorecard_value *v, char *buf,
-                             size_t len)
+/* The one formatter behind scorecard_value_format (people) and scorecard_value_csv (a
+ * spreadsheet: no unit signs, times in hours, "" for none). */
+static char *value_format(enum scorecard_metric m, const struct scorecard_value *v, bool csv,
+                          char *buf, size_t len)
 {
     if (!v->has) {
-        snprintf(buf, len, "-");
+        snprintf(buf, len, "%s", csv ? "" : "-");
         return buf;
     }
     switch (scorecard_metric_info(m)->unit) {
@@ -424,18 +426,33 @@ char *scorecard_value_format(enum scorecard_metric m, const struct scorecard_val
         if (v->v > -1e15 && v->v < 1e15 && v->v == (double)(int64_t)v->v)
             snprintf(buf, len, "%.0f", v->v);
         else
-            snprintf(buf, len, "%.1f", v->v);
+            snprintf(buf, len, csv ? "%.2f" : "%.1f", v->v);
         break;
     case SCU_RATE:
     case SCU_SCORE:
         snprintf(buf, len, "%.2f", v->v);
         break;
     case SCU_PERCENT:
-        snprintf(buf, len, "%.1f%%", v->v);
+        snprintf(buf, len, csv ? "%.1f" : "%.1f%%", v->v);
         break;
     case SCU_SECONDS:
-        scorecard_duration_format((int64_t)(v->v + 0.5), buf, len);
+        if (csv)
+            snprintf(buf, len, "%.2f", v->v / 3600.0);
+        else
+            scorecard_duration_format((int64_t)(v->v + 0.5), buf, len);
         break;
     }
     return buf;
+}
+
+char *scorecard_value_format(enum scorecard_metric m, const struct scorecard_value *v, char *buf,
+                             size_t len)
+{
+    return value_format(m, v, false, buf, len);
+}
+
+char *scorecard_value_csv(enum scorecard_metric m, const struct scorecard_value *v, char *buf,
+                          size_t len)
+{
+    return value_format(m, v, true, buf, len);
 }
