@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "dealerbot/civil.h"
+#include "dealerbot/file.h"
 #include "dealerbot/saslprep.h"
 #include "dealerbot/timeutil.h"
 #include "dealerbot/utf8.h"
@@ -651,68 +652,39 @@ static const char *string_problem(const char *v)
 static int read_secret_file(struct loader *ld, const config_setting_t *s, const char *kpath,
                             const char *path, char **out)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0)
-        FAIL(ld, DBOT_ERR_IO, s, "%s: cannot read \"%.*s\": %s", kpath, QUOTE_MAX, path,
-             strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        FAIL(ld, DBOT_ERR_IO, s, "%s: \"%.*s\" is not a regular file", kpath, QUOTE_MAX, path);
-    }
-    char *buf = malloc(SECRET_FILE_MAX + 1);
-    if (!buf) {
-        close(fd);
-        return dbot_diag_set(ld->diag, DBOT_ERR_NOMEM, "%s: out of memory", ld->name);
-    }
+    char *buf = NULL;
     size_t n = 0;
-    int err = 0;
-    for (;;) {
-        ssize_t r = read(fd, buf + n, SECRET_FILE_MAX + 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            err = errno;
-            break;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-        if (n > SECRET_FILE_MAX)
-            break;
-    }
-    close(fd);
-
+    int e = 0;
+    int rc = file_read_all(path, SECRET_FILE_MAX, FILE_REGULAR | FILE_SECRET, &buf, &n, &e);
+    if (rc == DBOT_ERR_NOMEM)
+        return dbot_diag_set(ld->diag, rc, "%s: out of memory", ld->name);
+    if (rc == DBOT_ERR_NOTFOUND || (rc == DBOT_ERR_IO && e != 0))
+        FAIL(ld, DBOT_ERR_IO, s, "%s: cannot read \"%.*s\": %s", kpath, QUOTE_MAX, path,
+             strerror(rc == DBOT_ERR_NOTFOUND ? ENOENT : e));
+    if (rc == DBOT_ERR_IO)
+        FAIL(ld, DBOT_ERR_IO, s, "%s: \"%.*s\" is not a regular file", kpath, QUOTE_MAX, path);
+    if (rc == DBOT_ERR_TOOBIG)
+        FAIL(ld, DBOT_ERR_INVALID, s, "%s: \"%.*s\": file too large (at most %d bytes)", kpath,
+             QUOTE_MAX, path, SECRET_FILE_MAX);
+    size_t read_len = n;
     const char *why = NULL;
-    if (err)
-        why = strerror(err);
-    else if (n > SECRET_FILE_MAX)
-        why = "file too large (at most 4096 bytes)";
-    if (!why) {
-        if (n > 0 && buf[n - 1] == '\n')
-            n--;
-        if (n > 0 && buf[n - 1] == '\r')
-            n--;
-        buf[n] = '\0';
-        if (n == 0)
-            why = "file is empty";
-        else if (memchr(buf, '\0', n))
-            why = "file contains a NUL byte";
-        else if (memchr(buf, '\n', n) || memchr(buf, '\r', n))
-            why = "file must hold one line";
-    }
+    if (n > 0 && buf[n - 1] == '\n')
+        n--;
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    buf[n] = '\0';
+    if (n == 0)
+        why = "file is empty";
+    else if (memchr(buf, '\0', n))
+        why = "file contains a NUL byte";
+    else if (memchr(buf, '\n', n) || memchr(buf, '\r', n))
+        why = "file must hold one line";
     if (why) {
-        explicit_bzero(buf, SECRET_FILE_MAX + 1);
+        explicit_bzero(buf, read_len);
         free(buf);
-        FAIL(ld, err ? DBOT_ERR_IO : DBOT_ERR_INVALID, s, "%s: \"%.*s\": %s", kpath, QUOTE_MAX,
-             path, why);
+        FAIL(ld, DBOT_ERR_INVALID, s, "%s: \"%.*s\": %s", kpath, QUOTE_MAX, path, why);
     }
-    char *copy = strdup(buf);
-    explicit_bzero(buf, SECRET_FILE_MAX + 1);
-    free(buf);
-    if (!copy)
-        return dbot_diag_set(ld->diag, DBOT_ERR_NOMEM, "%s: out of memory", ld->name);
-    *out = copy;
+    *out = buf; /* taken: the caller wipes and frees it */
     return 0;
 }
 

@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dealerbot/file.h"
 #include "dealerbot/utf8.h"
 
 #define PLACEHOLDER_MAX 32 /* longest name between braces that counts as a placeholder */
@@ -511,53 +512,20 @@ static int parse(char *buf, size_t len, const char *file, const char **text,
 /* Reads the whole regular file at path into a new NUL-terminated buffer. */
 static int read_file(const char *path, char **out, size_t *out_len, struct dbot_diag *diag)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return dbot_diag_set(diag, DBOT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-
-    int rc = 0;
-    char *buf = NULL;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        rc = dbot_diag_set(diag, DBOT_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
-        goto out;
+    int e = 0;
+    int rc = file_read_all(path, MESSAGES_FILE_MAX, FILE_REGULAR, out, out_len, &e);
+    switch (rc) {
+    case 0: return 0;
+    case DBOT_ERR_NOTFOUND:
+        return dbot_diag_set(diag, DBOT_ERR_IO, "%s: cannot open: %s", path, strerror(ENOENT));
+    case DBOT_ERR_TOOBIG:
+        return dbot_diag_set(diag, rc, "%s: larger than %d bytes", path, MESSAGES_FILE_MAX);
+    case DBOT_ERR_NOMEM: return dbot_diag_set(diag, rc, "%s: out of memory", path);
+    default:
+        if (e == 0)
+            return dbot_diag_set(diag, DBOT_ERR_IO, "%s: not a regular file", path);
+        return dbot_diag_set(diag, DBOT_ERR_IO, "%s: cannot read: %s", path, strerror(e));
     }
-    if (!S_ISREG(st.st_mode)) {
-        rc = dbot_diag_set(diag, DBOT_ERR_IO, "%s: not a regular file", path);
-        goto out;
-    }
-    if (st.st_size > MESSAGES_FILE_MAX) {
-        rc = dbot_diag_set(diag, DBOT_ERR_TOOBIG, "%s: larger than %d bytes", path,
-                           MESSAGES_FILE_MAX);
-        goto out;
-    }
-    size_t cap = (size_t)st.st_size;
-    buf = xmalloc(cap + 1);
-    if (!buf) {
-        rc = dbot_diag_set(diag, DBOT_ERR_NOMEM, "%s: out of memory", path);
-        goto out;
-    }
-    size_t got = 0;
-    while (got < cap) {
-        ssize_t r = read(fd, buf + got, cap - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            rc = dbot_diag_set(diag, DBOT_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
-            goto out;
-        }
-        if (r == 0)
-            break; /* shrank under us: take what is there */
-        got += (size_t)r;
-    }
-    buf[got] = '\0';
-    *out = buf;
-    *out_len = got;
-    buf = NULL;
-out:
-    free(buf);
-    close(fd);
-    return rc;
 }
 
 /* ------------------------------------------------------------------------------------------
