@@ -47,6 +47,7 @@
 
 #include "dealerbot/civil.h"
 #include "dealerbot/file.h"
+#include "dealerbot/lang.h"
 #include "dealerbot/saslprep.h"
 #include "dealerbot/timeutil.h"
 #include "dealerbot/utf8.h"
@@ -107,7 +108,6 @@ struct key {
     const char *doc;
 };
 
-static const char *const languages[] = {"zh-CN", "en", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const platforms[] = {"xmpp", "none", NULL};
 
@@ -138,7 +138,7 @@ static const char *check_no_slash(const char *v);
 static const struct key keys[] = {
     {.path = "database", TOP(database), .type = KT_STRING, .def = "var/dealerbot.db",
      .doc = "SQLite database file, created on first run (relative to the working directory)"},
-    {.path = "language", TOP(language), .type = KT_STRING, .def = "zh-CN", .choices = languages,
+    {.path = "language", TOP(language), .type = KT_STRING, .def = "zh-CN", .choices = lang_names,
      .doc = "default language of replies and notices: zh-CN | en"},
     {.path = "timezone", TOP(timezone), .type = KT_STRING, .def = "Asia/Shanghai",
      .check = check_timezone,

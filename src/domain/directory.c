@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "dealerbot/jid.h"
+#include "dealerbot/lang.h"
 #include "dealerbot/sla.h"
 #include "dealerbot/utf8.h"
 
@@ -323,12 +324,8 @@ int person_from_fields(const char *jid, const char *dealer, const char *role, co
     if ((rc = check_text("name", n, NAME_MAX_CP, true, diag)))
         return rc;
 
-    const char *lang;
-    if (lg.len == 0 || span_eq_nocase(lg, "zh-CN"))
-        lang = "zh-CN";
-    else if (span_eq_nocase(lg, "en"))
-        lang = "en";
-    else
+    const char *lang = lg.len == 0 ? lang_names[0] : lang_find(lg.s, lg.len);
+    if (!lang)
         return dbot_diag_set(diag, DBOT_ERR_INVALID, "language: must be zh-CN or en");
 
     /* the JID as servers compare it (Unicode case fold, nodeprep/nameprep) */

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "dealerbot/file.h"
+#include "dealerbot/lang.h"
 #include "dealerbot/utf8.h"
 
 #define PLACEHOLDER_MAX 32 /* longest name between braces that counts as a placeholder */
@@ -235,8 +236,9 @@ static const struct msg_key {
 
 #define N_KEYS (sizeof table / sizeof table[0])
 
+/* in the order of lang_names (lang.h) */
 enum { LANG_ZH, LANG_EN, N_LANGS };
-static const char *const lang_names[N_LANGS] = {"zh-CN", "en"};
+_Static_assert(N_LANGS == LANG_COUNT, "one chat-text file per language of lang.h");
 
 struct messages {
     char *buf[N_LANGS];                 /* each file's bytes; the templates live in here */
