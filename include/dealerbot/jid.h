@@ -11,10 +11,16 @@
 #ifndef DEALERBOT_JID_H
 #define DEALERBOT_JID_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Longest local part and domain we accept, in bytes (RFC 7622 allows 1023 each). */
 #define JID_PART_MAX 1023
+
+/* True when s[0..len) is a bare JID, local@domain (RFC 7622 without a resource), in valid
+ * UTF-8: what the directory's jid column and the config's JIDs must be. Non-ASCII is allowed
+ * (internationalised names), control characters are not. */
+bool jid_bare_valid(const char *s, size_t len);
 
 /*
  * Folds the bare JID s[0..len) ("local@domain", or just "domain"; a "/resource" is cut off)

@@ -47,6 +47,7 @@
 
 #include "dealerbot/civil.h"
 #include "dealerbot/file.h"
+#include "dealerbot/jid.h"
 #include "dealerbot/lang.h"
 #include "dealerbot/saslprep.h"
 #include "dealerbot/timeutil.h"
@@ -423,18 +424,11 @@ static const char *check_url(const char *v)
     return NULL;
 }
 
-/* A bare JID, local@domain: no resource, no spaces. */
+/* A bare JID, local@domain (jid_bare_valid, the directory's rule too). */
 static const char *check_jid(const char *v)
 {
-    const char *at = strchr(v, '@');
-    if (!at || at == v)
-        return "expected local@domain";
-    if (strchr(at + 1, '@'))
-        return "expected local@domain";
-    if (strpbrk(v, " /\"&'<>:"))
-        return "expected a bare JID local@domain (no resource, spaces or quotes)";
-    if (!host_ok(at + 1, strlen(at + 1)))
-        return "bad domain";
+    if (!jid_bare_valid(v, strlen(v)))
+        return "expected local@domain (a bare JID: no resource, spaces or quotes)";
     return NULL;
 }
 

@@ -256,37 +256,6 @@ int dealer_from_fields(const char *code, const char *name, const char *region,
     return 0;
 }
 
-/* A bare JID, local@domain (RFC 7622 without a resource). The local part may not hold
- * " & ' / : < > @ or spaces; the domain is a host name or an IP literal without spaces or
- * slashes, not starting or ending with a dot, with no empty label. Non-ASCII is allowed
- * (internationalised names), control characters are not. */
-static bool jid_ok(struct span v)
-{
-    const char *at = memchr(v.s, '@', v.len);
-    if (!at)
-        return false;
-    size_t llen = (size_t)(at - v.s);
-    const char *dom = at + 1;
-    size_t dlen = v.len - llen - 1;
-    if (llen == 0 || llen > JID_PART_MAX || dlen == 0 || dlen > JID_PART_MAX)
-        return false;
-    for (size_t i = 0; i < llen; i++) {
-        unsigned char ch = (unsigned char)v.s[i];
-        if (ch <= 0x20 || ch == 0x7f || strchr("\"&'/:<>@", ch))
-            return false;
-    }
-    if (dom[0] == '.' || dom[dlen - 1] == '.')
-        return false;
-    for (size_t i = 0; i < dlen; i++) {
-        unsigned char ch = (unsigned char)dom[i];
-        if (ch <= 0x20 || ch == 0x7f || ch == '@' || ch == '/' || ch == '\\')
-            return false;
-        if (ch == '.' && i + 1 < dlen && dom[i + 1] == '.')
-            return false;
-    }
-    return true;
-}
-
 int person_from_fields(const char *jid, const char *dealer, const char *role, const char *name,
                        const char *language, struct person *out, struct dbot_diag *diag)
 {
@@ -296,7 +265,7 @@ int person_from_fields(const char *jid, const char *dealer, const char *role, co
     bool brand;
     int rc;
 
-    if (!utf8_valid(j.s, j.len) || !jid_ok(j))
+    if (!jid_bare_valid(j.s, j.len))
         return dbot_diag_set(diag, DBOT_ERR_INVALID, "jid: must look like name@domain");
 
     brand = span_eq_nocase(dl, "brand");

@@ -34,6 +34,37 @@ static long prep(const char *s, size_t len, const Stringprep_profile *profile, c
     return n == 0 || n > JID_PART_MAX ? -1 : (long)n;
 }
 
+/* The local part may not hold " & ' / : < > @ or spaces; the domain is a host name or an IP
+ * literal without spaces or slashes, not starting or ending with a dot, with no empty label. */
+bool jid_bare_valid(const char *s, size_t len)
+{
+    if (!s || !utf8_valid(s, len))
+        return false;
+    const char *at = memchr(s, '@', len);
+    if (!at)
+        return false;
+    size_t llen = (size_t)(at - s);
+    const char *dom = at + 1;
+    size_t dlen = len - llen - 1;
+    if (llen == 0 || llen > JID_PART_MAX || dlen == 0 || dlen > JID_PART_MAX)
+        return false;
+    for (size_t i = 0; i < llen; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch <= 0x20 || ch == 0x7f || strchr("\"&'/:<>@", ch))
+            return false;
+    }
+    if (dom[0] == '.' || dom[dlen - 1] == '.')
+        return false;
+    for (size_t i = 0; i < dlen; i++) {
+        unsigned char ch = (unsigned char)dom[i];
+        if (ch <= 0x20 || ch == 0x7f || ch == '@' || ch == '/' || ch == '\\')
+            return false;
+        if (ch == '.' && i + 1 < dlen && dom[i + 1] == '.')
+            return false;
+    }
+    return true;
+}
+
 int jid_fold(const char *s, size_t len, char *out, size_t cap)
 {
     char local[PREP_CAP], domain[PREP_CAP];

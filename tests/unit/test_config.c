@@ -855,7 +855,8 @@ static void test_out_of_range(void **state)
     load_bad(TOKEN_LINE "chat = { xmpp = { url = \"ws://h:99999/ws\"; }; };",
              "~chat.xmpp.url: bad value");
     load_bad(TOKEN_LINE "chat = { xmpp = { jid = \"dealerbot\"; }; };",
-             "t.conf:2: chat.xmpp.jid: bad value \"dealerbot\": expected local@domain");
+             "t.conf:2: chat.xmpp.jid: bad value \"dealerbot\": expected local@domain (a bare "
+             "JID: no resource, spaces or quotes)");
     load_bad(TOKEN_LINE "chat = { xmpp = { jid = \"bot@host/res\"; }; };",
              "~chat.xmpp.jid: bad value");
     load_bad(TOKEN_LINE "chat = { xmpp = { muc_service = \"a b\"; }; };",
