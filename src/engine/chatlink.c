@@ -17,8 +17,8 @@
 
 #include "dealerbot/chat.h"
 #include "dealerbot/delivery.h"
-#include "dealerbot/http.h"
 #include "dealerbot/log.h"
+#include "dealerbot/metrics.h"
 #include "dealerbot/rooms.h"
 #include "dealerbot/timeutil.h"
 
@@ -265,21 +265,21 @@ void chatlink_metrics(FILE *f, struct chatlink *cl)
 {
     struct outbox_counts oc = {0};
     if (store_outbox_count(cl->eng->store, &oc) == 0)
-        http_metrics_value(f, "dealerbot_outbox_pending", "gauge",
+        metrics_value(f, "dealerbot_outbox_pending", "gauge",
                            "Chat messages written to the outbox and not yet confirmed.",
                            (double)oc.pending);
-    http_metrics_value(f, "dealerbot_chat_up", "gauge",
+    metrics_value(f, "dealerbot_chat_up", "gauge",
                        "1 while the chat session is up and the outbox may send.",
                        chat_is_ready(cl->chat) ? 1 : 0);
     struct delivery_stats ds;
     delivery_get_stats(cl->delivery, &ds);
-    http_metrics_value(f, "dealerbot_chat_sent_total", "counter",
+    metrics_value(f, "dealerbot_chat_sent_total", "counter",
                        "Messages handed to the chat server (resends included).", (double)ds.sent);
-    http_metrics_value(f, "dealerbot_chat_delivered_total", "counter",
+    metrics_value(f, "dealerbot_chat_delivered_total", "counter",
                        "Messages the chat server confirmed.", (double)ds.delivered);
-    http_metrics_value(f, "dealerbot_chat_throttled_total", "counter",
+    metrics_value(f, "dealerbot_chat_throttled_total", "counter",
                        "Times the outbox waited for the chat rate limits.", (double)ds.throttled);
-    http_metrics_summary(f, "dealerbot_chat_confirm_seconds",
+    metrics_summary(f, "dealerbot_chat_confirm_seconds",
                          "From handing a message to the chat until the server confirmed it.",
                          &ds.confirm);
 }

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "dealerbot/log.h"
+#include "dealerbot/metrics.h"
 #include "dealerbot/timeutil.h"
 #include "dealerbot/utf8.h"
 
@@ -481,24 +482,20 @@ static void healthz(struct conn *c)
     http__respond_json(c, 200, doc);
 }
 
-void http_metrics_value(FILE *f, const char *name, const char *type, const char *help, double v)
-{
-    fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
-}
-
 static void server_metrics(FILE *f, const struct http_server *srv)
 {
-    fputs("# HELP dealerbot_http_responses_total HTTP answers written, by status class.\n"
-          "# TYPE dealerbot_http_responses_total counter\n", f);
+    metrics_family(f, "dealerbot_http_responses_total", "counter",
+                   "HTTP answers written, by status class.");
+    static const char *const classes[] = {"", "", "2xx", "3xx", "4xx", "5xx"};
     for (int k = 2; k <= 5; k++)
-        fprintf(f, "dealerbot_http_responses_total{code=\"%dxx\"} %llu\n", k,
-                (unsigned long long)srv->n_status[k]);
-    http_metrics_value(f, "dealerbot_intake_complaints_total", "counter",
+        metrics_sample(f, "dealerbot_http_responses_total", "code", classes[k],
+                       (double)srv->n_status[k]);
+    metrics_value(f, "dealerbot_intake_complaints_total", "counter",
            "Complaints taken through the API group commit (new and repeated external_id).",
            (double)srv->n_committed);
-    http_metrics_value(f, "dealerbot_intake_commits_total", "counter", "Group commits of the intake API.",
+    metrics_value(f, "dealerbot_intake_commits_total", "counter", "Group commits of the intake API.",
            (double)srv->n_batches);
-    http_metrics_summary(f, "dealerbot_intake_commit_seconds",
+    metrics_summary(f, "dealerbot_intake_commit_seconds",
                          "Duration of one intake group commit.", &srv->commit_us);
     long pages = 0;
     FILE *statm = fopen("/proc/self/statm", "r");
@@ -509,7 +506,7 @@ static void server_metrics(FILE *f, const struct http_server *srv)
         fclose(statm);
     }
     if (pages > 0)
-        http_metrics_value(f, "process_resident_memory_bytes", "gauge",
+        metrics_value(f, "process_resident_memory_bytes", "gauge",
                            "Resident memory size in bytes.",
                            (double)pages * (double)sysconf(_SC_PAGESIZE));
 }
@@ -924,18 +921,6 @@ void http_server_set_metrics(struct http_server *srv, http_metrics_fn fn, void *
 {
     srv->metrics_fn = fn;
     srv->metrics_arg = arg;
-}
-
-void http_metrics_summary(FILE *f, const char *name, const char *help,
-                          const struct histogram *h)
-{
-    static const double qs[] = {0.5, 0.9, 0.99, 1.0};
-    fprintf(f, "# HELP %s %s\n# TYPE %s summary\n", name, help, name);
-    for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++)
-        fprintf(f, "%s{quantile=\"%g\"} %.6f\n", name, qs[i],
-                (double)histogram_quantile(h, qs[i]) / 1e6);
-    fprintf(f, "%s_sum %.6f\n%s_count %llu\n", name, (double)h->sum_us / 1e6, name,
-            (unsigned long long)h->count);
 }
 
 int http_server_port(const struct http_server *srv)
