@@ -47,6 +47,7 @@
 
 #include "dealerbot/civil.h"
 #include "dealerbot/file.h"
+#include "dealerbot/hostport.h"
 #include "dealerbot/jid.h"
 #include "dealerbot/lang.h"
 #include "dealerbot/saslprep.h"
@@ -320,51 +321,24 @@ static bool host_ok(const char *h, size_t n)
     return true;
 }
 
-static bool all_digits(const char *s)
-{
-    if (!*s)
-        return false;
-    for (; *s; s++)
-        if (*s < '0' || *s > '9')
-            return false;
-    return true;
-}
-
 /* Port 1..65535 from [s, s+n). */
-static bool port_ok(const char *s)
-{
-    if (!all_digits(s) || strlen(s) > 5)
-        return false;
-    long v = strtol(s, NULL, 10);
-    return v >= 1 && v <= 65535;
-}
-
 static const char *check_listen(const char *v)
 {
-    const char *port;
+    const char *host, *port;
+    size_t n;
+    const char *why = hostport_split(v, &host, &n, &port);
+    if (why)
+        return why;
+    if (n == 0)
+        return "empty host";
     if (v[0] == '[') {
-        const char *rb = strchr(v, ']');
-        if (!rb || rb[1] != ':')
-            return "expected [address]:port";
-        if (rb == v + 1)
-            return "empty host";
-        for (const char *p = v + 1; p < rb; p++)
-            if (!(is_ascii_alnum(*p) || *p == ':' || *p == '.' || *p == '%'))
+        for (size_t i = 0; i < n; i++)
+            if (!(is_ascii_alnum(host[i]) || host[i] == ':' || host[i] == '.' || host[i] == '%'))
                 return "bad IPv6 address";
-        port = rb + 2;
-    } else {
-        const char *colon = strrchr(v, ':');
-        if (!colon)
-            return "expected host:port";
-        if (colon == v)
-            return "empty host";
-        if (memchr(v, ':', (size_t)(colon - v)))
-            return "put an IPv6 address in brackets: [address]:port";
-        if (!host_ok(v, (size_t)(colon - v)))
-            return "bad host";
-        port = colon + 1;
+    } else if (!host_ok(host, n)) {
+        return "bad host";
     }
-    if (!port_ok(port))
+    if (hostport_port(port) < 1)
         return "port must be a number 1..65535";
     return NULL;
 }
@@ -414,7 +388,7 @@ static const char *check_url(const char *v)
             return "bad port";
         memcpy(port, p + 1, pl);
         port[pl] = '\0';
-        if (!port_ok(port))
+        if (hostport_port(port) < 1)
             return "bad port";
         p += 1 + pl;
     }

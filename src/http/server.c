@@ -38,6 +38,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "dealerbot/hostport.h"
 #include "dealerbot/log.h"
 #include "dealerbot/metrics.h"
 #include "dealerbot/timeutil.h"
@@ -151,39 +152,13 @@ int http_listen_parse(const char *listen, char *iface, size_t iface_len, int *po
 
     if (!listen || !*listen)
         return dbot_diag_set(diag, DBOT_ERR_INVALID, "http.listen: empty, expected host:port");
-    if (listen[0] == '[') {
-        const char *rb = strchr(listen, ']');
-        if (!rb || rb[1] != ':')
-            return dbot_diag_set(diag, DBOT_ERR_INVALID,
-                                 "http.listen: \"%s\": expected [address]:port", listen);
-        host = listen + 1;
-        host_len = (size_t)(rb - host);
-        ps = rb + 2;
-    } else {
-        const char *colon = strrchr(listen, ':');
-        if (!colon)
-            return dbot_diag_set(diag, DBOT_ERR_INVALID,
-                                 "http.listen: \"%s\": expected host:port", listen);
-        host = listen;
-        host_len = (size_t)(colon - listen);
-        if (memchr(host, ':', host_len))
-            return dbot_diag_set(diag, DBOT_ERR_INVALID,
-                                 "http.listen: \"%s\": put an IPv6 address in brackets", listen);
-        ps = colon + 1;
-    }
-
-    long v = 0;
-    if (!*ps)
-        return dbot_diag_set(diag, DBOT_ERR_INVALID, "http.listen: \"%s\": no port", listen);
-    for (const char *p = ps; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return dbot_diag_set(diag, DBOT_ERR_INVALID,
-                                 "http.listen: \"%s\": port must be a number", listen);
-        v = v * 10 + (*p - '0');
-        if (v > 65535)
-            return dbot_diag_set(diag, DBOT_ERR_INVALID,
-                                 "http.listen: \"%s\": port must be 0-65535", listen);
-    }
+    const char *why = hostport_split(listen, &host, &host_len, &ps);
+    if (why)
+        return dbot_diag_set(diag, DBOT_ERR_INVALID, "http.listen: \"%s\": %s", listen, why);
+    long v = hostport_port(ps);
+    if (v < 0)
+        return dbot_diag_set(diag, DBOT_ERR_INVALID,
+                             "http.listen: \"%s\": port must be a number 0-65535", listen);
 
     char h[64];
     if (host_len >= sizeof h)
