@@ -9,7 +9,7 @@ set -euo pipefail
 packages=(
     build-essential cmake pkg-config
     libwebsockets-dev libjansson-dev libcurl4-openssl-dev libsqlite3-dev libexpat1-dev
-    libconfig-dev libcmocka-dev
+    libconfig-dev libcmocka-dev libidn11-dev
     python3 tzdata curl ca-certificates
     libssl-dev prosody ejabberd
     dpkg-dev groff-base systemd

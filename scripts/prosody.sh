@@ -464,7 +464,12 @@ cmd_status() {
 }
 
 check_user() {
-    [[ "$1" =~ ^[a-z0-9][a-z0-9._-]*$ ]] || die "bad user name '$1' (use lower-case a-z 0-9 . _ -)"
+    # lower-case ASCII letters, digits, . _ - and any non-ASCII (UTF-8) text, already in the
+    # form the server stores (nodeprep: lower case), not starting with . _ -
+    local ascii
+    ascii=$(LC_ALL=C tr -d '\200-\377' <<<"$1")
+    [[ -n "$1" && "$1" != [._-]* && "$ascii" =~ ^[a-z0-9._-]*$ ]] \
+        || die "bad user name '$1' (use lower-case a-z 0-9 . _ - or non-ASCII letters)"
     [[ -n "$2" && "$2" != *[[:cntrl:]]* ]] || die "bad or empty password for '$1'"
 }
 

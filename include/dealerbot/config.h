@@ -73,6 +73,8 @@ struct config {
         char *token;          /* secret: bearer token for /api/ */
         char *token_file;     /* where token was read from, or NULL when given inline */
         int64_t max_body;     /* bytes; 65536 */
+        int64_t timeout;      /* seconds a client may wait or dawdle; 10 */
+        int64_t max_connections; /* open connections at most; 256 */
         int64_t commit_window_us; /* group commit: max wait to batch intake writes */
     } http;
 

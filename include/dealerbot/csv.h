@@ -5,6 +5,9 @@
  *
  * Usage: csv_reader_init() over a buffer the caller keeps alive, then csv_next_row() until it
  * returns 1 (end). Each row's fields are valid until the next call or csv_reader_cleanup().
+ *
+ * The writing side is one function, csv_field_format(): every CSV cell the project writes goes
+ * through it, so quoting and formula neutralisation are done the same way everywhere.
  */
 #ifndef DEALERBOT_CSV_H
 #define DEALERBOT_CSV_H
@@ -37,5 +40,19 @@ void csv_reader_init(struct csv_reader *r, const char *data, size_t len);
 int csv_next_row(struct csv_reader *r, struct dbot_diag *diag);
 
 void csv_reader_cleanup(struct csv_reader *r);
+
+/*
+ * Formats the NUL-terminated s as one CSV cell (RFC 4180) into out[0..cap), NUL-terminated, the
+ * way snprintf does: returns the length the whole cell needs (without the NUL), so a return
+ * >= cap means it was cut and the caller retries with a buffer of that size + 1.
+ *
+ * The cell is quoted ("" for a quote inside) when it holds a comma, a quote or a line break,
+ * or begins or ends with a space (which Excel would drop). A cell that a spreadsheet would run
+ * as a formula — one that begins with =, +, -, @, a tab or a CR — is neutralised as OWASP
+ * recommends for CSV export: a single quote goes before it and the cell is quoted, so Excel
+ * and LibreOffice show the text as it is. A plain decimal number ("-12", "-0.5") is left
+ * alone: it cannot run, and a quote would make it text.
+ */
+size_t csv_field_format(const char *s, char *out, size_t cap);
 
 #endif

@@ -64,14 +64,7 @@ typedef void (*http_metrics_fn)(FILE *out, void *arg);
  * `arg` is borrowed and must outlive the server (or the hook be reset to NULL first). */
 void http_server_set_metrics(struct http_server *srv, http_metrics_fn fn, void *arg);
 
-/* Prints one counter or gauge (type "counter" | "gauge") with its HELP and TYPE lines. */
-void http_metrics_value(FILE *f, const char *name, const char *type, const char *help, double v);
-
-/* Prints histogram h as a Prometheus summary in seconds: quantiles 0.5, 0.9, 0.99 and 1
- * (the maximum), _sum and _count, with HELP and TYPE lines. */
-struct histogram;
-void http_metrics_summary(FILE *f, const char *name, const char *help,
-                          const struct histogram *h);
+/* (The lines themselves are written with metrics.h, which the engine uses too.) */
 
 /* The port the server listens on (useful when http.listen asked for port 0). */
 int http_server_port(const struct http_server *srv);

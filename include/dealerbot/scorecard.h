@@ -187,4 +187,9 @@ char *scorecard_duration_format(int64_t secs, char *buf, size_t len);
 char *scorecard_value_format(enum scorecard_metric m, const struct scorecard_value *v, char *buf,
                              size_t len);
 
+/* The same value for a CSV cell: "" when !v->has, whole counts without decimals (means with
+ * two), times in hours ("2.00"), percentages without the sign. buf needs 24 bytes. */
+char *scorecard_value_csv(enum scorecard_metric m, const struct scorecard_value *v, char *buf,
+                          size_t len);
+
 #endif

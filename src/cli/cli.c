@@ -20,6 +20,7 @@
 #include "dealerbot/cli_run.h"
 #include "dealerbot/complaint.h"
 #include "dealerbot/config.h"
+#include "dealerbot/csv.h"
 #include "dealerbot/engine.h"
 #include "dealerbot/import.h"
 #include "dealerbot/layout.h"
@@ -577,111 +578,86 @@ static char *wall(int64_t t, char *buf, size_t len)
     return timeutil_format_wall(t, timeutil_zone_offset(NULL, t), buf, len);
 }
 
-/* One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break, or begins
- * or ends with a space (which Excel would otherwise drop). */
-static void csv_field(FILE *fp, const char *s, bool first)
+/* One CSV cell, quoted and neutralised by csv_field_format (a name like "=HYPERLINK(...)" must
+ * not run in Excel). A stack buffer, the heap for a longer cell. Returns 0 or DBOT_ERR_NOMEM. */
+static int csv_field(FILE *fp, const char *s, bool first)
 {
     if (!first)
         fputc(',', fp);
-    size_t len = strlen(s);
-    if (!strpbrk(s, ",\"\r\n") && (len == 0 || (s[0] != ' ' && s[len - 1] != ' '))) {
-        fputs(s, fp);
-        return;
+    char small[512];
+    size_t n = csv_field_format(s, small, sizeof small);
+    if (n < sizeof small) {
+        fputs(small, fp);
+        return 0;
     }
-    fputc('"', fp);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', fp);
-        fputc(*s, fp);
-    }
-    fputc('"', fp);
+    char *big = malloc(n + 1);
+    if (!big)
+        return DBOT_ERR_NOMEM;
+    csv_field_format(s, big, n + 1);
+    fputs(big, fp);
+    free(big);
+    return 0;
 }
 
-/* A number for CSV: "" when none; whole counts without decimals; times in hours. */
-static char *csv_value(enum scorecard_metric m, const struct scorecard_value *v, char *buf,
-                       size_t len)
-{
-    buf[0] = '\0';
-    if (!v->has)
-        return buf;
-    switch (scorecard_metric_info(m)->unit) {
-    case SCU_COUNT:
-        if (v->v > -1e15 && v->v < 1e15 && v->v == (double)(int64_t)v->v)
-            snprintf(buf, len, "%.0f", v->v);
-        else
-            snprintf(buf, len, "%.2f", v->v);
-        break;
-    case SCU_RATE:
-    case SCU_SCORE:
-        snprintf(buf, len, "%.2f", v->v);
-        break;
-    case SCU_PERCENT:
-        snprintf(buf, len, "%.1f", v->v);
-        break;
-    case SCU_SECONDS:
-        snprintf(buf, len, "%.2f", v->v / 3600.0);
-        break;
-    }
-    return buf;
-}
-
-static void csv_scorecards(const struct scorecard_set *set, const struct scorecard_window *w,
+static int csv_scorecards(const struct scorecard_set *set, const struct scorecard_window *w,
                            const struct scorecard *only)
 {
     char from[24], to[24], num[48];
+    int err = 0;
     wall(set->from, from, sizeof from);
     wall(set->to, to, sizeof to);
     fputs("\xEF\xBB\xBF", stdout);
     static const char *const fixed[] = {"window", "from", "to", "code", "name", "region",
                                         "sales_volume"};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-        csv_field(stdout, fixed[i], i == 0);
+        err |= csv_field(stdout, fixed[i], i == 0);
     for (int m = 0; m < SCM__COUNT; m++) {
         const struct scorecard_metric_info *info = scorecard_metric_info((enum scorecard_metric)m);
         char col[64];
-        csv_field(stdout, info->csv_key, false);
+        err |= csv_field(stdout, info->csv_key, false);
         snprintf(col, sizeof col, "%s_network", info->csv_key);
-        csv_field(stdout, col, false);
+        err |= csv_field(stdout, col, false);
         if (info->better == SCB_NONE)
             continue;
         snprintf(col, sizeof col, "%s_rank", info->csv_key);
-        csv_field(stdout, col, false);
+        err |= csv_field(stdout, col, false);
         snprintf(col, sizeof col, "%s_percentile", info->csv_key);
-        csv_field(stdout, col, false);
+        err |= csv_field(stdout, col, false);
     }
     fputs("\r\n", stdout);
     for (size_t i = 0; i < set->n; i++) {
         const struct scorecard *sc = &set->dealers[i];
         if (only && sc != only)
             continue;
-        csv_field(stdout, w->label, true);
-        csv_field(stdout, from, false);
-        csv_field(stdout, to, false);
-        csv_field(stdout, sc->code, false);
-        csv_field(stdout, sc->name, false);
-        csv_field(stdout, sc->region, false);
+        err |= csv_field(stdout, w->label, true);
+        err |= csv_field(stdout, from, false);
+        err |= csv_field(stdout, to, false);
+        err |= csv_field(stdout, sc->code, false);
+        err |= csv_field(stdout, sc->name, false);
+        err |= csv_field(stdout, sc->region, false);
         num[0] = '\0';
         if (sc->sales_volume >= 0)
             snprintf(num, sizeof num, "%" PRId64, sc->sales_volume);
-        csv_field(stdout, num, false);
+        err |= csv_field(stdout, num, false);
         for (int m = 0; m < SCM__COUNT; m++) {
             enum scorecard_metric em = (enum scorecard_metric)m;
             const struct scorecard_value *v = &sc->m[m];
-            csv_field(stdout, csv_value(em, v, num, sizeof num), false);
-            csv_field(stdout, csv_value(em, &set->network.m[m], num, sizeof num), false);
+            err |= csv_field(stdout, scorecard_value_csv(em, v, num, sizeof num), false);
+            err |= csv_field(stdout, scorecard_value_csv(em, &set->network.m[m], num, sizeof num), false);
             if (scorecard_metric_info(em)->better == SCB_NONE)
                 continue;
             num[0] = '\0';
             if (v->rank > 0)
                 snprintf(num, sizeof num, "%d", v->rank);
-            csv_field(stdout, num, false);
+            err |= csv_field(stdout, num, false);
             num[0] = '\0';
             if (v->rank > 0)
                 snprintf(num, sizeof num, "%.1f", v->percentile);
-            csv_field(stdout, num, false);
+            err |= csv_field(stdout, num, false);
         }
         fputs("\r\n", stdout);
     }
+    return err ? DBOT_ERR_NOMEM : 0;
 }
 
 /* What the table and the card call each metric. */
@@ -810,7 +786,11 @@ static int cmd_scorecard(struct ctx *c, int argc, char **argv)
         return CLI_FAIL;
     }
     if (csv) {
-        csv_scorecards(&set, &w, only);
+        if ((err = csv_scorecards(&set, &w, only)) != 0) {
+            fprintf(stderr, "dealerbot: cannot write the CSV: %s\n", dbot_strerror(err));
+            scorecard_set_cleanup(&set);
+            return CLI_FAIL;
+        }
     } else {
         char from[24], to[24], asof[24];
         printf("scorecards %s: %s to %s (as of %s), %zu dealers, %" PRId64 " complaints\n\n",

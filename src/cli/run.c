@@ -168,6 +168,8 @@ int cli_run(const struct config *cfg, struct store *st)
     /* Connections that may hold parsed headers at once (each one is in a transaction,
      * possibly waiting for its group commit). */
     info.max_http_header_pool = 1024;
+    /* All the headers of one request, in bytes; a request with more is refused by lws. */
+    info.max_http_header_data = 4096;
     struct lws_context *ctx = lws_create_context(&info);
     if (!ctx) {
         log_error(MOD, "cannot create the event loop (libwebsockets context)");

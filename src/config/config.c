@@ -45,7 +45,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dealerbot/civil.h"
+#include "dealerbot/file.h"
+#include "dealerbot/hostport.h"
+#include "dealerbot/jid.h"
+#include "dealerbot/lang.h"
 #include "dealerbot/layout.h"
+#include "dealerbot/saslprep.h"
 #include "dealerbot/timeutil.h"
 #include "dealerbot/utf8.h"
 
@@ -109,7 +115,6 @@ struct key {
     const char *doc;
 };
 
-static const char *const languages[] = {"zh-CN", "en", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const platforms[] = {"xmpp", "dingtalk", "none", NULL};
 
@@ -143,7 +148,7 @@ static const struct key keys[] = {
     {.path = "database", TOP(database), .type = KT_STRING, .def = "var/dealerbot.db",
      .flags = K_PATH,
      .doc = "SQLite database file, created on first run; its folder must be writable"},
-    {.path = "language", TOP(language), .type = KT_STRING, .def = "zh-CN", .choices = languages,
+    {.path = "language", TOP(language), .type = KT_STRING, .def = "zh-CN", .choices = lang_names,
      .doc = "default language of replies and notices: zh-CN | en"},
     {.path = "timezone", TOP(timezone), .type = KT_STRING, .def = "Asia/Shanghai",
      .check = check_timezone,
@@ -166,6 +171,11 @@ static const struct key keys[] = {
      .doc = "file holding the API token on one line (give this or http.token)"},
     {.path = "http.max_body", TOP(http.max_body), .type = KT_INT, .def = "65536",
      RANGE(1024, 16777216), .doc = "largest request body accepted, in bytes (1024..16777216)"},
+    {.path = "http.timeout", TOP(http.timeout), .type = KT_INT, .def = "10", RANGE(1, 300),
+     .doc = "seconds a client may take to send its request headers, or stay idle (1..300)"},
+    {.path = "http.max_connections", TOP(http.max_connections), .type = KT_INT, .def = "256",
+     RANGE(4, 4096),
+     .doc = "open HTTP connections at most; more are refused at once (4..4096)"},
     {.path = "http.commit_window_us", TOP(http.commit_window_us), .type = KT_INT, .def = "0",
      RANGE(0, 100000),
      .doc = "group commit: how long an intake write may wait to share a transaction, in "
@@ -389,51 +399,24 @@ static bool host_ok(const char *h, size_t n)
     return true;
 }
 
-static bool all_digits(const char *s)
-{
-    if (!*s)
-        return false;
-    for (; *s; s++)
-        if (*s < '0' || *s > '9')
-            return false;
-    return true;
-}
-
 /* Port 1..65535 from [s, s+n). */
-static bool port_ok(const char *s)
-{
-    if (!all_digits(s) || strlen(s) > 5)
-        return false;
-    long v = strtol(s, NULL, 10);
-    return v >= 1 && v <= 65535;
-}
-
 static const char *check_listen(const char *v)
 {
-    const char *port;
+    const char *host, *port;
+    size_t n;
+    const char *why = hostport_split(v, &host, &n, &port);
+    if (why)
+        return why;
+    if (n == 0)
+        return "empty host";
     if (v[0] == '[') {
-        const char *rb = strchr(v, ']');
-        if (!rb || rb[1] != ':')
-            return "expected [address]:port";
-        if (rb == v + 1)
-            return "empty host";
-        for (const char *p = v + 1; p < rb; p++)
-            if (!(is_ascii_alnum(*p) || *p == ':' || *p == '.' || *p == '%'))
+        for (size_t i = 0; i < n; i++)
+            if (!(is_ascii_alnum(host[i]) || host[i] == ':' || host[i] == '.' || host[i] == '%'))
                 return "bad IPv6 address";
-        port = rb + 2;
-    } else {
-        const char *colon = strrchr(v, ':');
-        if (!colon)
-            return "expected host:port";
-        if (colon == v)
-            return "empty host";
-        if (memchr(v, ':', (size_t)(colon - v)))
-            return "put an IPv6 address in brackets: [address]:port";
-        if (!host_ok(v, (size_t)(colon - v)))
-            return "bad host";
-        port = colon + 1;
+    } else if (!host_ok(host, n)) {
+        return "bad host";
     }
-    if (!port_ok(port))
+    if (hostport_port(port) < 1)
         return "port must be a number 1..65535";
     return NULL;
 }
@@ -496,7 +479,7 @@ static const char *check_http_url(const char *v)
             return "bad port";
         memcpy(port, p + 1, pl);
         port[pl] = '\0';
-        if (!port_ok(port))
+        if (hostport_port(port) < 1)
             return "bad port";
         p += 1 + pl;
     }
@@ -533,7 +516,7 @@ static const char *check_url(const char *v)
             return "bad port";
         memcpy(port, p + 1, pl);
         port[pl] = '\0';
-        if (!port_ok(port))
+        if (hostport_port(port) < 1)
             return "bad port";
         p += 1 + pl;
     }
@@ -543,18 +526,11 @@ static const char *check_url(const char *v)
     return NULL;
 }
 
-/* A bare JID, local@domain: no resource, no spaces. */
+/* A bare JID, local@domain (jid_bare_valid, the directory's rule too). */
 static const char *check_jid(const char *v)
 {
-    const char *at = strchr(v, '@');
-    if (!at || at == v)
-        return "expected local@domain";
-    if (strchr(at + 1, '@'))
-        return "expected local@domain";
-    if (strpbrk(v, " /\"&'<>:"))
-        return "expected a bare JID local@domain (no resource, spaces or quotes)";
-    if (!host_ok(at + 1, strlen(at + 1)))
-        return "bad domain";
+    if (!jid_bare_valid(v, strlen(v)))
+        return "expected local@domain (a bare JID: no resource, spaces or quotes)";
     return NULL;
 }
 
@@ -592,10 +568,8 @@ static const char *check_readable(const char *v)
 
 static const char *check_hhmm(const char *v)
 {
-    if (strlen(v) != 5 || v[2] != ':' || v[0] < '0' || v[0] > '2' || v[1] < '0' || v[1] > '9' ||
-        v[3] < '0' || v[3] > '5' || v[4] < '0' || v[4] > '9')
-        return "expected HH:MM (00:00..23:59)";
-    if ((v[0] - '0') * 10 + (v[1] - '0') > 23)
+    int32_t secs;
+    if (strlen(v) != 5 || !civil_hhmm_parse(v, false, &secs))
         return "expected HH:MM (00:00..23:59)";
     return NULL;
 }
@@ -775,68 +749,39 @@ static const char *string_problem(const char *v)
 static int read_secret_file(struct loader *ld, const config_setting_t *s, const char *kpath,
                             const char *path, char **out)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0)
-        FAIL(ld, DBOT_ERR_IO, s, "%s: cannot read \"%.*s\": %s", kpath, QUOTE_MAX, path,
-             strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        FAIL(ld, DBOT_ERR_IO, s, "%s: \"%.*s\" is not a regular file", kpath, QUOTE_MAX, path);
-    }
-    char *buf = malloc(SECRET_FILE_MAX + 1);
-    if (!buf) {
-        close(fd);
-        return dbot_diag_set(ld->diag, DBOT_ERR_NOMEM, "%s: out of memory", ld->name);
-    }
+    char *buf = NULL;
     size_t n = 0;
-    int err = 0;
-    for (;;) {
-        ssize_t r = read(fd, buf + n, SECRET_FILE_MAX + 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            err = errno;
-            break;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-        if (n > SECRET_FILE_MAX)
-            break;
-    }
-    close(fd);
-
+    int e = 0;
+    int rc = file_read_all(path, SECRET_FILE_MAX, FILE_REGULAR | FILE_SECRET, &buf, &n, &e);
+    if (rc == DBOT_ERR_NOMEM)
+        return dbot_diag_set(ld->diag, rc, "%s: out of memory", ld->name);
+    if (rc == DBOT_ERR_NOTFOUND || (rc == DBOT_ERR_IO && e != 0))
+        FAIL(ld, DBOT_ERR_IO, s, "%s: cannot read \"%.*s\": %s", kpath, QUOTE_MAX, path,
+             strerror(rc == DBOT_ERR_NOTFOUND ? ENOENT : e));
+    if (rc == DBOT_ERR_IO)
+        FAIL(ld, DBOT_ERR_IO, s, "%s: \"%.*s\" is not a regular file", kpath, QUOTE_MAX, path);
+    if (rc == DBOT_ERR_TOOBIG)
+        FAIL(ld, DBOT_ERR_INVALID, s, "%s: \"%.*s\": file too large (at most %d bytes)", kpath,
+             QUOTE_MAX, path, SECRET_FILE_MAX);
+    size_t read_len = n;
     const char *why = NULL;
-    if (err)
-        why = strerror(err);
-    else if (n > SECRET_FILE_MAX)
-        why = "file too large (at most 4096 bytes)";
-    if (!why) {
-        if (n > 0 && buf[n - 1] == '\n')
-            n--;
-        if (n > 0 && buf[n - 1] == '\r')
-            n--;
-        buf[n] = '\0';
-        if (n == 0)
-            why = "file is empty";
-        else if (memchr(buf, '\0', n))
-            why = "file contains a NUL byte";
-        else if (memchr(buf, '\n', n) || memchr(buf, '\r', n))
-            why = "file must hold one line";
-    }
+    if (n > 0 && buf[n - 1] == '\n')
+        n--;
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    buf[n] = '\0';
+    if (n == 0)
+        why = "file is empty";
+    else if (memchr(buf, '\0', n))
+        why = "file contains a NUL byte";
+    else if (memchr(buf, '\n', n) || memchr(buf, '\r', n))
+        why = "file must hold one line";
     if (why) {
-        explicit_bzero(buf, SECRET_FILE_MAX + 1);
+        explicit_bzero(buf, read_len);
         free(buf);
-        FAIL(ld, err ? DBOT_ERR_IO : DBOT_ERR_INVALID, s, "%s: \"%.*s\": %s", kpath, QUOTE_MAX,
-             path, why);
+        FAIL(ld, DBOT_ERR_INVALID, s, "%s: \"%.*s\": %s", kpath, QUOTE_MAX, path, why);
     }
-    char *copy = strdup(buf);
-    explicit_bzero(buf, SECRET_FILE_MAX + 1);
-    free(buf);
-    if (!copy)
-        return dbot_diag_set(ld->diag, DBOT_ERR_NOMEM, "%s: out of memory", ld->name);
-    *out = copy;
+    *out = buf; /* taken: the caller wipes and frees it */
     return 0;
 }
 
@@ -1588,6 +1533,27 @@ static int finish(struct loader *ld, bool sla_seen)
         layout_messages_dir(dir, sizeof dir);
         if (!(cfg->messages_dir = strdup(dir)))
             return dbot_diag_set(ld->diag, DBOT_ERR_NOMEM, "%s: out of memory", ld->name);
+    }
+
+    /* SCRAM sends the password through SASLprep (RFC 4013); one it refuses would fail every
+     * login, so refuse it here, without quoting it */
+    if (xmpp && cfg->chat.xmpp.password && *cfg->chat.xmpp.password) {
+        char *prepped = NULL;
+        int rc = sasl_prep(cfg->chat.xmpp.password, &prepped);
+        if (prepped) {
+            explicit_bzero(prepped, strlen(prepped));
+            free(prepped);
+        }
+        size_t i = (size_t)(key_by_path("chat.xmpp.password") - keys);
+        size_t j = (size_t)(key_by_path("chat.xmpp.password_file") - keys);
+        if (rc == DBOT_ERR_NOMEM)
+            FAIL_AT(ld, rc, 0, "out of memory");
+        if (rc)
+            FAIL_AT(ld, DBOT_ERR_INVALID, ld->seen[i] ? ld->line[i] : ld->line[j],
+                    "%s: SASLprep (RFC 4013) refuses this password (a control character, an "
+                    "unassigned code point or mixed right-to-left text), so no login could "
+                    "succeed",
+                    ld->seen[i] ? "chat.xmpp.password" : "chat.xmpp.password_file");
     }
 
     if (cfg->default_calendar && !config_calendar(cfg, cfg->default_calendar)) {

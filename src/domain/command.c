@@ -12,10 +12,12 @@
 
 #include <assert.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dealerbot/civil.h"
 #include "dealerbot/utf8.h"
 
 /* Bytes quoted from the message in a diag line, at most. */
@@ -286,14 +288,8 @@ static int nomem(struct dbot_diag *diag)
  * character boundary, "..." appended when cut. For quoting user input in diag lines. */
 static const char *quote(const char *s, size_t len, char *buf, size_t size)
 {
-    size_t n = len;
-    bool cut = false;
-    if (n > QUOTE_MAX) {
-        n = QUOTE_MAX;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--;
-        cut = true;
-    }
+    bool cut;
+    size_t n = utf8_cut(s, len, SIZE_MAX, QUOTE_MAX, &cut);
     assert(size > QUOTE_MAX + 3);
     (void)size;
     memcpy(buf, s, n);
@@ -344,10 +340,7 @@ static void fill_word(char *word, size_t word_len, const char *s, size_t len)
 {
     if (!word || word_len == 0)
         return;
-    size_t n = len < word_len - 1 ? len : word_len - 1;
-    if (n < len)
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--;
+    size_t n = utf8_cut(s, len, SIZE_MAX, word_len - 1, NULL);
     if (!utf8_valid(s, n) || has_controls(s, n))
         n = 0;
     memcpy(word, s, n);
@@ -417,28 +410,11 @@ int penalty_id_parse(const char *s, size_t len, int64_t *out)
     return id_parse(s, len, 'P', out);
 }
 
-static int digits_value(const char *s, size_t n)
-{
-    int v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v;
-}
-
 /* "YYYY-MM-DD", a real Gregorian date with year 1970..9999. */
 static bool date_valid(const char *s, size_t len)
 {
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (len != 10 || s[4] != '-' || s[7] != '-')
-        return false;
-    int y = digits_value(s, 4), m = digits_value(s + 5, 2), d = digits_value(s + 8, 2);
-    if (y < 1970 || m < 1 || m > 12 || d < 1)
-        return false;
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return d <= mdays[m - 1] + (m == 2 && leap);
+    int y, m, d;
+    return civil_date_parse(s, len, &y, &m, &d) == 0 && y >= 1970;
 }
 
 /* [A-Za-z0-9_-]{1,32}, plus '.' when `dot`. */

@@ -14,13 +14,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dealerbot/jid.h"
+#include "dealerbot/lang.h"
 #include "dealerbot/sla.h"
 #include "dealerbot/utf8.h"
 
 #define NAME_MAX_CP 128
 #define REGION_MAX_CP 64
 #define TIMEZONE_MAX 64
-#define JID_PART_MAX 1023
 #define SALES_VOLUME_MAX 1000000000LL
 #define CALENDAR_MAX (sizeof(((struct calendar *)0)->name) - 1) /* 31 */
 
@@ -255,37 +256,6 @@ int dealer_from_fields(const char *code, const char *name, const char *region,
     return 0;
 }
 
-/* A bare JID, local@domain (RFC 7622 without a resource). The local part may not hold
- * " & ' / : < > @ or spaces; the domain is a host name or an IP literal without spaces or
- * slashes, not starting or ending with a dot, with no empty label. Non-ASCII is allowed
- * (internationalised names), control characters are not. */
-static bool jid_ok(struct span v)
-{
-    const char *at = memchr(v.s, '@', v.len);
-    if (!at)
-        return false;
-    size_t llen = (size_t)(at - v.s);
-    const char *dom = at + 1;
-    size_t dlen = v.len - llen - 1;
-    if (llen == 0 || llen > JID_PART_MAX || dlen == 0 || dlen > JID_PART_MAX)
-        return false;
-    for (size_t i = 0; i < llen; i++) {
-        unsigned char ch = (unsigned char)v.s[i];
-        if (ch <= 0x20 || ch == 0x7f || strchr("\"&'/:<>@", ch))
-            return false;
-    }
-    if (dom[0] == '.' || dom[dlen - 1] == '.')
-        return false;
-    for (size_t i = 0; i < dlen; i++) {
-        unsigned char ch = (unsigned char)dom[i];
-        if (ch <= 0x20 || ch == 0x7f || ch == '@' || ch == '/' || ch == '\\')
-            return false;
-        if (ch == '.' && i + 1 < dlen && dom[i + 1] == '.')
-            return false;
-    }
-    return true;
-}
-
 /* A platform user id (DingTalk's userid): 1..128 bytes of printable ASCII without spaces,
  * quotes, '<', '>', '&', '@' or '/'. */
 static bool chat_id_ok(struct span v)
@@ -327,7 +297,7 @@ static int person_from(bool jid_form, const char *jid, const char *dealer, const
     bool brand;
     int rc;
 
-    if (jid_form && (!utf8_valid(j.s, j.len) || !jid_ok(j)))
+    if (jid_form && (!utf8_valid(j.s, j.len) || !jid_bare_valid(j.s, j.len)))
         return dbot_diag_set(diag, DBOT_ERR_INVALID, "jid: must look like name@domain");
     if (!jid_form && !chat_id_ok(j))
         return dbot_diag_set(diag, DBOT_ERR_INVALID,
@@ -359,15 +329,16 @@ static int person_from(bool jid_form, const char *jid, const char *dealer, const
     if ((rc = check_text("name", n, NAME_MAX_CP, true, diag)))
         return rc;
 
-    const char *lang;
-    if (lg.len == 0 || span_eq_nocase(lg, "zh-CN"))
-        lang = "zh-CN";
-    else if (span_eq_nocase(lg, "en"))
-        lang = "en";
-    else
+    const char *lang = lg.len == 0 ? lang_names[0] : lang_find(lg.s, lg.len);
+    if (!lang)
         return dbot_diag_set(diag, DBOT_ERR_INVALID, "language: must be zh-CN or en");
 
-    p.jid = span_dup(j);
+    /* the JID as servers compare it (Unicode case fold, nodeprep/nameprep) */
+    char folded[2 * JID_PART_MAX + 2];
+    if (jid_fold(j.s, j.len, folded, sizeof folded) != 0)
+        return dbot_diag_set(diag, DBOT_ERR_INVALID,
+                             "jid: not a valid JID (nodeprep/nameprep refuse it)");
+    p.jid = strdup(folded);
     p.dealer = brand ? NULL : span_dup(dl);
     p.name = span_dup(n);
     p.language = strdup(lang);
@@ -375,9 +346,6 @@ static int person_from(bool jid_form, const char *jid, const char *dealer, const
         person_cleanup(&p);
         return dbot_diag_set(diag, DBOT_ERR_NOMEM, "out of memory");
     }
-    for (char *s = p.jid; *s; s++)
-        if (*s >= 'A' && *s <= 'Z')
-            *s = (char)(*s - 'A' + 'a');
     *out = p;
     return 0;
 }

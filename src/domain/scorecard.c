@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dealerbot/civil.h"
 #include "dealerbot/error.h"
 #include "dealerbot/timeutil.h"
 
@@ -314,17 +315,6 @@ const struct scorecard *scorecard_find(const struct scorecard_set *set, const ch
 
 /* ---- windows ---- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 /* The instant of local midnight starting the first day of month m (1..12) of year y. The
  * offset is read at the wall time taken as UTC, then again at the instant that gives; the
  * second reading wins, which is exact except within a DST change at midnight itself. */
@@ -334,7 +324,7 @@ static int64_t month_start(int64_t y, int m, sla_offset_fn off, void *arg)
         m -= 12;
         y++;
     }
-    int64_t local = days_from_civil(y, m, 1) * SECS_PER_DAY;
+    int64_t local = civil_days(y, m, 1) * SECS_PER_DAY;
     if (!off)
         return local;
     int64_t t = local - off(local, arg);
@@ -426,11 +416,13 @@ char *scorecard_duration_format(int64_t secs, char *buf, size_t len)
     return buf;
 }
 
-char *scorecard_value_format(enum scorecard_metric m, const struct scorecard_value *v, char *buf,
-                             size_t len)
+/* The one formatter behind scorecard_value_format (people) and scorecard_value_csv (a
+ * spreadsheet: no unit signs, times in hours, "" for none). */
+static char *value_format(enum scorecard_metric m, const struct scorecard_value *v, bool csv,
+                          char *buf, size_t len)
 {
     if (!v->has) {
-        snprintf(buf, len, "-");
+        snprintf(buf, len, "%s", csv ? "" : "-");
         return buf;
     }
     switch (scorecard_metric_info(m)->unit) {
@@ -439,18 +431,33 @@ char *scorecard_value_format(enum scorecard_metric m, const struct scorecard_val
         if (v->v > -1e15 && v->v < 1e15 && v->v == (double)(int64_t)v->v)
             snprintf(buf, len, "%.0f", v->v);
         else
-            snprintf(buf, len, "%.1f", v->v);
+            snprintf(buf, len, csv ? "%.2f" : "%.1f", v->v);
         break;
     case SCU_RATE:
     case SCU_SCORE:
         snprintf(buf, len, "%.2f", v->v);
         break;
     case SCU_PERCENT:
-        snprintf(buf, len, "%.1f%%", v->v);
+        snprintf(buf, len, csv ? "%.1f" : "%.1f%%", v->v);
         break;
     case SCU_SECONDS:
-        scorecard_duration_format((int64_t)(v->v + 0.5), buf, len);
+        if (csv)
+            snprintf(buf, len, "%.2f", v->v / 3600.0);
+        else
+            scorecard_duration_format((int64_t)(v->v + 0.5), buf, len);
         break;
     }
     return buf;
+}
+
+char *scorecard_value_format(enum scorecard_metric m, const struct scorecard_value *v, char *buf,
+                             size_t len)
+{
+    return value_format(m, v, false, buf, len);
+}
+
+char *scorecard_value_csv(enum scorecard_metric m, const struct scorecard_value *v, char *buf,
+                          size_t len)
+{
+    return value_format(m, v, true, buf, len);
 }

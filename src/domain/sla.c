@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dealerbot/civil.h"
 #include "dealerbot/complaint.h"
 #include "dealerbot/config.h"
 #include "dealerbot/error.h"
@@ -494,63 +495,23 @@ int sla_kind_parse(const char *s, enum sla_kind *out)
 }
 
 /* Reads exactly two digits. */
-static bool two_digits(const char *p, int *out)
-{
-    if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
-        return false;
-    *out = (p[0] - '0') * 10 + (p[1] - '0');
-    return true;
-}
-
-/* "HH:MM" at p: 00:00..23:59, or 24:00 when allowed. */
-static bool hhmm(const char *p, bool allow_24, int32_t *out)
-{
-    int h, m;
-    if (!two_digits(p, &h) || p[2] != ':' || !two_digits(p + 3, &m))
-        return false;
-    if (m > 59 || h > 24 || (h == 24 && (m != 0 || !allow_24)))
-        return false;
-    *out = h * 3600 + m * 60;
-    return true;
-}
-
 int sla_hours_parse(const char *s, int32_t *start_s, int32_t *end_s)
 {
     int32_t a, b;
     if (!s || strlen(s) != 11 || s[5] != '-')
         return DBOT_ERR_INVALID;
-    if (!hhmm(s, false, &a) || !hhmm(s + 6, true, &b) || a == b)
+    if (!civil_hhmm_parse(s, false, &a) || !civil_hhmm_parse(s + 6, true, &b) || a == b)
         return DBOT_ERR_INVALID;
     *start_s = a;
     *end_s = b;
     return 0;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil, as
- * in src/util/timeutil.c). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 int sla_date_parse(const char *s, int32_t *day)
 {
-    static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int y1, y2, m, d;
-    if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+    int y, m, d;
+    if (!s || civil_date_parse(s, strlen(s), &y, &m, &d) != 0)
         return DBOT_ERR_INVALID;
-    if (!two_digits(s, &y1) || !two_digits(s + 2, &y2) || !two_digits(s + 5, &m) ||
-        !two_digits(s + 8, &d))
-        return DBOT_ERR_INVALID;
-    int y = y1 * 100 + y2;
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (m < 1 || m > 12 || d < 1 || d > (m == 2 && leap ? 29 : dim[m - 1]))
-        return DBOT_ERR_INVALID;
-    *day = (int32_t)days_from_civil(y, m, d);
+    *day = (int32_t)civil_days(y, m, d);
     return 0;
 }

@@ -9,12 +9,14 @@
 #include "engine_int.h"
 
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "dealerbot/directory.h"
 #include "dealerbot/log.h"
+#include "dealerbot/utf8.h"
 
 #define MOD "broadcast"
 #define NAMES_MAX 20     /* stragglers named in the staff room report */
@@ -214,15 +216,10 @@ static int remind_one(const struct broadcast_recipient *r, void *arg)
     snprintf(bid, sizeof bid, "B-%lld", (long long)c->b->id);
     snprintf(key, sizeof key, "bkind_%s", c->b->kind);
     /* the start of the text, on a character boundary */
-    size_t i = 0, cps = 0;
     const char *t = c->b->text;
-    while (t[i] && cps < REMIND_TEXT && i < sizeof text - 8) {
-        i++;
-        while ((t[i] & 0xC0) == 0x80)
-            i++;
-        cps++;
-    }
-    snprintf(text, sizeof text, "%.*s%s", (int)i, t, t[i] ? "…" : "");
+    bool cut;
+    size_t i = utf8_cut(t, strlen(t), REMIND_TEXT, sizeof text - 8, &cut);
+    snprintf(text, sizeof text, "%.*s%s", (int)i, t, cut ? "…" : "");
     struct msg_var v[] = {{"id", bid}, {"kind", eng__label(e, lang, key)}, {"text", text}};
     int err = eng__say(e, 0, false, r->jid, lang, "broadcast_remind", v, 3, "reply", c->now);
     if (err == 0)

@@ -20,9 +20,9 @@
 
 #include "dealerbot/chat.h"
 #include "dealerbot/delivery.h"
-#include "dealerbot/http.h"
 #include "dealerbot/inbound.h"
 #include "dealerbot/log.h"
+#include "dealerbot/metrics.h"
 #include "dealerbot/rooms.h"
 #include "dealerbot/timeutil.h"
 
@@ -319,47 +319,47 @@ void chatlink_metrics(FILE *f, struct chatlink *cl)
 {
     struct outbox_counts oc = {0};
     if (store_outbox_count(cl->eng->store, &oc) == 0)
-        http_metrics_value(f, "dealerbot_outbox_pending", "gauge",
+        metrics_value(f, "dealerbot_outbox_pending", "gauge",
                            "Chat messages written to the outbox and not yet confirmed.",
                            (double)oc.pending);
-    http_metrics_value(f, "dealerbot_chat_up", "gauge",
+    metrics_value(f, "dealerbot_chat_up", "gauge",
                        "1 while the chat session is up and the outbox may send.",
                        chat_is_ready(cl->chat) ? 1 : 0);
     struct delivery_stats ds;
     delivery_get_stats(cl->delivery, &ds);
-    http_metrics_value(f, "dealerbot_chat_sent_total", "counter",
+    metrics_value(f, "dealerbot_chat_sent_total", "counter",
                        "Messages handed to the chat server (resends included).", (double)ds.sent);
-    http_metrics_value(f, "dealerbot_chat_delivered_total", "counter",
+    metrics_value(f, "dealerbot_chat_delivered_total", "counter",
                        "Messages the chat server confirmed.", (double)ds.delivered);
-    http_metrics_value(f, "dealerbot_chat_throttled_total", "counter",
+    metrics_value(f, "dealerbot_chat_throttled_total", "counter",
                        "Times the outbox waited for the chat rate limits.", (double)ds.throttled);
-    http_metrics_summary(f, "dealerbot_chat_confirm_seconds",
+    metrics_summary(f, "dealerbot_chat_confirm_seconds",
                          "From handing a message to the chat until the server confirmed it.",
                          &ds.confirm);
     struct chat_stats cs;
     chat_get_stats(cl->chat, &cs);
-    http_metrics_value(f, "dealerbot_chat_unconfirmed", "gauge",
+    metrics_value(f, "dealerbot_chat_unconfirmed", "gauge",
                        "Messages handed to the chat server and not confirmed yet.",
                        (double)cs.unconfirmed);
-    http_metrics_value(f, "dealerbot_chat_oldest_unconfirmed_seconds", "gauge",
+    metrics_value(f, "dealerbot_chat_oldest_unconfirmed_seconds", "gauge",
                        "How long the oldest unconfirmed message has waited.",
                        cs.oldest_unconfirmed_s);
-    http_metrics_value(f, "dealerbot_chat_confirmations_behind", "gauge",
+    metrics_value(f, "dealerbot_chat_confirmations_behind", "gauge",
                        "1 while confirmations fall far behind the sends (a message waited "
                        "over a minute; a rate limit on the bot's account?).",
                        cs.behind ? 1 : 0);
-    http_metrics_value(f, "dealerbot_chat_replies_dropped_total", "counter",
+    metrics_value(f, "dealerbot_chat_replies_dropped_total", "counter",
                        "Answers dropped: to no request of ours, or not from where it went.",
                        (double)cs.replies_dropped);
-    http_metrics_value(f, "dealerbot_chat_oversized_dropped_total", "counter",
+    metrics_value(f, "dealerbot_chat_oversized_dropped_total", "counter",
                        "Inbound stanzas over the size limit, dropped.",
                        (double)cs.oversized_dropped);
     struct inbound_stats is;
     inbound_get_stats(cl->gate, &is);
-    http_metrics_value(f, "dealerbot_chat_stranger_dropped_total", "counter",
+    metrics_value(f, "dealerbot_chat_stranger_dropped_total", "counter",
                        "Messages from senders the directory does not know, dropped unread "
                        "after the one answer of the period.", (double)is.strangers_dropped);
-    http_metrics_value(f, "dealerbot_chat_flood_dropped_total", "counter",
+    metrics_value(f, "dealerbot_chat_flood_dropped_total", "counter",
                        "Messages dropped because their sender exceeded chat.inbound_rate.",
                        (double)is.flood_dropped);
 }

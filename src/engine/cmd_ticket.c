@@ -26,11 +26,17 @@ static int do_ack(struct ctx *x, const struct complaint *c, const struct command
     int err = cmd__change(x, c, &ch);
     if (err)
         return err;
-    char detail[256];
-    snprintf(detail, sizeof detail, "%s%s%s%s", cmd->eta ? "eta " : "",
-             cmd->eta ? cmd->eta : "", cmd->eta && cmd->text ? "; " : "",
-             cmd->text ? cmd->text : "");
-    if ((err = cmd__event(x, c->id, "ack", detail[0] ? detail : NULL)) != 0)
+    /* the whole note goes into the timeline (a command is at most COMMAND_MAX_BYTES) */
+    size_t dlen =
+        (cmd->eta ? strlen(cmd->eta) + 6 : 0) + (cmd->text ? strlen(cmd->text) : 0) + 1;
+    char *detail = malloc(dlen);
+    if (!detail)
+        return DBOT_ERR_NOMEM;
+    snprintf(detail, dlen, "%s%s%s%s", cmd->eta ? "eta " : "", cmd->eta ? cmd->eta : "",
+             cmd->eta && cmd->text ? "; " : "", cmd->text ? cmd->text : "");
+    err = cmd__event(x, c->id, "ack", detail[0] ? detail : NULL);
+    free(detail);
+    if (err)
         return err;
     if ((err = store_sla_cancel(x->e->store, c->id, 1u << MS_ACK, x->now)) != 0)
         return err;

@@ -15,6 +15,7 @@
 #include "commands_int.h"
 
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -23,6 +24,7 @@
 #include "dealerbot/scorecard.h"
 #include "dealerbot/sla.h"
 #include "dealerbot/timeutil.h"
+#include "dealerbot/utf8.h"
 
 /* ---- small helpers ---- */
 
@@ -88,17 +90,9 @@ int cmd__event(struct ctx *x, int64_t complaint_id, const char *kind, const char
 /* Copies at most `max` code points of s into buf (with "…" when cut). */
 const char *cmd__shorten(const char *s, size_t max, char *buf, size_t len)
 {
-    size_t i = 0, cps = 0;
-    while (s[i] && cps < max) {
-        size_t step = 1;
-        while ((((unsigned char)s[i + step]) & 0xC0) == 0x80)
-            step++;
-        if (i + step + 4 >= len)
-            break;
-        i += step;
-        cps++;
-    }
-    snprintf(buf, len, "%.*s%s", (int)i, s, s[i] ? "…" : "");
+    bool cut;
+    size_t i = utf8_cut(s, strlen(s), max, len - 4, &cut); /* room for "…" and the NUL */
+    snprintf(buf, len, "%.*s%s", (int)i, s, cut ? "…" : "");
     for (char *p = buf; *p; p++)
         if (*p == '\n' || *p == '\t')
             *p = ' ';

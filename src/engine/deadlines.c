@@ -381,7 +381,8 @@ int eng__fire_sla(struct engine *e, const struct sla_row *row, int64_t now, bool
     }
     err = f.err;
     if (err == 0) {
-        char detail[160];
+        /* never cut: the milestone name and level are short, notify is a bounded array */
+        char detail[sizeof row->notify + 64];
         if (row->kind == SLA_ESCALATE)
             snprintf(detail, sizeof detail, "%s level %s to %s",
                      sla_milestone_name(row->milestone), f.level, row->notify);

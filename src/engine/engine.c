@@ -55,25 +55,44 @@ void eng__forget(struct engine *e)
     e->rooms_changed = false;
 }
 
-int engine_underperformers_evaluate(struct engine *e, int64_t now, const char *actor,
-                                    int64_t slot, struct under_result *res)
+int eng__transact(struct engine *e, eng_txn_fn fn, void *arg)
 {
     eng__forget(e);
     int err = store_begin(e->store);
     if (err == 0) {
-        err = eng__under_evaluate(e, now, actor, slot, res);
+        err = fn(e, arg);
         if (err == 0)
             err = store_commit(e->store);
-        else
+        else if (store_in_transaction(e->store))
             store_rollback(e->store);
     }
-    if (err) {
+    if (err)
         eng__forget(e);
+    else
+        eng__after_commit(e);
+    return err;
+}
+
+struct under_call {
+    int64_t now, slot;
+    const char *actor;
+    struct under_result *res;
+};
+
+static int under_step(struct engine *e, void *arg)
+{
+    struct under_call *u = arg;
+    return eng__under_evaluate(e, u->now, u->actor, u->slot, u->res);
+}
+
+int engine_underperformers_evaluate(struct engine *e, int64_t now, const char *actor,
+                                    int64_t slot, struct under_result *res)
+{
+    struct under_call u = {.now = now, .slot = slot, .actor = actor, .res = res};
+    int err = eng__transact(e, under_step, &u);
+    if (err)
         log_error(MOD, "underperformers not evaluated: %s", dbot_strerror(err));
-        return err;
-    }
-    eng__after_commit(e);
-    return 0;
+    return err;
 }
 
 struct due_batch {
@@ -171,6 +190,18 @@ int engine_fire_due(struct engine *e, int64_t now_us, int limit, int *fired, int
     return err;
 }
 
+struct alarm_call {
+    struct msg_var v[2];
+    int64_t now;
+};
+
+static int alarm_step(struct engine *e, void *arg)
+{
+    struct alarm_call *a = arg;
+    return eng__say(e, 0, true, e->cfg->chat.staff_room, e->cfg->language, "watchdog_staff",
+                    a->v, 2, "alarm", a->now);
+}
+
 int engine_sla_alarm(struct engine *e, int64_t count, int64_t earliest, int64_t now)
 {
     if (!e->msgs)
@@ -178,21 +209,21 @@ int engine_sla_alarm(struct engine *e, int64_t count, int64_t earliest, int64_t 
     char n[24], when[ENG_TIME_MAX];
     snprintf(n, sizeof n, "%lld", (long long)count);
     eng__when(earliest, NULL, when, sizeof when);
-    struct msg_var v[] = {{"count", n}, {"oldest", when}};
-    eng__forget(e);
-    int err = store_begin(e->store);
-    if (err == 0)
-        err = eng__say(e, 0, true, e->cfg->chat.staff_room, e->cfg->language, "watchdog_staff",
-                       v, 2, "alarm", now);
-    if (err == 0)
-        err = store_commit(e->store);
-    else if (store_in_transaction(e->store))
-        store_rollback(e->store);
-    if (err)
-        eng__forget(e);
-    else
-        eng__after_commit(e);
-    return err;
+    struct alarm_call a = {.v = {{"count", n}, {"oldest", when}}, .now = now};
+    return eng__transact(e, alarm_step, &a);
+}
+
+struct broadcast_call {
+    struct broadcast *b;
+    int64_t now, *id;
+    int *rooms, *people;
+    struct dbot_diag *diag;
+};
+
+static int broadcast_step(struct engine *e, void *arg)
+{
+    struct broadcast_call *c = arg;
+    return eng__broadcast(e, c->b, c->now, c->id, c->rooms, c->people, c->diag);
 }
 
 int engine_room_refused(struct engine *e, const char *room, int64_t now)
@@ -219,21 +250,9 @@ int engine_room_refused(struct engine *e, const char *room, int64_t now)
 int engine_broadcast(struct engine *e, struct broadcast *b, int64_t now, int64_t *id,
                      int *rooms, int *people, struct dbot_diag *diag)
 {
-    eng__forget(e);
-    int err = store_begin(e->store);
-    if (err == 0) {
-        err = eng__broadcast(e, b, now, id, rooms, people, diag);
-        if (err == 0)
-            err = store_commit(e->store);
-        else
-            store_rollback(e->store);
-    }
-    if (err) {
-        eng__forget(e);
-        return err;
-    }
-    eng__after_commit(e);
-    return 0;
+    struct broadcast_call c = {
+        .b = b, .now = now, .id = id, .rooms = rooms, .people = people, .diag = diag};
+    return eng__transact(e, broadcast_step, &c);
 }
 
 int engine_next_due(struct engine *e, int64_t *due)

@@ -89,6 +89,12 @@ int eng__penalty_act(struct engine *e, enum penalty_action a, const struct penal
                      const char *text, const char *actor, const char *who, const char *lang,
                      int64_t now, enum penalty_refusal *why);
 
+/* One decision, one transaction: forgets what an earlier one left, begins, runs fn(e, arg),
+ * commits when it returned 0 and rolls back when not; then eng__after_commit() after a commit,
+ * eng__forget() after a failure. Returns fn's error, or the store's. */
+typedef int (*eng_txn_fn)(struct engine *e, void *arg);
+int eng__transact(struct engine *e, eng_txn_fn fn, void *arg);
+
 /* Gives the batch warnings a new complaint of `category` at `dealer` (the store's spelling)
  * brings about (current transaction). */
 int eng__batch_check(struct engine *e, const char *category, const char *dealer, int64_t now);

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +30,10 @@
 #include "dealerbot/config.h"
 #include "dealerbot/csv.h"
 #include "dealerbot/directory.h"
+#include "dealerbot/file.h"
 #include "dealerbot/rooms.h"
 #include "dealerbot/timeutil.h"
+#include "dealerbot/utf8.h"
 
 
 static void trimmed(const char *s, char *buf, size_t cap);
@@ -291,73 +294,25 @@ static const char *base_name(const char *path)
 }
 
 /* Reads the whole file into a new buffer (caller frees), refusing more than IMPORT_FILE_MAX
- * bytes. The size from fstat is only a hint: a pipe or a growing file is read to its end. */
+ * bytes; a pipe is read to its end. */
 static int read_file(const char *path, const char *base, char **out, size_t *out_len,
                      struct dbot_diag *diag)
 {
-    int rc = 0;
-    char *buf = NULL;
-    size_t len = 0, cap;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        return dbot_diag_set(diag, e == ENOENT ? DBOT_ERR_NOTFOUND : DBOT_ERR_IO,
-                             "%s: cannot open: %s", base, strerror(e));
+    int e = 0;
+    int rc = file_read_all(path, IMPORT_FILE_MAX, 0, out, out_len, &e);
+    switch (rc) {
+    case 0: return 0;
+    case DBOT_ERR_NOTFOUND:
+        return dbot_diag_set(diag, rc, "%s: cannot open: %s", base, strerror(ENOENT));
+    case DBOT_ERR_TOOBIG:
+        return dbot_diag_set(diag, rc, "%s: larger than %zu MiB", base,
+                             IMPORT_FILE_MAX / (1024 * 1024));
+    case DBOT_ERR_NOMEM: return dbot_diag_set(diag, rc, "%s: out of memory", base);
+    default:
+        if (e == EISDIR)
+            return dbot_diag_set(diag, DBOT_ERR_IO, "%s: is a directory", base);
+        return dbot_diag_set(diag, DBOT_ERR_IO, "%s: cannot read: %s", base, strerror(e));
     }
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        rc = dbot_diag_set(diag, DBOT_ERR_IO, "%s: cannot stat: %s", base, strerror(errno));
-        goto out;
-    }
-    if (S_ISDIR(sb.st_mode)) {
-        rc = dbot_diag_set(diag, DBOT_ERR_IO, "%s: is a directory", base);
-        goto out;
-    }
-    if (S_ISREG(sb.st_mode) && (uint64_t)sb.st_size > IMPORT_FILE_MAX)
-        goto toobig;
-    cap = S_ISREG(sb.st_mode) ? (size_t)sb.st_size + 1 : 65536;
-    buf = malloc(cap);
-    if (!buf)
-        goto nomem;
-    for (;;) {
-        if (len == cap) {
-            if (cap > IMPORT_FILE_MAX)
-                goto toobig;
-            size_t ncap = cap * 2 > IMPORT_FILE_MAX + 1 ? IMPORT_FILE_MAX + 1 : cap * 2;
-            char *nb = realloc(buf, ncap);
-            if (!nb)
-                goto nomem;
-            buf = nb;
-            cap = ncap;
-        }
-        ssize_t n = read(fd, buf + len, cap - len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = dbot_diag_set(diag, DBOT_ERR_IO, "%s: cannot read: %s", base, strerror(errno));
-            goto out;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-    }
-    if (len > IMPORT_FILE_MAX)
-        goto toobig;
-    *out = buf;
-    *out_len = len;
-    buf = NULL;
-    goto out;
-
-toobig:
-    rc = dbot_diag_set(diag, DBOT_ERR_TOOBIG, "%s: larger than %zu MiB", base,
-                       IMPORT_FILE_MAX / (1024 * 1024));
-    goto out;
-nomem:
-    rc = dbot_diag_set(diag, DBOT_ERR_NOMEM, "%s: out of memory", base);
-out:
-    free(buf);
-    close(fd);
-    return rc;
 }
 
 /* Copies the trimmed field into buf for header comparison, truncated to fit on a UTF-8
@@ -369,11 +324,7 @@ static void trimmed(const char *s, char *buf, size_t cap)
     size_t n = strlen(s);
     while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
         n--;
-    if (n >= cap) {
-        n = cap - 1;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--; /* do not cut a UTF-8 sequence */
-    }
+    n = utf8_cut(s, n, SIZE_MAX, cap - 1, NULL);
     memcpy(buf, s, n);
     buf[n] = '\0';
 }

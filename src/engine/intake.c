@@ -55,6 +55,27 @@ static void intake_one(struct engine *e, struct intake *in, int64_t now, const c
                       dbot_strerror(r->err));
 }
 
+struct batch_call {
+    struct intake *const *items;
+    int n;
+    int64_t now;
+    const char *actor;
+    struct intake_result *results;
+};
+
+static int batch_step(struct engine *e, void *arg)
+{
+    struct batch_call *b = arg;
+    for (int i = 0; i < b->n; i++) {
+        intake_one(e, b->items[i], b->now, b->actor, &b->results[i]);
+        /* An unknown dealer is that item's own answer; a store failure (say, after the
+         * insert, on its card) would leave half a decision: the batch is undone. */
+        if (b->results[i].err && b->results[i].err != DBOT_ERR_NOTFOUND)
+            return b->results[i].err;
+    }
+    return 0;
+}
+
 int engine_intake_batch(struct engine *e, struct intake *const *items, int n, int64_t now,
                         const char *actor, struct intake_result *results)
 {
@@ -63,25 +84,10 @@ int engine_intake_batch(struct engine *e, struct intake *const *items, int n, in
     if (n == 0)
         return 0;
 
-    eng__forget(e);
-    int err = store_begin(e->store);
-    if (err == 0) {
-        for (int i = 0; i < n; i++) {
-            intake_one(e, items[i], now, actor, &results[i]);
-            /* An unknown dealer is that item's own answer; a store failure (say, after the
-             * insert, on its card) would leave half a decision: the batch is undone. */
-            if (results[i].err && results[i].err != DBOT_ERR_NOTFOUND) {
-                err = results[i].err;
-                break;
-            }
-        }
-        if (err == 0)
-            err = store_commit(e->store);
-        else
-            store_rollback(e->store);
-    }
+    struct batch_call b = {
+        .items = items, .n = n, .now = now, .actor = actor, .results = results};
+    int err = eng__transact(e, batch_step, &b);
     if (err) {
-        eng__forget(e);
         log_error("engine", "intake batch of %d not committed: %s", n, dbot_strerror(err));
         for (int i = 0; i < n; i++) {
             results[i].err = err;
@@ -91,7 +97,6 @@ int engine_intake_batch(struct engine *e, struct intake *const *items, int n, in
         }
         return err;
     }
-    eng__after_commit(e);
     for (int i = 0; i < n; i++) {
         if (results[i].err == 0 && results[i].created) {
             char id[32];

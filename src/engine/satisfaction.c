@@ -5,6 +5,7 @@
 #include "engine_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dealerbot/directory.h"
@@ -26,11 +27,17 @@ static int record(struct engine *e, int64_t id, int score, const char *comment, 
         return DBOT_ERR_CONFLICT;
     }
     err = store_satisfaction_set(e->store, id, score, comment, now);
-    char detail[160];
-    snprintf(detail, sizeof detail, "score %d%s%.120s", score, comment ? ": " : "",
-             comment ? comment : "");
-    if (err == 0)
+    /* the whole comment goes into the timeline (the API takes at most 2,000 characters) */
+    size_t dlen = 32 + (comment ? strlen(comment) : 0);
+    char *detail = err == 0 ? malloc(dlen) : NULL;
+    if (err == 0 && !detail)
+        err = DBOT_ERR_NOMEM;
+    if (err == 0) {
+        snprintf(detail, dlen, "score %d%s%s", score, comment ? ": " : "",
+                 comment ? comment : "");
         err = store_timeline_add(e->store, id, now, "api", "satisfaction", detail, NULL);
+    }
+    free(detail);
     if (err == 0)
         err = eng__reward_satisfaction(e, &c, score, now);
 
@@ -61,24 +68,27 @@ static int record(struct engine *e, int64_t id, int score, const char *comment, 
     return err;
 }
 
+struct record_call {
+    int64_t id, now;
+    int score;
+    const char *comment;
+    bool *reopened;
+};
+
+static int record_step(struct engine *e, void *arg)
+{
+    struct record_call *r = arg;
+    return record(e, r->id, r->score, r->comment, r->now, r->reopened);
+}
+
 int engine_satisfaction(struct engine *e, int64_t id, int score, const char *comment,
                         int64_t now, bool *reopened)
 {
     *reopened = false;
-    eng__forget(e);
-    int err = store_begin(e->store);
-    if (err == 0) {
-        err = record(e, id, score, comment, now, reopened);
-        if (err == 0)
-            err = store_commit(e->store);
-        else
-            store_rollback(e->store);
-    }
-    if (err) {
-        eng__forget(e);
+    struct record_call r = {
+        .id = id, .now = now, .score = score, .comment = comment, .reopened = reopened};
+    int err = eng__transact(e, record_step, &r);
+    if (err)
         *reopened = false;
-        return err;
-    }
-    eng__after_commit(e);
-    return 0;
+    return err;
 }

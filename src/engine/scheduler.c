@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dealerbot/http.h"
 #include "dealerbot/engine.h"
 #include "dealerbot/log.h"
+#include "dealerbot/metrics.h"
 #include "dealerbot/timeutil.h"
 #include "dealerbot/underperformers.h"
 
@@ -296,20 +296,20 @@ void scheduler_get_stats(const struct scheduler *s, struct scheduler_stats *out)
 
 void scheduler_metrics(FILE *f, const struct scheduler *s)
 {
-    http_metrics_value(f, "dealerbot_sla_fired_total", "counter",
+    metrics_value(f, "dealerbot_sla_fired_total", "counter",
                        "SLA reminders, breaches and escalations sent.", (double)s->stats.fired);
-    http_metrics_value(f, "dealerbot_sla_cancelled_total", "counter",
+    metrics_value(f, "dealerbot_sla_cancelled_total", "counter",
                        "SLA events dropped because their milestone was met.",
                        (double)s->stats.cancelled);
-    http_metrics_value(f, "dealerbot_sla_overdue_unfired", "gauge",
+    metrics_value(f, "dealerbot_sla_overdue_unfired", "gauge",
                        "SLA events more than 60 s overdue and not fired (watchdog).",
                        (double)s->stats.overdue);
-    http_metrics_value(f, "dealerbot_sla_wakeups_total", "counter",
+    metrics_value(f, "dealerbot_sla_wakeups_total", "counter",
                        "Scheduler wake-ups.", (double)s->stats.wakeups);
-    http_metrics_summary(f, "dealerbot_sla_wakeup_seconds",
+    metrics_summary(f, "dealerbot_sla_wakeup_seconds",
                          "Time one scheduler wake-up took, firing included.",
                          &s->stats.wake_us);
-    http_metrics_summary(f, "dealerbot_sla_lateness_seconds",
+    metrics_summary(f, "dealerbot_sla_lateness_seconds",
                          "How long after its due time an SLA event was fired.",
                          &s->stats.lateness_us);
 }

@@ -16,7 +16,6 @@
 #include "dealerbot/utf8.h"
 
 #define MOD "http"
-#define QUERY_FRAG_MAX 256
 #define LIST_LIMIT_MAX 1000
 
 static struct store *conn_store(struct conn *c)
@@ -242,20 +241,10 @@ void http__complaints_list(struct conn *c)
                                  .now = timeutil_now(), .limit = 0};
     char dealer[QUERY_FRAG_MAX];
 
-    for (int i = 0;; i++) {
-        char frag[QUERY_FRAG_MAX];
-        int flen = lws_hdr_fragment_length(c->wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
-        if (flen <= 0)
-            break;
-        if (flen >= (int)sizeof frag ||
-            lws_hdr_copy_fragment(c->wsi, frag, (int)sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i) < 0) {
-            http__respond_error(c, 400, "query parameter %d is too long", i + 1);
-            return;
-        }
-        char *eq = strchr(frag, '=');
-        const char *val = eq ? eq + 1 : "";
-        if (eq)
-            *eq = '\0';
+    char frag[QUERY_FRAG_MAX];
+    const char *val;
+    int qrc;
+    for (int i = 0; (qrc = http__query_param(c, i, frag, sizeof frag, &val)) > 0; i++) {
         if (strcmp(frag, "dealer") == 0) {
             memcpy(dealer, val, strlen(val) + 1);
             f.dealer = dealer[0] ? dealer : NULL;
@@ -287,6 +276,8 @@ void http__complaints_list(struct conn *c)
             return;
         }
     }
+    if (qrc < 0)
+        return; /* answered */
 
     struct list_req *lr = calloc(1, sizeof *lr);
     if (lr)

@@ -38,7 +38,6 @@
 #include "dealerbot/timeutil.h"
 
 #define MOD "http"
-#define QUERY_FRAG_MAX 256
 
 /* One parked scorecards request: what it asked for, and what the reader made of it. */
 struct sc_req {
@@ -230,20 +229,10 @@ void http__scorecards_get(struct conn *c)
         http__respond_error(c, 500, "underperformers.window is not a usable window");
         return;
     }
-    for (int i = 0;; i++) {
-        char frag[QUERY_FRAG_MAX];
-        int flen = lws_hdr_fragment_length(c->wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
-        if (flen <= 0)
-            break;
-        if (flen >= (int)sizeof frag ||
-            lws_hdr_copy_fragment(c->wsi, frag, (int)sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i) < 0) {
-            http__respond_error(c, 400, "query parameter %d is too long", i + 1);
-            return;
-        }
-        char *eq = strchr(frag, '=');
-        const char *val = eq ? eq + 1 : "";
-        if (eq)
-            *eq = '\0';
+    char frag[QUERY_FRAG_MAX];
+    const char *val;
+    int qrc;
+    for (int i = 0; (qrc = http__query_param(c, i, frag, sizeof frag, &val)) > 0; i++) {
         if (strcmp(frag, "window") == 0 || strcmp(frag, "month") == 0 ||
             strcmp(frag, "quarter") == 0) {
             if (form) {
@@ -266,6 +255,8 @@ void http__scorecards_get(struct conn *c)
             return;
         }
     }
+    if (qrc < 0)
+        return; /* answered */
 
     struct sc_req *req = calloc(1, sizeof *req);
     if (!req) {

@@ -126,6 +126,8 @@ struct http_server {
     struct intake_result results[HTTP_BATCH_MAX];
 
     int n_active;          /* transactions in hand */
+    int n_conns, max_conns; /* open connections, and the cap (http.max_connections) */
+    uint64_t n_refused;    /* connections refused at the cap */
     uint64_t n_batches, n_committed;
     uint64_t n_status[6];  /* answers written, by status class: [2] = 2xx ... [5] = 5xx */
     struct histogram commit_us; /* duration of each group commit */
@@ -151,6 +153,13 @@ void http__respond_take(struct conn *c, int status, unsigned char *buf, size_t l
 /* Answers {"error": "<formatted line>"}. */
 void http__respond_error(struct conn *c, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+#define QUERY_FRAG_MAX 256 /* one query parameter, key=value, in bytes */
+
+/* Reads the i-th query parameter ("key=value", lws has already URL-decoded it) into
+ * frag[0..cap): frag becomes the key, *val the value (after '=', "" when there is none).
+ * Returns 1, 0 when there is no i-th parameter, or -1 after answering 400 (too long). */
+int http__query_param(struct conn *c, int i, char *frag, size_t cap, const char **val);
 
 /* ---- server.c: group commit ---- */
 

@@ -30,6 +30,7 @@
  */
 #include "http_int.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +38,9 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "dealerbot/hostport.h"
 #include "dealerbot/log.h"
+#include "dealerbot/metrics.h"
 #include "dealerbot/timeutil.h"
 #include "dealerbot/utf8.h"
 
@@ -164,39 +167,13 @@ int http_listen_parse(const char *listen, char *iface, size_t iface_len, int *po
 
     if (!listen || !*listen)
         return dbot_diag_set(diag, DBOT_ERR_INVALID, "http.listen: empty, expected host:port");
-    if (listen[0] == '[') {
-        const char *rb = strchr(listen, ']');
-        if (!rb || rb[1] != ':')
-            return dbot_diag_set(diag, DBOT_ERR_INVALID,
-                                 "http.listen: \"%s\": expected [address]:port", listen);
-        host = listen + 1;
-        host_len = (size_t)(rb - host);
-        ps = rb + 2;
-    } else {
-        const char *colon = strrchr(listen, ':');
-        if (!colon)
-            return dbot_diag_set(diag, DBOT_ERR_INVALID,
-                                 "http.listen: \"%s\": expected host:port", listen);
-        host = listen;
-        host_len = (size_t)(colon - listen);
-        if (memchr(host, ':', host_len))
-            return dbot_diag_set(diag, DBOT_ERR_INVALID,
-                                 "http.listen: \"%s\": put an IPv6 address in brackets", listen);
-        ps = colon + 1;
-    }
-
-    long v = 0;
-    if (!*ps)
-        return dbot_diag_set(diag, DBOT_ERR_INVALID, "http.listen: \"%s\": no port", listen);
-    for (const char *p = ps; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return dbot_diag_set(diag, DBOT_ERR_INVALID,
-                                 "http.listen: \"%s\": port must be a number", listen);
-        v = v * 10 + (*p - '0');
-        if (v > 65535)
-            return dbot_diag_set(diag, DBOT_ERR_INVALID,
-                                 "http.listen: \"%s\": port must be 0-65535", listen);
-    }
+    const char *why = hostport_split(listen, &host, &host_len, &ps);
+    if (why)
+        return dbot_diag_set(diag, DBOT_ERR_INVALID, "http.listen: \"%s\": %s", listen, why);
+    long v = hostport_port(ps);
+    if (v < 0)
+        return dbot_diag_set(diag, DBOT_ERR_INVALID,
+                             "http.listen: \"%s\": port must be a number 0-65535", listen);
 
     char h[64];
     if (host_len >= sizeof h)
@@ -372,22 +349,21 @@ void http__park_finish(struct park *p, int rc, bool cancelled)
     p->buf = NULL;
 }
 
-/* Replaces bytes that are not part of a well-formed UTF-8 sequence with '?', so that user
- * input echoed in an error line can always be put into JSON. */
-static void utf8_sanitize(char *s)
+int http__query_param(struct conn *c, int i, char *frag, size_t cap, const char **val)
 {
-    size_t len = strlen(s);
-    for (size_t i = 0; i < len;) {
-        unsigned char b = (unsigned char)s[i];
-        size_t n = b < 0x80 ? 1 : (b & 0xe0) == 0xc0 ? 2 : (b & 0xf0) == 0xe0 ? 3
-                 : (b & 0xf8) == 0xf0 ? 4 : 0;
-        if (n && i + n <= len && utf8_valid(s + i, n)) {
-            i += n;
-        } else {
-            s[i] = '?';
-            i++;
-        }
+    int flen = lws_hdr_fragment_length(c->wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+    if (flen <= 0)
+        return 0;
+    if ((size_t)flen >= cap ||
+        lws_hdr_copy_fragment(c->wsi, frag, (int)cap, WSI_TOKEN_HTTP_URI_ARGS, i) < 0) {
+        http__respond_error(c, 400, "query parameter %d is too long", i + 1);
+        return -1;
     }
+    char *eq = strchr(frag, '=');
+    *val = eq ? eq + 1 : "";
+    if (eq)
+        *eq = '\0';
+    return 1;
 }
 
 void http__respond_error(struct conn *c, int status, const char *fmt, ...)
@@ -397,7 +373,7 @@ void http__respond_error(struct conn *c, int status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    utf8_sanitize(msg);
+    utf8_scrub(msg);
     json_t *doc = json_object();
     if (doc && json_object_set_new(doc, "error", json_string(msg)) != 0) {
         json_decref(doc);
@@ -619,24 +595,20 @@ static void healthz(struct conn *c)
     http__respond_json(c, 200, doc);
 }
 
-void http_metrics_value(FILE *f, const char *name, const char *type, const char *help, double v)
-{
-    fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
-}
-
 static void server_metrics(FILE *f, const struct http_server *srv)
 {
-    fputs("# HELP dealerbot_http_responses_total HTTP answers written, by status class.\n"
-          "# TYPE dealerbot_http_responses_total counter\n", f);
+    metrics_family(f, "dealerbot_http_responses_total", "counter",
+                   "HTTP answers written, by status class.");
+    static const char *const classes[] = {"", "", "2xx", "3xx", "4xx", "5xx"};
     for (int k = 2; k <= 5; k++)
-        fprintf(f, "dealerbot_http_responses_total{code=\"%dxx\"} %llu\n", k,
-                (unsigned long long)srv->n_status[k]);
-    http_metrics_value(f, "dealerbot_intake_complaints_total", "counter",
+        metrics_sample(f, "dealerbot_http_responses_total", "code", classes[k],
+                       (double)srv->n_status[k]);
+    metrics_value(f, "dealerbot_intake_complaints_total", "counter",
            "Complaints taken through the API group commit (new and repeated external_id).",
            (double)srv->n_committed);
-    http_metrics_value(f, "dealerbot_intake_commits_total", "counter", "Group commits of the intake API.",
+    metrics_value(f, "dealerbot_intake_commits_total", "counter", "Group commits of the intake API.",
            (double)srv->n_batches);
-    http_metrics_summary(f, "dealerbot_intake_commit_seconds",
+    metrics_summary(f, "dealerbot_intake_commit_seconds",
                          "Duration of one intake group commit.", &srv->commit_us);
     long pages = 0;
     FILE *statm = fopen("/proc/self/statm", "r");
@@ -647,7 +619,7 @@ static void server_metrics(FILE *f, const struct http_server *srv)
         fclose(statm);
     }
     if (pages > 0)
-        http_metrics_value(f, "process_resident_memory_bytes", "gauge",
+        metrics_value(f, "process_resident_memory_bytes", "gauge",
                            "Resident memory size in bytes.",
                            (double)pages * (double)sysconf(_SC_PAGESIZE));
 }
@@ -879,6 +851,24 @@ static int on_body_done(struct conn *c)
     return 0;
 }
 
+/*
+ * The connection cap (http.max_connections): lws asks before it accepts a connection; past the
+ * cap the new socket is closed at once, so a crowd of idle or slow clients cannot take every
+ * descriptor. Each of those is also bounded in time (http.timeout, set on the vhost).
+ */
+static int admit(struct lws *wsi)
+{
+    struct http_server *srv = lws_vhost_user(lws_get_vhost(wsi));
+    if (!srv || srv->n_conns < srv->max_conns)
+        return 0;
+    srv->n_refused++;
+    if ((srv->n_refused & (srv->n_refused - 1)) == 0) /* 1st, 2nd, 4th, 8th ...: no flood */
+        log_warn(MOD, "connection refused: %d open, http.max_connections reached (%" PRIu64
+                      " refused so far)",
+                 srv->n_conns, srv->n_refused);
+    return -1;
+}
+
 static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                          size_t len)
 {
@@ -902,6 +892,19 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         if (c)
             conn_detach(c);
         return 0;
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        return admit(wsi);
+    case LWS_CALLBACK_WSI_CREATE:
+    case LWS_CALLBACK_WSI_DESTROY: {
+        struct http_server *srv = lws_vhost_user(lws_get_vhost(wsi));
+        /* every accepted connection; the listening socket is destroyed (at shutdown)
+         * without a matching create here, hence the floor */
+        if (srv && reason == LWS_CALLBACK_WSI_CREATE)
+            srv->n_conns++;
+        else if (srv && srv->n_conns > 0)
+            srv->n_conns--;
+        return 0;
+    }
     default:
         return 0;
     }
@@ -1000,6 +1003,7 @@ int http_server_start(struct lws_context *ctx, const struct config *cfg, struct 
     srv->eng = eng;
     srv->max_body = cfg->http.max_body > 0 ? (size_t)cfg->http.max_body : 65536;
     srv->window_us = cfg->http.commit_window_us > 0 ? cfg->http.commit_window_us : 0;
+    srv->max_conns = (int)cfg->http.max_connections;
     srv->protocols[0].name = "dealerbot-http";
     srv->protocols[0].callback = callback_http;
     srv->protocols[0].per_session_data_size = sizeof(struct conn);
@@ -1011,6 +1015,10 @@ int http_server_start(struct lws_context *ctx, const struct config *cfg, struct 
     info.iface = srv->iface[0] ? srv->iface : NULL;
     info.protocols = srv->protocols;
     info.user = srv;
+    /* every wait on a client (its headers, an idle keep-alive, a write) ends after
+     * http.timeout seconds: a client that sends a byte a second is dropped */
+    info.timeout_secs = (unsigned int)cfg->http.timeout;
+    info.timeout_secs_ah_idle = (unsigned int)cfg->http.timeout;
     /* lws 4.1 with IPv6 compiled in binds an IPv4 address given as iface to the IPv6
      * wildcard — every interface. An IPv4 address therefore gets an IPv4-only vhost. */
     if (srv->iface[0] && !strchr(srv->iface, ':'))
@@ -1031,18 +1039,6 @@ void http_server_set_metrics(struct http_server *srv, http_metrics_fn fn, void *
 {
     srv->metrics_fn = fn;
     srv->metrics_arg = arg;
-}
-
-void http_metrics_summary(FILE *f, const char *name, const char *help,
-                          const struct histogram *h)
-{
-    static const double qs[] = {0.5, 0.9, 0.99, 1.0};
-    fprintf(f, "# HELP %s %s\n# TYPE %s summary\n", name, help, name);
-    for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++)
-        fprintf(f, "%s{quantile=\"%g\"} %.6f\n", name, qs[i],
-                (double)histogram_quantile(h, qs[i]) / 1e6);
-    fprintf(f, "%s_sum %.6f\n%s_count %llu\n", name, (double)h->sum_us / 1e6, name,
-            (unsigned long long)h->count);
 }
 
 int http_server_port(const struct http_server *srv)

@@ -17,9 +17,13 @@
  * that ended it. This keeps the struct in csv.h free of a second cursor.
  *
  * After an error the reader is exhausted: further calls return 1.
+ *
+ * The writer (csv_field_format) is the reader's mirror for one cell, plus the neutralisation
+ * of cells that a spreadsheet would evaluate (CSV injection, OWASP).
  */
 #include "dealerbot/csv.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -241,4 +245,52 @@ int csv_next_row(struct csv_reader *r, struct dbot_diag *diag)
         r->n_fields = 0;
     }
     return rc;
+}
+
+/* "-12", "+3.5", "-0.25": an optional sign, digits, an optional fraction. */
+static bool plain_number(const char *s)
+{
+    if (*s == '-' || *s == '+')
+        s++;
+    if (*s < '0' || *s > '9')
+        return false;
+    while (*s >= '0' && *s <= '9')
+        s++;
+    if (*s == '.') {
+        s++;
+        if (*s < '0' || *s > '9')
+            return false;
+        while (*s >= '0' && *s <= '9')
+            s++;
+    }
+    return *s == '\0';
+}
+
+size_t csv_field_format(const char *s, char *out, size_t cap)
+{
+    size_t len = strlen(s), n = 0;
+    bool formula = s[0] && strchr("=+-@\t\r", s[0]) && !plain_number(s);
+    bool quote = formula || strpbrk(s, ",\"\r\n") ||
+                 (len > 0 && (s[0] == ' ' || s[len - 1] == ' '));
+#define PUT(ch)                                                                                  \
+    do {                                                                                         \
+        if (n + 1 < cap)                                                                         \
+            out[n] = (ch);                                                                       \
+        n++;                                                                                     \
+    } while (0)
+    if (quote)
+        PUT('"');
+    if (formula)
+        PUT('\'');
+    for (const char *p = s; *p; p++) {
+        if (quote && *p == '"')
+            PUT('"');
+        PUT(*p);
+    }
+    if (quote)
+        PUT('"');
+#undef PUT
+    if (cap > 0)
+        out[n < cap ? n : cap - 1] = '\0';
+    return n;
 }

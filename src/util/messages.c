@@ -25,6 +25,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dealerbot/file.h"
+#include "dealerbot/lang.h"
 #include "dealerbot/utf8.h"
 
 #define PLACEHOLDER_MAX 32 /* longest name between braces that counts as a placeholder */
@@ -291,8 +293,9 @@ static const struct msg_key {
 
 #define N_KEYS (sizeof table / sizeof table[0])
 
+/* in the order of lang_names (lang.h) */
 enum { LANG_ZH, LANG_EN, N_LANGS };
-static const char *const lang_names[N_LANGS] = {"zh-CN", "en"};
+_Static_assert(N_LANGS == LANG_COUNT, "one chat-text file per language of lang.h");
 
 struct messages {
     char *buf[N_LANGS];                 /* each file's bytes; the templates live in here */
@@ -389,12 +392,7 @@ static long placeholder_at(const char *t)
 /* The length of s[0..max) cut back to a UTF-8 character boundary, for quoting in a diag. */
 static int quote_len(const char *s, size_t len)
 {
-    if (len <= QUOTE_MAX)
-        return (int)len;
-    size_t n = QUOTE_MAX;
-    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-        n--;
-    return (int)n;
+    return (int)utf8_cut(s, len, SIZE_MAX, QUOTE_MAX, NULL);
 }
 
 /*
@@ -479,9 +477,7 @@ static int unescape(char *s, const char *file, int line, const char *key, struct
                                  file, line, key);
         } else {
             /* Quote the whole character after the backslash, even a multi-byte one. */
-            int n = 1;
-            while (((unsigned char)r[n] & 0xC0) == 0x80)
-                n++;
+            int n = (int)utf8_cut(r, strlen(r), 1, SIZE_MAX, NULL);
             return dbot_diag_set(diag, DBOT_ERR_INVALID,
                                  "%s:%d: %s: unknown escape \\%.*s (use \\n or \\\\)", file, line,
                                  key, n, r);
@@ -575,53 +571,20 @@ static int parse(char *buf, size_t len, const char *file, const char **text,
 /* Reads the whole regular file at path into a new NUL-terminated buffer. */
 static int read_file(const char *path, char **out, size_t *out_len, struct dbot_diag *diag)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return dbot_diag_set(diag, DBOT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-
-    int rc = 0;
-    char *buf = NULL;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        rc = dbot_diag_set(diag, DBOT_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
-        goto out;
+    int e = 0;
+    int rc = file_read_all(path, MESSAGES_FILE_MAX, FILE_REGULAR, out, out_len, &e);
+    switch (rc) {
+    case 0: return 0;
+    case DBOT_ERR_NOTFOUND:
+        return dbot_diag_set(diag, DBOT_ERR_IO, "%s: cannot open: %s", path, strerror(ENOENT));
+    case DBOT_ERR_TOOBIG:
+        return dbot_diag_set(diag, rc, "%s: larger than %d bytes", path, MESSAGES_FILE_MAX);
+    case DBOT_ERR_NOMEM: return dbot_diag_set(diag, rc, "%s: out of memory", path);
+    default:
+        if (e == 0)
+            return dbot_diag_set(diag, DBOT_ERR_IO, "%s: not a regular file", path);
+        return dbot_diag_set(diag, DBOT_ERR_IO, "%s: cannot read: %s", path, strerror(e));
     }
-    if (!S_ISREG(st.st_mode)) {
-        rc = dbot_diag_set(diag, DBOT_ERR_IO, "%s: not a regular file", path);
-        goto out;
-    }
-    if (st.st_size > MESSAGES_FILE_MAX) {
-        rc = dbot_diag_set(diag, DBOT_ERR_TOOBIG, "%s: larger than %d bytes", path,
-                           MESSAGES_FILE_MAX);
-        goto out;
-    }
-    size_t cap = (size_t)st.st_size;
-    buf = xmalloc(cap + 1);
-    if (!buf) {
-        rc = dbot_diag_set(diag, DBOT_ERR_NOMEM, "%s: out of memory", path);
-        goto out;
-    }
-    size_t got = 0;
-    while (got < cap) {
-        ssize_t r = read(fd, buf + got, cap - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            rc = dbot_diag_set(diag, DBOT_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
-            goto out;
-        }
-        if (r == 0)
-            break; /* shrank under us: take what is there */
-        got += (size_t)r;
-    }
-    buf[got] = '\0';
-    *out = buf;
-    *out_len = got;
-    buf = NULL;
-out:
-    free(buf);
-    close(fd);
-    return rc;
 }
 
 /* ------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dealerbot/civil.h"
 #include "dealerbot/error.h"
 
 #define SECS_PER_DAY INT64_C(86400)
@@ -118,46 +119,6 @@ char *duration_format(int64_t secs, char *buf, size_t len)
     return buf;
 }
 
-/*
- * Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil):
- * shift the year to start in March so the leap day is the last day of the year, then count
- * 400-year eras of 146097 days.
- */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;                                  /* [0, 399] */
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1; /* [0, 365] */
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;          /* [0, 146096] */
-    return era * 146097 + doe - 719468;
-}
-
-/* The inverse of days_from_civil. */
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
-static bool is_leap(int64_t y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int days_in_month(int64_t y, int m)
-{
-    static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && is_leap(y) ? 29 : dim[m - 1];
-}
-
 /* Reads exactly n digits at *p into *out and advances *p. */
 static bool take_digits(const char **p, int n, int *out)
 {
@@ -227,12 +188,12 @@ int rfc3339_parse(const char *s, int64_t *out)
     if (*p != '\0')
         return DBOT_ERR_INVALID;
 
-    if (mon < 1 || mon > 12 || day < 1 || day > days_in_month(year, mon))
+    if (!civil_date_valid(year, mon, day))
         return DBOT_ERR_INVALID;
     if (hour > 23 || min > 59 || sec > 60)
         return DBOT_ERR_INVALID;
 
-    int64_t t = days_from_civil(year, mon, day) * SECS_PER_DAY + hour * 3600 + min * 60 + sec;
+    int64_t t = civil_days(year, mon, day) * SECS_PER_DAY + hour * 3600 + min * 60 + sec;
     *out = t - offset;
     return 0;
 }
@@ -471,18 +432,29 @@ static int tz_parse_rule(const char *s, struct tz_table *z)
     return 0;
 }
 
+static int days_in_month(int64_t y, int m)
+{
+    return (int)(m == 12 ? civil_days(y + 1, 1, 1) - civil_days(y, 12, 1)
+                         : civil_days(y, m + 1, 1) - civil_days(y, m, 1));
+}
+
+static bool is_leap(int64_t y)
+{
+    return days_in_month(y, 2) == 29;
+}
+
 /* The instant (UTC) of rule r in year y, when local time then was `off` seconds east. */
 static int64_t rule_instant(const struct tz_rule *r, int64_t y, int32_t off)
 {
     int64_t day;
     if (r->kind == 'J') {
-        day = days_from_civil(y, 1, 1) + r->day - 1;
+        day = civil_days(y, 1, 1) + r->day - 1;
         if (is_leap(y) && r->day >= 60)
             day++;
     } else if (r->kind == 'D') {
-        day = days_from_civil(y, 1, 1) + r->day;
+        day = civil_days(y, 1, 1) + r->day;
     } else {
-        int64_t first = days_from_civil(y, r->month, 1);
+        int64_t first = civil_days(y, r->month, 1);
         int wd = (int)(((first + 4) % 7 + 7) % 7); /* 1970-01-01 was a Thursday */
         day = first + (r->day - wd + 7) % 7 + (int64_t)(r->week - 1) * 7;
         while (day - first >= days_in_month(y, r->month))

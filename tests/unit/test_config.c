@@ -760,6 +760,19 @@ static void test_missing_required(void **state)
     assert_string_equal(cfg->chat.xmpp.password, "p");
     assert_null(cfg->chat.xmpp.password_file);
     config_free(cfg);
+
+    /* A non-ASCII password loads (SCRAM SASLpreps it); one SASLprep refuses does not, and the
+     * error does not quote it. */
+#define XMPP_PW(pw)                                                                                \
+    TOKEN_LINE "chat = { platform = \"xmpp\"; xmpp = { url = \"ws://127.0.0.1:5280/ws\"; "         \
+               "jid = \"bot@localhost\";\n password = \"" pw "\"; "                              \
+               "muc_service = \"conference.localhost\"; }; };"
+    cfg = load_ok(XMPP_PW("p\xc3\xa4ss w\xc3\xb6rd \xe5\xaf\x86\xe7\xa0\x81"));
+    config_free(cfg);
+    load_bad(XMPP_PW("private\xee\x80\x80use"), "~t.conf:3: chat.xmpp.password: SASLprep (RFC 4013) "
+                                         "refuses this password");
+    load_bad(XMPP_PW("\xd8\xa7" "1"), "~t.conf:3: chat.xmpp.password: SASLprep");
+#undef XMPP_PW
 }
 
 static void test_bad_enums(void **state)
@@ -843,7 +856,8 @@ static void test_out_of_range(void **state)
     load_bad(TOKEN_LINE "chat = { xmpp = { url = \"ws://h:99999/ws\"; }; };",
              "~chat.xmpp.url: bad value");
     load_bad(TOKEN_LINE "chat = { xmpp = { jid = \"dealerbot\"; }; };",
-             "t.conf:2: chat.xmpp.jid: bad value \"dealerbot\": expected local@domain");
+             "t.conf:2: chat.xmpp.jid: bad value \"dealerbot\": expected local@domain (a bare "
+             "JID: no resource, spaces or quotes)");
     load_bad(TOKEN_LINE "chat = { xmpp = { jid = \"bot@host/res\"; }; };",
              "~chat.xmpp.jid: bad value");
     load_bad(TOKEN_LINE "chat = { xmpp = { muc_service = \"a b\"; }; };",

@@ -359,6 +359,62 @@ static void test_null_diag(void **state)
     csv_reader_cleanup(&r);
 }
 
+/* The writer: plain cells as they are, RFC 4180 quoting, formula cells neutralised (OWASP),
+ * numbers left numbers, and snprintf's contract when the buffer is short. */
+static void test_field_format(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"", ""},
+        {"SH001", "SH001"},
+        {"上海浦东汽车", "上海浦东汽车"},
+        {"a,b", "\"a,b\""},
+        {"say \"hi\"", "\"say \"\"hi\"\"\""},
+        {"two\nlines", "\"two\nlines\""},
+        {" padded", "\" padded\""},
+        {"=HYPERLINK(\"http://x\",\"y\")", "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""},
+        {"+1+cmd|' /C calc'!A0", "\"'+1+cmd|' /C calc'!A0\""},
+        {"-2+3", "\"'-2+3\""},
+        {"@SUM(A1)", "\"'@SUM(A1)\""},
+        {"\t=1", "\"'\t=1\""},
+        {"\r=1", "\"'\r=1\""},
+        {"-", "\"'-\""},
+        {"-12", "-12"},
+        {"-0.25", "-0.25"},
+        {"+3", "+3"},
+        {"-1.", "\"'-1.\""},
+        {"-1e5", "\"'-1e5\""},
+        {"a=1", "a=1"},
+        {"12.50", "12.50"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[128];
+        size_t n = csv_field_format(cases[i].in, buf, sizeof buf);
+        assert_string_equal(buf, cases[i].out);
+        assert_int_equal(n, strlen(cases[i].out));
+        /* every output reads back as the input (with the neutralising quote) */
+        struct csv_reader r;
+        csv_reader_init(&r, buf, n);
+        if (n > 0) {
+            assert_int_equal(csv_next_row(&r, NULL), 0);
+            assert_int_equal(r.n_fields, 1);
+            const char *want = cases[i].in;
+            if (cases[i].out[0] == '"' && cases[i].out[1] == '\'' && cases[i].in[0] != '\'')
+                assert_true(r.fields[0][0] == '\'' && strcmp(r.fields[0] + 1, want) == 0);
+            else
+                assert_string_equal(r.fields[0], want);
+        }
+        csv_reader_cleanup(&r);
+    }
+    /* a short buffer: cut and terminated, the full length returned */
+    char small[4];
+    assert_int_equal(csv_field_format("=abc", small, sizeof small), 7);
+    assert_string_equal(small, "\"'=");
+    assert_int_equal(csv_field_format("abc", NULL, 0), 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,6 +436,7 @@ int main(void)
         cmocka_unit_test(test_widest_row),
         cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_null_diag),
+        cmocka_unit_test(test_field_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -208,6 +208,20 @@ static void test_person_ok(void **state)
                      0);
     assert_string_equal(p.jid, "张伟@chat.example");
     person_cleanup(&p);
+    /* Upper case beyond ASCII is folded the way servers fold it (nodeprep, nameprep): the
+     * stored JID is the one a server reports as the sender. */
+    static const char *const folds[][2] = {
+        {"Émile@Example.COM", "émile@example.com"},
+        {"ΣΟΦΙΑ@Ελλάδα.Example", "σοφια@ελλάδα.example"},
+        {"MÜLLER@Bücher.DE", "müller@bücher.de"},
+        {"Straße@x", "strasse@x"},      /* case folding, not lower-casing */
+        {"ｗａｎｇ@x", "wang@x"},          /* NFKC: full-width letters */
+    };
+    for (size_t i = 0; i < sizeof folds / sizeof folds[0]; i++) {
+        assert_int_equal(person_from_fields(folds[i][0], "D1", "agent", "n", "", &p, &diag), 0);
+        assert_string_equal(p.jid, folds[i][1]);
+        person_cleanup(&p);
+    }
     /* An IP-literal domain. */
     assert_int_equal(person_from_fields("bot@[::1]", "D1", "agent", "B", "", &p, &diag), 0);
     person_cleanup(&p);

@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "dealerbot/hostport.h"
 #include "dealerbot/http.h"
 
 static void test_listen_good(void **state)
@@ -49,9 +50,34 @@ static void test_listen_bad(void **state)
     }
 }
 
+/* The splitter both http.listen readers share (the config check and the bind). */
+static void test_hostport(void **state)
+{
+    (void)state;
+    const char *h = NULL, *p = NULL;
+    size_t n = 0;
+    assert_null(hostport_split("[fe80::1%eth0]:443", &h, &n, &p));
+    assert_int_equal(n, 12);
+    assert_memory_equal(h, "fe80::1%eth0", n);
+    assert_string_equal(p, "443");
+    assert_null(hostport_split("example.com:80", &h, &n, &p));
+    assert_int_equal(n, 11);
+    assert_string_equal(hostport_split("::1:80", &h, &n, &p),
+                        "put an IPv6 address in brackets: [address]:port");
+    assert_string_equal(hostport_split("[::1]80", &h, &n, &p), "expected [address]:port");
+    assert_string_equal(hostport_split("host", &h, &n, &p), "expected host:port");
+    assert_int_equal(hostport_port("65535"), 65535);
+    assert_int_equal(hostport_port("0"), 0);
+    assert_int_equal(hostport_port("65536"), -1);
+    assert_int_equal(hostport_port(""), -1);
+    assert_int_equal(hostport_port("080000"), -1);
+    assert_int_equal(hostport_port("8a"), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hostport),
         cmocka_unit_test(test_listen_good),
         cmocka_unit_test(test_listen_bad),
     };

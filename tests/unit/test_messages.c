@@ -580,7 +580,7 @@ static void test_alloc_failures(void **state)
         messages__fail_alloc_after(-1);
         if (rc == 0) {
             ok = true;
-            assert_true(n >= 3); /* the set and two files */
+            assert_true(n >= 1); /* the set (the files are read by file_read_all) */
             messages_free(m);
         } else {
             if (rc != DBOT_ERR_NOMEM)

@@ -338,8 +338,16 @@ static void test_format(void **state)
     assert_string_equal(scorecard_value_format(SCM_SATISFACTION, &v, buf, sizeof buf), "4.12");
     v.v = (double)(20 * H);
     assert_string_equal(scorecard_value_format(SCM_ACK_P90, &v, buf, sizeof buf), "20.0h");
+    assert_string_equal(scorecard_value_csv(SCM_ACK_P90, &v, buf, sizeof buf), "20.00");
+    v.v = 92.46;
+    assert_string_equal(scorecard_value_csv(SCM_ACK_COMPLIANCE, &v, buf, sizeof buf), "92.5");
+    v.v = 2.25;
+    assert_string_equal(scorecard_value_csv(SCM_COMPLAINTS, &v, buf, sizeof buf), "2.25");
+    v.v = 12;
+    assert_string_equal(scorecard_value_csv(SCM_COMPLAINTS, &v, buf, sizeof buf), "12");
     v.has = false;
     assert_string_equal(scorecard_value_format(SCM_PER_1000, &v, buf, sizeof buf), "-");
+    assert_string_equal(scorecard_value_csv(SCM_PER_1000, &v, buf, sizeof buf), "");
     assert_string_equal(scorecard_metric_info(SCM_ACK_P50)->key, "ack_p50_s");
     assert_string_equal(scorecard_metric_info(SCM_ACK_P50)->csv_key, "ack_p50_h");
     assert_int_equal(scorecard_metric_info(SCM_ANSWERS)->better, SCB_NONE);

@@ -890,8 +890,8 @@ static void test_terms_refused(void **state)
         "v1 ack=1 solution=2 close=3 remind= esc=0:admins ",
         "v1 ack=1 solution=2 close=3 remind= esc=0:admins junk",
         "v1 ack=1 solution=2 close=3 remind= esc=0:a\tb",
-        "v1 ack=1 solution=2 close=3 remind= esc=0:"
-        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", /* 64 bytes */
+        ("v1 ack=1 solution=2 close=3 remind= esc=0:"
+         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"), /* 64 bytes */
         "v1 ack=1 solution=2 close=3 remind=x",
         "v1 ack=1 solution=2 close=3 remind=1 trailing",
     };

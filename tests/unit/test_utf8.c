@@ -149,12 +149,55 @@ static void test_count(void **state)
     assert_int_equal(utf8_count(e, strlen(e)), 2);
 }
 
+static void test_cut(void **state)
+{
+    (void)state;
+    const char *s = "ab投诉\xf0\x9f\x98\x80z"; /* 2 + 3 + 3 + 4 + 1 bytes, 6 characters */
+    size_t len = strlen(s);
+    bool cut = true;
+    assert_int_equal(utf8_cut(s, len, SIZE_MAX, SIZE_MAX, &cut), len);
+    assert_false(cut);
+    /* every byte limit lands on a boundary at or below it */
+    const size_t bounds[] = {0, 1, 2, 2, 2, 5, 5, 5, 8, 8, 8, 8, 12, 13};
+    for (size_t max = 0; max <= len; max++) {
+        size_t n = utf8_cut(s, len, SIZE_MAX, max, &cut);
+        assert_int_equal(n, bounds[max]);
+        assert_true(utf8_valid(s, n));
+        assert_int_equal(cut, n < len);
+    }
+    /* code points, and both limits at once */
+    assert_int_equal(utf8_cut(s, len, 3, SIZE_MAX, &cut), 5);
+    assert_true(cut);
+    assert_int_equal(utf8_cut(s, len, 5, 11, NULL), 8);
+    assert_int_equal(utf8_cut(s, len, 0, SIZE_MAX, &cut), 0);
+    assert_true(cut);
+    assert_int_equal(utf8_cut(NULL, 0, 1, 1, &cut), 0);
+    assert_false(cut);
+    /* stray continuation bytes count as one character; a lead byte keeps its tail */
+    assert_int_equal(utf8_cut("\x80\x80" "a", 3, 1, SIZE_MAX, NULL), 2);
+    assert_int_equal(utf8_cut("\xe6\x8a", 2, SIZE_MAX, 1, NULL), 0);
+}
+
+static void test_scrub(void **state)
+{
+    (void)state;
+    char a[] = "ok 投诉 \xe6\x8a end \xff\xc0\xaf \xed\xa0\x80";
+    utf8_scrub(a);
+    assert_string_equal(a, "ok 投诉 ?? end ??? ???");
+    assert_true(utf8_valid(a, strlen(a)));
+    char b[] = "\xf0\x9f\x98\x80";
+    utf8_scrub(b);
+    assert_string_equal(b, "\xf0\x9f\x98\x80");
+    utf8_scrub(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid),        cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_length_bound), cmocka_unit_test(test_exhaustive),
-        cmocka_unit_test(test_count),
+        cmocka_unit_test(test_count),       cmocka_unit_test(test_cut),
+        cmocka_unit_test(test_scrub),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

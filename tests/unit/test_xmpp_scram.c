@@ -1,6 +1,6 @@
 /*
  * test_xmpp_scram.c — SCRAM-SHA-1/256 against the RFC 5802 §5 and RFC 7677 §3 vectors, the
- * server checks (signature, e=, nonce, iterations, extensions, order), SASLprep-lite and
+ * server checks (signature, e=, nonce, iterations, extensions, order), SASLprep and
  * username escaping, PLAIN, and the strict base64 underneath.
  */
 #include <setjmp.h>
@@ -279,31 +279,73 @@ static void test_order(void **state)
     scram_cleanup(NULL);
 }
 
-static void test_saslprep_lite_and_escaping(void **state)
+static void test_saslprep_and_escaping(void **state)
 {
     (void)state;
     struct scram s;
     struct dbot_diag d = {{0}};
     char *out = NULL;
-    assert_int_equal(scram_init(&s, SCRAM_SHA_1, "user", "p\xc3\xa4ss", NULL, &d),
-                     DBOT_ERR_INVALID);
-    assert_non_null(strstr(d.msg, "password"));
-    assert_null(strstr(d.msg, "p\xc3\xa4ss"));
-    assert_int_equal(scram_init(&s, SCRAM_SHA_1, "user", "tab\there", NULL, &d),
-                     DBOT_ERR_INVALID);
-    assert_int_equal(scram_init(&s, SCRAM_SHA_1, "user", "", NULL, &d), DBOT_ERR_INVALID);
-    assert_int_equal(scram_init(&s, SCRAM_SHA_1, "us\xc3\xa9r", "pw", NULL, &d),
-                     DBOT_ERR_INVALID);
+    /* what SASLprep refuses: controls, unassigned code points, bidi mixes, nothing left */
+    static const char *const refused[] = {
+        "tab\there", "bell\x07", "", "\xc2\xad", /* a soft hyphen alone maps to nothing */
+        "\xd8\xa7" "1",                           /* RandALCat then a digit (RFC 4013 §3) */
+        "x\xf3\xa0\x80\x81",                      /* U+E0001, a tagging character */
+        "\xf0\x9f\xa5\xb0",                       /* U+1F970, unassigned in Unicode 3.2 */
+        "p\xc3",                                   /* not UTF-8 */
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        assert_int_equal(scram_init(&s, SCRAM_SHA_1, "user", refused[i], NULL, &d),
+                         DBOT_ERR_INVALID);
+        assert_non_null(strstr(d.msg, "password"));
+    }
+    assert_int_equal(scram_init(&s, SCRAM_SHA_1, "us\ter", "pw", NULL, &d), DBOT_ERR_INVALID);
     assert_non_null(strstr(d.msg, "username"));
     assert_int_equal(scram_init(&s, SCRAM_SHA_1, "user", "pw", "a,b", &d), DBOT_ERR_INVALID);
     assert_int_equal(scram_init(&s, (enum scram_hash)9, "user", "pw", NULL, &d),
                      DBOT_ERR_INVALID);
+
+    /* non-ASCII is accepted and the diag never holds the password */
+    assert_int_equal(scram_init(&s, SCRAM_SHA_1, "us\xc3\xa9r", "p\xc3\xa4ss", "n1", &d), 0);
+    assert_int_equal(scram_client_first(&s, &out, &d), 0);
+    expect_b64_text(out, "n,,n=us\xc3\xa9r,r=n1");
+    free(out);
+    scram_cleanup(&s);
 
     /* Spaces and punctuation are fine; '=' and ',' in the user name are escaped. */
     assert_int_equal(scram_init(&s, SCRAM_SHA_256, "a=b,c", "correct horse ~!@#$%^&*()", "n1",
                                 &d), 0);
     assert_int_equal(scram_client_first(&s, &out, &d), 0);
     expect_b64_text(out, "n,,n=a=3Db=2Cc,r=n1");
+    free(out);
+    scram_cleanup(&s);
+}
+
+/* The password is SASLprepped before PBKDF2: spellings that RFC 4013 maps to "pencil" (a soft
+ * hyphen or a zero-width no-break space mapped to nothing, full-width letters under NFKC) give
+ * the RFC 5802 vector's proof; the user name likewise (U+00AA -> "a", U+2168 -> "IX"). */
+static void test_saslprep_vectors(void **state)
+{
+    (void)state;
+    static const char *const pencils[] = {
+        "pen\xc2\xad" "cil", /* U+00AD inside */
+        "\xef\xbd\x90\xef\xbd\x85\xef\xbd\x8e\xef\xbd\x83\xef\xbd\x89\xef\xbd\x8c", /* ｐｅｎｃｉｌ */
+        "pen\xef\xbb\xbf" "cil",                                   /* U+FEFF, mapped out */
+    };
+    for (size_t i = 0; i < sizeof pencils / sizeof pencils[0]; i++)
+        assert_int_equal(
+            exchange(SCRAM_SHA_1, "user", pencils[i], "fyko+d2lbbFgONRv9qkxdawL",
+                     "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL",
+                     "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096",
+                     "c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,"
+                     "p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=",
+                     "v=rmF9pqV8S7suAoZWja4dJRkFsKQ="),
+            0);
+    struct scram s;
+    struct dbot_diag d = {{0}};
+    char *out = NULL;
+    assert_int_equal(scram_init(&s, SCRAM_SHA_1, "\xc2\xaa\xe2\x85\xa8", "pw", "n1", &d), 0);
+    assert_int_equal(scram_client_first(&s, &out, &d), 0);
+    expect_b64_text(out, "n,,n=aIX,r=n1"); /* RFC 4013 §3 examples: U+00AA -> a, U+2168 -> IX */
     free(out);
     scram_cleanup(&s);
 }
@@ -402,7 +444,8 @@ int main(void)
         cmocka_unit_test(test_bad_server_signature),
         cmocka_unit_test(test_bad_challenges),
         cmocka_unit_test(test_order),
-        cmocka_unit_test(test_saslprep_lite_and_escaping),
+        cmocka_unit_test(test_saslprep_and_escaping),
+        cmocka_unit_test(test_saslprep_vectors),
         cmocka_unit_test(test_random_nonce),
         cmocka_unit_test(test_plain),
         cmocka_unit_test(test_base64),

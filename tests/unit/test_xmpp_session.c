@@ -190,6 +190,13 @@ static void test_jid_helpers(void **state)
     assert_false(xs_jid_bare_eq("dealer-sh0011@conference.localhost/bob", "dealer-sh001@conference.localhost"));
     assert_false(xs_jid_bare_eq("dealer@c", "dealer@c.d"));
     assert_false(xs_jid_bare_eq(NULL, "x"));
+    /* Unicode case, folded as the server does */
+    assert_int_equal(xs_jid_bare("Émile@LocalHost/Phone", b, sizeof b), 0);
+    assert_string_equal(b, "émile@localhost");
+    assert_true(xs_jid_bare_eq("ÉMILE@localhost/x", "émile@localhost"));
+    assert_true(xs_jid_bare_eq("Dealer-ÄÖ@Conference.localhost", "dealer-äö@conference.localhost"));
+    assert_false(xs_jid_bare_eq("émile@localhost", "emile@localhost"));
+    assert_int_equal(xs_jid_bare("a b@localhost", b, sizeof b), -1); /* nodeprep refuses */
 }
 
 static void test_dedup_key(void **state)

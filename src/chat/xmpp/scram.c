@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "chat/xmpp/base64.h"
+#include "dealerbot/saslprep.h"
 
 const char *scram_mechanism(enum scram_hash hash)
 {
@@ -44,8 +45,8 @@ static void free_secret(char *s)
     }
 }
 
-/* SASLprep-lite: printable ASCII only, where SASLprep is the identity. */
-static bool prep_ok(const char *s)
+/* A client nonce: printable ASCII (checked besides ',' and space by the caller). */
+static bool nonce_ok(const char *s)
 {
     if (!s || !*s)
         return false;
@@ -106,40 +107,55 @@ int scram_init(struct scram *s, enum scram_hash hash, const char *user, const ch
     memset(s, 0, sizeof *s);
     if (hash != SCRAM_SHA_1 && hash != SCRAM_SHA_256)
         return dbot_diag_set(diag, DBOT_ERR_INVALID, "unknown SCRAM hash");
-    if (!prep_ok(user))
-        return dbot_diag_set(diag, DBOT_ERR_INVALID,
-                             "SCRAM username must be non-empty printable ASCII");
-    if (!prep_ok(password))
-        return dbot_diag_set(diag, DBOT_ERR_INVALID,
-                             "SCRAM password must be non-empty printable ASCII (use PLAIN over "
-                             "TLS, or change the password, for other characters)");
+    if (nonce && (!nonce_ok(nonce) || strchr(nonce, ',') || strchr(nonce, ' ')))
+        return dbot_diag_set(diag, DBOT_ERR_INVALID, "SCRAM nonce must be printable ASCII "
+                                                     "without ',' or space");
 
-    char *gen = NULL;
-    if (nonce) {
-        if (!prep_ok(nonce) || strchr(nonce, ',') || strchr(nonce, ' '))
-            return dbot_diag_set(diag, DBOT_ERR_INVALID, "SCRAM nonce must be printable ASCII "
-                                                         "without ',' or space");
-    } else {
+    /* RFC 5802 Normalize(): both go through SASLprep, as the server's side does */
+    char *puser = NULL, *ppass = NULL, *gen = NULL, *euser = NULL;
+    int rc = sasl_prep(user, &puser);
+    if (rc == DBOT_ERR_INVALID) {
+        rc = dbot_diag_set(diag, rc, "SCRAM username: SASLprep (RFC 4013) refuses it (empty, "
+                                     "not UTF-8, or a prohibited or unassigned character)");
+        goto out;
+    }
+    if (rc == 0 && (rc = sasl_prep(password, &ppass)) == DBOT_ERR_INVALID) {
+        rc = dbot_diag_set(diag, rc, "SCRAM password: SASLprep (RFC 4013) refuses it (empty, "
+                                     "not UTF-8, or a prohibited or unassigned character)");
+        goto out;
+    }
+    if (rc)
+        goto nomem;
+
+    if (!nonce) {
         unsigned char raw[SCRAM_NONCE_BYTES];
-        if (RAND_bytes(raw, sizeof raw) != 1)
-            return dbot_diag_set(diag, DBOT_ERR_INTERNAL, "RAND_bytes failed");
-        int rc = base64_encode(raw, sizeof raw, &gen, NULL);
+        if (RAND_bytes(raw, sizeof raw) != 1) {
+            rc = dbot_diag_set(diag, DBOT_ERR_INTERNAL, "RAND_bytes failed");
+            goto out;
+        }
+        rc = base64_encode(raw, sizeof raw, &gen, NULL);
         OPENSSL_cleanse(raw, sizeof raw);
         if (rc != 0)
-            return dbot_diag_set(diag, rc, "out of memory");
+            goto nomem;
         nonce = gen;
     }
 
-    int rc = 0;
-    char *euser = escape_user(user);
+    euser = escape_user(puser);
     s->hash = hash;
     s->cnonce_len = strlen(nonce);
     s->client_first_bare = euser ? concat("n=", euser, ",r=", nonce, NULL) : NULL;
-    s->password = strdup(password);
-    if (!s->client_first_bare || !s->password) {
-        rc = dbot_diag_set(diag, DBOT_ERR_NOMEM, "out of memory");
-        scram_cleanup(s);
-    }
+    if (!s->client_first_bare)
+        goto nomem;
+    s->password = ppass; /* taken */
+    ppass = NULL;
+    rc = 0;
+    goto out;
+nomem:
+    rc = dbot_diag_set(diag, DBOT_ERR_NOMEM, "out of memory");
+    scram_cleanup(s);
+out:
+    free(puser);
+    free_secret(ppass);
     free(euser);
     free(gen);
     return rc;

@@ -20,11 +20,11 @@
  * The password is copied, used once for PBKDF2, then wiped (OPENSSL_cleanse), as are the
  * derived keys; nothing here logs, and no diag ever contains the password.
  *
- * SASLprep-lite: RFC 5802 wants user and password passed through SASLprep (RFC 4013). For
- * printable ASCII (U+0020..U+007E) SASLprep is the identity, and that is all this module
- * accepts; anything else (non-ASCII, control characters, empty) fails with DBOT_ERR_INVALID
- * and a diag asking for an ASCII password/username, rather than risk a mapping that differs
- * from the server's. XMPP localparts in dealerbot's deployments are ASCII.
+ * SASLprep: RFC 5802 wants user and password passed through SASLprep (RFC 4013) as stored
+ * strings; scram_init does that with libidn (sasl_prep), so a non-ASCII password is mapped and
+ * normalised the way the server (Prosody, ejabberd) prepared it when the account was made.
+ * What the profile refuses (control characters, unassigned code points, empty) fails with
+ * DBOT_ERR_INVALID; `check-config` refuses such a chat.xmpp.password up front.
  *
  * Pure apart from RAND_bytes for the nonce (which tests replace by passing a fixed nonce).
  * Any thread; one struct per exchange.

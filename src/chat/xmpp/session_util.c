@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dealerbot/jid.h"
+
 struct xs_frame *xs_frame_new(enum xs_frame_kind kind, size_t pre, const char *text, size_t len,
                               const char *id)
 {
@@ -172,14 +174,9 @@ int xs_jid_bare(const char *jid, char *out, size_t cap)
     if (!jid || !cap)
         return -1;
     size_t n = strcspn(jid, "/");
-    if (n == 0 || n >= cap)
+    if (n == 0)
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        char c = jid[i];
-        out[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-    }
-    out[n] = '\0';
-    return 0;
+    return jid_fold(jid, n, out, cap) == 0 ? 0 : -1;
 }
 
 const char *xs_jid_resource(const char *jid)
@@ -192,6 +189,7 @@ bool xs_jid_bare_eq(const char *jid, const char *bare)
 {
     if (!jid || !bare)
         return false;
-    size_t n = strcspn(jid, "/");
-    return strlen(bare) == n && strncasecmp(jid, bare, n) == 0;
+    char a[2 * JID_PART_MAX + 2], b[2 * JID_PART_MAX + 2];
+    return jid_fold(jid, strcspn(jid, "/"), a, sizeof a) == 0 &&
+           jid_fold(bare, strlen(bare), b, sizeof b) == 0 && strcmp(a, b) == 0;
 }

@@ -93,12 +93,13 @@ uint32_t xs_backoff_ms(unsigned attempt, uint32_t base_ms, uint32_t cap_ms, unsi
 int xs_dedup_key(char *out, size_t cap, const char *room, const char *sender, const char *sid,
                  const char *msgid);
 
-/* Writes the bare JID of `jid` (everything before '/'), ASCII letters lower-cased, into
- * out[0..cap). Returns 0, or -1 if it does not fit, is empty, or jid is NULL. */
+/* Writes the bare JID of `jid` (everything before '/'), folded as servers compare it
+ * (jid_fold: nodeprep on the local part, nameprep on the domain), into out[0..cap). Returns 0,
+ * or -1 if it does not fit, is empty or not a valid JID, or jid is NULL. */
 int xs_jid_bare(const char *jid, char *out, size_t cap);
 /* The resource part of a full JID (after the first '/'), or NULL if there is none. Borrowed. */
 const char *xs_jid_resource(const char *jid);
-/* True if the bare part of `jid` equals `bare` ignoring ASCII case. */
+/* True if the bare part of `jid` equals `bare` once both are folded (jid_fold). */
 bool xs_jid_bare_eq(const char *jid, const char *bare);
 
 #endif
