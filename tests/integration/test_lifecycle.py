@@ -84,7 +84,18 @@ def setup(t, extra_chat="", sla=SLA, people=PEOPLE, accounts=ACCOUNTS):
 def person(p, user, room=None, nick=None):
     c = p.client(user, ACCOUNTS[user])
     if room:
-        c.join(p.room(room), nick or user)
+        # The bot logs "member(s) added" when it sends the affiliation changes; ejabberd may
+        # apply the last of them a few milliseconds after a client already knocks. A refusal
+        # for want of membership is asked again for at most 5 s (any other refusal at once).
+        deadline = time.monotonic() + 5.0
+        while True:
+            try:
+                c.join(p.room(room), nick or user)
+                break
+            except xmpp.JoinRefused as e:
+                if e.condition != "registration-required" or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
     return c
 
 
