@@ -452,16 +452,10 @@ static const char *check_app_id(const char *v)
     return NULL;
 }
 
-/* An http:// or https:// base URL with a host, no query or fragment, no trailing slash. */
-static const char *check_http_url(const char *v)
+/* The host and optional port after a URL's scheme (`rest`): a host name or a [v6] literal,
+ * then ":port" with 1..65535. NULL when fine (*path is what follows), else a short reason. */
+static const char *url_authority(const char *rest, const char **path)
 {
-    const char *rest;
-    if (strncmp(v, "https://", 8) == 0)
-        rest = v + 8;
-    else if (strncmp(v, "http://", 7) == 0)
-        rest = v + 7;
-    else
-        return "must start with https:// or http://";
     size_t host_len = strcspn(rest, ":/?#");
     if (rest[0] == '[') {
         const char *rb = strchr(rest, ']');
@@ -483,6 +477,23 @@ static const char *check_http_url(const char *v)
             return "bad port";
         p += 1 + pl;
     }
+    *path = p;
+    return NULL;
+}
+
+/* An http:// or https:// base URL with a host, no query or fragment, no trailing slash. */
+static const char *check_http_url(const char *v)
+{
+    const char *rest, *p;
+    if (strncmp(v, "https://", 8) == 0)
+        rest = v + 8;
+    else if (strncmp(v, "http://", 7) == 0)
+        rest = v + 7;
+    else
+        return "must start with https:// or http://";
+    const char *why = url_authority(rest, &p);
+    if (why)
+        return why;
     if (strpbrk(p, "?# \"\\"))
         return "no query, fragment, spaces or quotes";
     if (*p && p[strlen(p) - 1] == '/')
@@ -492,37 +503,18 @@ static const char *check_http_url(const char *v)
 
 static const char *check_url(const char *v)
 {
-    const char *rest;
+    const char *rest, *p;
     if (strncmp(v, "ws://", 5) == 0)
         rest = v + 5;
     else if (strncmp(v, "wss://", 6) == 0)
         rest = v + 6;
     else
         return "must start with ws:// or wss://";
-    size_t host_len = strcspn(rest, ":/?#");
-    if (rest[0] == '[') {
-        const char *rb = strchr(rest, ']');
-        if (!rb || rb == rest + 1)
-            return "bad host";
-        host_len = (size_t)(rb - rest) + 1;
-    } else if (!host_ok(rest, host_len)) {
-        return "missing or bad host";
-    }
-    const char *p = rest + host_len;
-    if (*p == ':') {
-        char port[8];
-        size_t pl = strcspn(p + 1, "/?#");
-        if (pl == 0 || pl >= sizeof port)
-            return "bad port";
-        memcpy(port, p + 1, pl);
-        port[pl] = '\0';
-        if (hostport_port(port) < 1)
-            return "bad port";
-        p += 1 + pl;
-    }
-    for (; *p; p++)
-        if (*p == ' ')
-            return "spaces are not allowed";
+    const char *why = url_authority(rest, &p);
+    if (why)
+        return why;
+    if (strchr(p, ' '))
+        return "spaces are not allowed";
     return NULL;
 }
 
